@@ -1,0 +1,21 @@
+"""aimock: one mock server for the whole agentic AI stack.
+
+The public Python surface is deliberately small: the in-process server for tests and the
+fixture loader. Everything else is internal and may change between minor versions.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["MockServer", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # MockServer pulls in aiohttp and the whole app; keep `import aimock` (used by the CLI's
+    # --version and by the pytest plugin at collection time) cheap until it is asked for.
+    if name == "MockServer":
+        from aimock.testing import MockServer
+
+        return MockServer
+    raise AttributeError(name)

@@ -1,0 +1,3 @@
+from aimock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Reading AIMock's `aimock.json` config (`-c/--config`).
+
+Its `llm` section (fixtures, latency, chunkSize) and top-level port, host and strict apply now;
+the `mcp`, `a2a`, `vector` and `services` sections are read by the agent-stack surfaces and are
+reported, not silently dropped, until those land.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("aimock.config")
+PENDING_SECTIONS = ("mcp", "a2a", "agui", "vector", "services", "auth")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class AimockConfig:
+    fixture_paths: list[Path] = field(default_factory=list)
+    port: int | None = None
+    host: str | None = None
+    strict: bool | None = None
+    latency: float | None = None
+    chunk_size: int | None = None
+
+
+def _typed(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: str, file: Path) -> Any:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) != (bool in kinds)):
+        raise ConfigError(f"{file}: {where}{key}: expected {' or '.join(k.__name__ for k in kinds)}")
+    return value
+
+
+def load(path: Path) -> AimockConfig:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    llm = data.get("llm") or {}
+    if not isinstance(llm, dict):
+        raise ConfigError(f"{path}: llm: expected an object")
+    config = AimockConfig(
+        port=_typed(data, "port", (int,), "", path),
+        host=_typed(data, "host", (str,), "", path),
+        strict=_typed(data, "strict", (bool,), "", path),
+        latency=_typed(llm, "latency", (int, float), "llm.", path),
+        chunk_size=_typed(llm, "chunkSize", (int,), "llm.", path),
+    )
+    fixtures = _typed(llm, "fixtures", (str,), "llm.", path)
+    if fixtures:
+        config.fixture_paths = [(path.parent / fixtures).resolve()]
+    for section in PENDING_SECTIONS:
+        if section in data:
+            log.warning("%s: the %r section is not served by this version yet", path, section)
+    return config

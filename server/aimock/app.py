@@ -1,0 +1,137 @@
+"""Compose the server: middlewares, typed state, routes from the provider registry.
+
+No routes, parsing or rendering live here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from aimock import control, pipeline
+from aimock.fixtures.loading import FixtureSet
+from aimock.journal import Entry
+from aimock.providers.registry import PROVIDERS
+from aimock.state import STATE, ServeOptions, ServerState
+from aimock.surface import ErrorInfo, PlainRoute, Surface
+
+log = logging.getLogger("aimock.server")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "*",
+}
+
+
+def _not_found_body(request: web.Request, status: int) -> bytes:
+    from aimock.providers import openai_base  # the most widely understood error envelope
+
+    reason = "Unknown route" if status == 404 else "Method not allowed"
+    info = ErrorInfo(
+        status,
+        f"{reason}: {request.method} {request.path}",
+        type="invalid_request_error",
+        code="unknown_route" if status == 404 else "method_not_allowed",
+    )
+    return pipeline.orjson.dumps(openai_base.error_body(info))
+
+
+@web.middleware
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CORS, request ids, and JSON answers for unknown routes instead of HTML pages."""
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=CORS)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405):
+            raise
+        response = web.Response(
+            body=_not_found_body(request, exc.status),
+            status=exc.status,
+            content_type="application/json",
+        )
+    if not response.prepared:
+        response.headers.update(CORS)
+        response.headers.setdefault("x-request-id", "req_" + secrets.token_hex(12))
+    return response
+
+
+def _surface_handler(surface: Surface) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await pipeline.handle(request, surface)
+
+    return handler
+
+
+def _plain_handler(route: PlainRoute) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        context = pipeline.request_context(request)
+        entry = Entry(
+            method=request.method,
+            path=request.path_qs,
+            headers=context.headers,
+            surface=route.name,
+            provider=route.provider,
+            test_id=context.test_id,
+        )
+        response = await route.handler(request, state)
+        entry.status = response.status
+        state.journal.add(entry)
+        return response
+
+    return handler
+
+
+def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
+    state = ServerState(options, loaded)
+    # The body limit is enforced by the pipeline so it can answer in each protocol's envelope.
+    app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
+    app[STATE] = state
+    control.add_routes(app)
+    for provider in PROVIDERS:
+        for surface in provider.surfaces:
+            handler = _surface_handler(surface)
+            for path in surface.paths:
+                app.router.add_route(surface.method, path, handler)
+        for route in provider.routes:
+            app.router.add_route(route.method, route.path, _plain_handler(route))
+    return app
+
+
+async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Bind and start serving; returns the runner and the bound port (useful with port 0)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    bound = port
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            bound = int(address[1])
+            break
+    return runner, bound
+
+
+async def run_until_stopped(
+    app: web.Application, host: str, port: int, on_ready: Callable[[int], None]
+) -> None:
+    """Serve until SIGINT or SIGTERM (Kubernetes' stop signal), then drain and close."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner, bound = await start(app, host, port)
+    on_ready(bound)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

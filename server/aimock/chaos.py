@@ -1,0 +1,108 @@
+"""Chaos: drop, malformed body, disconnect, drawn once per request after matching.
+
+Rates come from, per key, the request header (`x-aimock-chaos-drop|malformed|disconnect`),
+else the fixture, else active chaos policies, else the server. Draws are independent and in
+that order; the first hit wins. A policy with a seed draws from its own generator, so a drill
+replays the same sequence of faults.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from aimock.canonical import CanonicalRequest
+from aimock.config import ChaosPolicyManifest
+from aimock.fixtures.model import ChaosRates
+
+Action = Literal["drop", "malformed", "disconnect"]
+ACTIONS: tuple[Action, ...] = ("drop", "malformed", "disconnect")
+MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
+
+
+@dataclass
+class ActivePolicy:
+    name: str
+    rates: tuple[float, float, float]
+    surface: str | None
+    provider: str | None
+    model: str | None
+    expires_at: float | None  # monotonic seconds
+    rng: random.Random
+
+    def applies_to(self, request: CanonicalRequest, now: float) -> bool:
+        if self.expires_at is not None and now >= self.expires_at:
+            return False
+        return (
+            (self.surface is None or self.surface == request.surface)
+            and (self.provider is None or self.provider == request.provider)
+            and (self.model is None or self.model == request.model)
+        )
+
+
+def activate(policies: Sequence[ChaosPolicyManifest]) -> list[ActivePolicy]:
+    now = time.monotonic()
+    active = []
+    for policy in policies:
+        spec = policy.spec
+        match = spec.match
+        active.append(
+            ActivePolicy(
+                name=policy.metadata.name,
+                rates=(spec.drop_rate, spec.malformed_rate, spec.disconnect_rate),
+                surface=match.surface if match else None,
+                provider=match.provider if match else None,
+                model=match.model if match else None,
+                expires_at=now + spec.duration_seconds if spec.duration_seconds else None,
+                rng=random.Random(spec.seed),
+            )
+        )
+    return active
+
+
+def _header_rate(headers: Mapping[str, str], action: Action) -> float | None:
+    raw = headers.get(f"x-aimock-chaos-{action}")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if value != value:  # NaN
+        return None
+    return min(1.0, max(0.0, value))
+
+
+def _rates(rates: ChaosRates | None) -> tuple[float, float, float] | None:
+    if rates is None:
+        return None
+    return (rates.drop_rate, rates.malformed_rate, rates.disconnect_rate)
+
+
+def roll(
+    request: CanonicalRequest,
+    fixture_rates: ChaosRates | None,
+    server_rates: ChaosRates | None,
+    policies: Sequence[ActivePolicy],
+    rng: random.Random,
+) -> Action | None:
+    headers = request.context.headers
+    fixture = _rates(fixture_rates)
+    server = _rates(server_rates)
+    now = time.monotonic() if policies else 0.0
+    policy = next((p for p in policies if p.applies_to(request, now)), None)
+    for i, action in enumerate(ACTIONS):
+        rate = _header_rate(headers, action)
+        source_rng = rng
+        if rate is None and fixture is not None and fixture[i]:
+            rate = fixture[i]
+        if rate is None and policy is not None and policy.rates[i]:
+            rate, source_rng = policy.rates[i], policy.rng
+        if rate is None and server is not None:
+            rate = server[i]
+        if rate and source_rng.random() < rate:
+            return action
+    return None

@@ -1,0 +1,210 @@
+"""`aimock serve`, `aimock validate`, `aimock --version`.
+
+AIMock's serve flags that mean the same thing here are accepted under the same names
+(`-p/--port`, `-f/--fixtures`, `--strict`, `-w/--watch`, `-l/--latency`, `--chunk-size`,
+`--journal-max`, `--log-level`, `-c/--config`), so a migrating user keeps their habits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from aimock import __version__
+
+DEFAULT_FIXTURES = "defaults/default.yaml"
+LOG_LEVELS = {
+    "silent": logging.CRITICAL + 1,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
+
+
+def default_fixture_path() -> Path:
+    return Path(str(resources.files("aimock").joinpath(DEFAULT_FIXTURES)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aimock", description="One mock server for the whole agentic AI stack."
+    )
+    parser.add_argument("--version", action="version", version=f"aimock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve fixtures over every wire protocol")
+    _add_fixture_flag(serve, required=False)
+    serve.add_argument("--host", "-H", default="127.0.0.1", help="bind address (127.0.0.1)")
+    serve.add_argument("--port", "-p", type=int, default=4010, help="port (4010; 0 = any free)")
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="answer 503 instead of 404 when no fixture matches",
+    )
+    serve.add_argument("--watch", "-w", action="store_true", help="reload fixtures on change")
+    serve.add_argument(
+        "--profile",
+        choices=["instant", "fast", "reasoning", "overloaded"],
+        help="default stream physics (instant)",
+    )
+    serve.add_argument("--latency", "-l", type=float, help="ms before every streamed chunk")
+    serve.add_argument("--chunk-size", type=int, help="characters per streamed slice (20)")
+    serve.add_argument("--journal-max", type=int, help="journal entries kept (1000; 0 = all)")
+    serve.add_argument(
+        "--log-level", choices=list(LOG_LEVELS), default="info", help="log level (info)"
+    )
+    serve.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        help="an AIMock aimock.json config (its llm section: fixtures, latency, chunkSize...)",
+    )
+    for action in ("drop", "malformed", "disconnect"):
+        serve.add_argument(
+            f"--chaos-{action}", type=float, metavar="RATE", help=f"server-wide {action} rate (0-1)"
+        )
+
+    validate = commands.add_parser("validate", help="check fixture files without serving")
+    _add_fixture_flag(validate, required=True)
+    return parser
+
+
+def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "-f",
+        "--fixtures",
+        action="append",
+        type=Path,
+        required=required,
+        metavar="PATH",
+        help="fixture file or folder (repeatable); manifests and AIMock JSON welcome",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return validate(args.fixtures)
+    return serve(args)
+
+
+def validate(paths: Sequence[Path]) -> int:
+    from aimock.fixtures.loading import LoadError, load_paths
+
+    try:
+        loaded = load_paths(paths)
+    except LoadError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    extra = ""
+    if loaded.stack is not None:
+        extra += ", 1 MockStack"
+    if loaded.chaos_policies:
+        extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
+    print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} files{extra}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from aimock import aimock_config
+    from aimock.fixtures.loading import LoadError, load_paths
+    from aimock.fixtures.model import ChaosRates
+    from aimock.state import ServeOptions
+
+    logging.basicConfig(
+        level=LOG_LEVELS[args.log_level],
+        format="[aimock] %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    paths = list(args.fixtures or [])
+    host, port = args.host, args.port
+    latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
+    if args.config is not None:
+        try:
+            config = aimock_config.load(args.config)
+        except aimock_config.ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        paths = paths or config.fixture_paths
+        latency = latency if latency is not None else config.latency
+        chunk_size = chunk_size if chunk_size is not None else config.chunk_size
+        strict = strict if strict is not None else config.strict
+        if "--port" not in sys.argv and "-p" not in sys.argv and config.port is not None:
+            port = config.port
+        if config.host is not None and "--host" not in sys.argv:
+            host = config.host
+    embedded = not paths
+    if embedded:
+        paths = [default_fixture_path()]
+    chaos = None
+    rates = (args.chaos_drop, args.chaos_malformed, args.chaos_disconnect)
+    if any(rate is not None for rate in rates):
+        try:
+            chaos = ChaosRates(
+                drop_rate=rates[0] or 0.0,
+                malformed_rate=rates[1] or 0.0,
+                disconnect_rate=rates[2] or 0.0,
+            )
+        except ValueError as exc:
+            print(f"error: chaos rates must be between 0 and 1: {exc}", file=sys.stderr)
+            return 2
+    try:
+        loaded = load_paths(paths)
+    except LoadError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    options = ServeOptions(
+        paths=tuple(paths),
+        strict=strict,
+        profile=args.profile,
+        latency=latency,
+        chunk_size=chunk_size,
+        journal_max=args.journal_max,
+        chaos=chaos,
+        admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
+    )
+    return _run(options, loaded, host, port, args.watch, embedded)
+
+
+def _run(options: object, loaded: object, host: str, port: int, watch: bool, embedded: bool) -> int:
+    from aimock import app as app_module
+    from aimock import reloading
+    from aimock.fixtures.loading import FixtureSet
+    from aimock.state import STATE, ServeOptions
+
+    assert isinstance(options, ServeOptions) and isinstance(loaded, FixtureSet)
+    application = app_module.create_app(options, loaded)
+    if watch:
+        application.cleanup_ctx.append(reloading.watch)
+    state = application[STATE]
+
+    def ready(bound: int) -> None:
+        source = "embedded defaults" if embedded else f"{len(loaded.files)} file(s)"
+        mode = "strict" if state.strict else "lenient"
+        print(
+            f"[aimock] listening on http://{host}:{bound} - {len(state.index)} fixtures from "
+            f"{source} ({mode}, set {state.index.digest})",
+            flush=True,
+        )
+
+    try:
+        asyncio.run(app_module.run_until_stopped(application, host, port, ready))
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

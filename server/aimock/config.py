@@ -1,0 +1,133 @@
+"""The stack model (= `MockStack.spec`) and the manifest documents the loader accepts.
+
+The same YAML runs locally (`aimock serve -f`) and in a cluster (the operator packages these
+documents into ConfigMaps), so the manifest shapes are defined once, here, and the operator
+imports them. Kubernetes-only fields (replicas, image, service...) are accepted by the server
+and ignored there; the operator gives them meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+from pydantic.alias_generators import to_camel
+
+from aimock.fixtures.model import ChaosRates, Fixture, StreamingProfile
+
+API_VERSION = "aimock.dev/v1alpha1"
+ProfileName = Literal["instant", "fast", "reasoning", "overloaded"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class ServiceSpec(_Spec):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
+        "ClusterIP", description="Kubernetes Service type."
+    )
+    port: PositiveInt = Field(4010, le=65535, description="Service port.")
+
+
+class StackSpec(_Spec):
+    """How one mock stack serves: the spec of a `MockStack`, and the server's settings."""
+
+    strict: bool = Field(False, description="Answer 503 instead of 404 when nothing matches.")
+    profile: ProfileName | StreamingProfile | None = Field(
+        None, description="Default stream physics for every fixture."
+    )
+    latency: NonNegativeFloat = Field(0.0, description="Milliseconds before every chunk.")
+    chunk_size: PositiveInt = Field(20, description="Characters per streamed slice.")
+    journal_max: NonNegativeInt = Field(1000, description="Journal entries kept (0 = unbounded).")
+    chaos: ChaosRates | None = Field(None, description="Server-wide chaos rates.")
+    fixtures: list[Fixture] = Field(
+        default_factory=list, description="Inline fixtures, served before selected ones."
+    )
+    # Kubernetes-only: the operator reads these; the server ignores them.
+    replicas: NonNegativeInt = Field(1, description="Pods serving this stack.")
+    image: str | None = Field(None, description="Server image (default: the operator's own).")
+    resources: dict[str, Any] | None = Field(None, description="Container resources.")
+    fixture_selector: dict[str, Any] | None = Field(
+        None, description="Label selector choosing Fixture resources in the namespace."
+    )
+    surfaces: list[str] | None = Field(None, description="Surfaces to enable (default: all).")
+    service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
+    scheduling: dict[str, Any] | None = Field(
+        None, description="Pod scheduling overrides (nodeSelector, tolerations, affinity)."
+    )
+    admin_token_secret: str | None = Field(
+        None, description="Secret whose `token` key guards the control API."
+    )
+
+
+class FixtureSpec(_Spec):
+    """The spec of a `Fixture` resource: an ordered set of fixtures."""
+
+    priority: int = Field(
+        0, description="Lower numbers are consulted first; ties go by resource name."
+    )
+    fixtures: list[Fixture] = Field(description="Fixtures, first match wins.")
+
+
+class ChaosMatch(_Spec):
+    surface: str | None = Field(None, description="Only this surface, e.g. openai.chat.")
+    provider: str | None = Field(None, description="Only this provider, e.g. openai.")
+    model: str | None = Field(None, description="Only requests for this model.")
+
+
+class ChaosPolicySpec(ChaosRates):
+    """A chaos drill: rates, an optional request filter, an optional end."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+    selector: dict[str, Any] | None = Field(
+        None, description="Label selector choosing MockStacks (operator only)."
+    )
+    match: ChaosMatch | None = Field(None, description="Only requests like this.")
+    duration_seconds: PositiveInt | None = Field(
+        None, description="The drill ends by itself this long after it starts."
+    )
+    seed: int | None = Field(None, description="Seed for reproducible draws.")
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+    namespace: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    api_version: Literal["aimock.dev/v1alpha1"] = Field(alias="apiVersion")
+    metadata: Metadata
+    status: dict[str, Any] | None = None  # present in `kubectl get -o yaml` output; ignored
+
+
+class MockStackManifest(_Manifest):
+    kind: Literal["MockStack"]
+    spec: StackSpec = Field(default_factory=StackSpec)
+
+
+class FixtureManifest(_Manifest):
+    kind: Literal["Fixture"]
+    spec: FixtureSpec
+
+
+class ChaosPolicyManifest(_Manifest):
+    kind: Literal["ChaosPolicy"]
+    spec: ChaosPolicySpec
+
+
+MANIFEST_KINDS: dict[str, type[_Manifest]] = {
+    "MockStack": MockStackManifest,
+    "Fixture": FixtureManifest,
+    "ChaosPolicy": ChaosPolicyManifest,
+}

@@ -1,0 +1,291 @@
+"""The control API under `/__aimock/`, on AIMock's paths so its clients keep working.
+
+Ours on top: a hash of the loaded set in health, journal filters, reload, a fixture listing.
+With `AIMOCK_ADMIN_TOKEN` set, every control route but health requires it (Bearer or
+`X-AIMock-Admin-Token`); probes and `/metrics` stay open.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from aimock import __version__, reloading
+from aimock.fixtures.loading import LoadError, SourcedFixture
+from aimock.fixtures.model import Fixture
+from aimock.state import STATE, OneShotError, ServerState
+
+PREFIX = "/__aimock"
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _state(request: web.Request) -> ServerState:
+    return request.app[STATE]
+
+
+def _health_body(state: ServerState) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "fixtures": len(state.index),
+        "fixturesHash": state.index.digest,
+        "files": len(state.loaded.files),
+        "strict": state.strict,
+    }
+
+
+async def health(request: web.Request) -> web.Response:
+    return _json(_health_body(_state(request)))
+
+
+async def ready(request: web.Request) -> web.Response:
+    del request
+    return _json({"status": "ready"})
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.lower() in ("1", "true", "yes")
+
+
+def _int(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            body=orjson.dumps({"error": f"query parameter {name!r} must be an integer"}),
+            content_type="application/json",
+        ) from None
+
+
+async def journal(request: web.Request) -> web.Response:
+    q = request.query
+    entries = _state(request).journal.query(
+        surface=q.get("surface"),
+        provider=q.get("provider"),
+        model=q.get("model"),
+        status=_int(request, "status"),
+        matched=_flag(q.get("matched")),
+        test_id=q.get("testId"),
+        since=_int(request, "since"),
+        limit=_int(request, "limit"),
+    )
+    return _json([e.to_json() for e in entries])
+
+
+async def list_fixtures(request: web.Request) -> web.Response:
+    state = _state(request)
+    return _json(
+        {
+            "count": len(state.index),
+            "fixturesHash": state.index.digest,
+            "fixtures": [
+                {
+                    "source": e.source,
+                    "fixture": e.fixture.model_dump(mode="json", by_alias=True, exclude_none=True),
+                }
+                for e in state.index.entries
+            ],
+        }
+    )
+
+
+async def add_fixtures(request: web.Request) -> web.Response:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        return _json({"error": f"Invalid JSON: {exc}"}, 400)
+    items = body.get("fixtures") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return _json({"error": 'Missing or invalid "fixtures" array'}, 400)
+    state = _state(request)
+    added: list[SourcedFixture] = []
+    details = []
+    base = len(state.runtime_fixtures)
+    for i, item in enumerate(items):
+        try:
+            fixture = Fixture.model_validate(item)
+        except ValidationError as exc:
+            for error in exc.errors():
+                path = ".".join(str(p) for p in error["loc"])
+                details.append(
+                    {
+                        "severity": "error",
+                        "fixtureIndex": i,
+                        "field": path,
+                        "message": str(error["msg"]).removeprefix("Value error, "),
+                    }
+                )
+            continue
+        added.append(SourcedFixture(fixture, f"api#fixtures[{base + i}]"))
+    if details:
+        return _json({"error": "Validation failed", "details": details}, 400)
+    state.add_runtime(added)
+    return _json({"added": len(added), "fixtures": len(state.index)})
+
+
+async def clear_fixtures(request: web.Request) -> web.Response:
+    _state(request).clear_fixtures()
+    return _json({"cleared": True})
+
+
+async def _full_reset(state: ServerState) -> LoadError | None:
+    state.runtime_fixtures = []
+    state.one_shot_errors.clear()
+    state.journal.clear()
+    state.match_state.reset()
+    return await reloading.reload(state)
+
+
+async def reset(request: web.Request) -> web.Response:
+    error = await _full_reset(_state(request))
+    if error is not None:
+        return _load_error(error)
+    return _json({"reset": True})
+
+
+async def reset_fixtures(request: web.Request) -> web.Response:
+    error = await _full_reset(_state(request))
+    if error is not None:
+        return _load_error(error)
+    return _json(
+        {"reset": True, "deprecated": True, "deprecation": f"use POST {PREFIX}/reset"},
+        headers={"Deprecation": "true"},
+    )
+
+
+async def reset_journal(request: web.Request) -> web.Response:
+    _state(request).journal.clear()
+    return _json({"reset": True})
+
+
+async def reset_counts(request: web.Request) -> web.Response:
+    test_id = request.query.get("testId")
+    _state(request).match_state.reset([test_id] if test_id else None)
+    return _json({"reset": True})
+
+
+async def queue_error(request: web.Request) -> web.Response:
+    raw = await request.read()
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        return _json({"error": f"Invalid JSON: {exc}"}, 400)
+    if not isinstance(body, dict):
+        return _json({"error": "expected a JSON object"}, 400)
+    inner = body.get("body") if isinstance(body.get("body"), dict) else {}
+    status = body.get("status", 500)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        return _json({"error": "status must be an integer between 100 and 599"}, 400)
+    _state(request).one_shot_errors.append(
+        OneShotError(
+            status=status,
+            message=str(inner.get("message", "Injected error")),
+            type=str(inner.get("type", "server_error")),
+            code=inner.get("code"),
+        )
+    )
+    return _json({"queued": True})
+
+
+async def reload(request: web.Request) -> web.Response:
+    state = _state(request)
+    error = await reloading.reload(state)
+    if error is not None:
+        return _load_error(error)
+    return _json({"reloaded": True, **_health_body(state)})
+
+
+def _load_error(error: LoadError) -> web.Response:
+    return _json(
+        {
+            "error": "Fixtures failed to load; the previous set is still serving",
+            "details": [
+                {"file": p.file, "field": p.field, "line": p.line, "message": p.reason}
+                for p in error.problems
+            ],
+        },
+        400,
+    )
+
+
+async def legacy_requests(request: web.Request) -> web.Response:
+    raw = request.query.get("limit")
+    entries = list(_state(request).journal)
+    if raw is not None:
+        if not raw.isdigit():
+            return _json({"error": "limit must be a non-negative integer"}, 400)
+        entries = entries[-int(raw) :] if int(raw) else []
+    return _json([e.to_json() for e in entries])
+
+
+async def legacy_clear(request: web.Request) -> web.Response:
+    _state(request).journal.clear()
+    return web.Response(status=204)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.Response(
+        body=state.metrics.render(), headers={"Content-Type": state.metrics.content_type}
+    )
+
+
+async def unknown(request: web.Request) -> web.Response:
+    return _json({"error": f"Unknown control endpoint: {request.path}"}, 404)
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    token = request.app[STATE].settings.admin_token
+    path = request.path
+    if token and path.startswith(PREFIX) and path != f"{PREFIX}/health":
+        given = request.headers.get("X-AIMock-Admin-Token", "")
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = given or auth[7:]
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _json(
+                {"error": "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)"},
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="aimock"'},
+            )
+    result: web.StreamResponse = await handler(request)
+    return result
+
+
+def add_routes(app: web.Application) -> None:
+    app.middlewares.append(require_token)
+    r = app.router
+    r.add_get("/health", health)
+    r.add_get("/ready", ready)
+    r.add_get("/metrics", metrics)
+    r.add_get(f"{PREFIX}/health", health)
+    r.add_get(f"{PREFIX}/journal", journal)
+    r.add_get(f"{PREFIX}/fixtures", list_fixtures)
+    r.add_post(f"{PREFIX}/fixtures", add_fixtures)
+    r.add_delete(f"{PREFIX}/fixtures", clear_fixtures)
+    r.add_post(f"{PREFIX}/reset", reset)
+    r.add_post(f"{PREFIX}/reset/journal", reset_journal)
+    r.add_post(f"{PREFIX}/reset/fixtures", reset_fixtures)
+    r.add_post(f"{PREFIX}/reset/counts", reset_counts)
+    r.add_post(f"{PREFIX}/error", queue_error)
+    r.add_post(f"{PREFIX}/reload", reload)
+    r.add_get("/v1/_requests", legacy_requests)
+    r.add_delete("/v1/_requests", legacy_clear)
+    r.add_route("*", PREFIX + "/{tail:.*}", unknown)
+
+

@@ -1,0 +1,118 @@
+"""The request journal: a bounded ring buffer of what was asked and what was answered.
+
+Entries keep AIMock's JSON shape (`id`, `timestamp`, `method`, `path`, `headers`, `body`,
+`response{status, fixture, source, interrupted, chaosAction, strictOverride}`) so its clients
+keep working, plus what we add: surface, provider, model, testId and latency.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REDACTED_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
+)
+_ids = itertools.count(1)
+
+
+@dataclass
+class Entry:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    surface: str | None
+    provider: str | None
+    test_id: str
+    id: str = field(default_factory=lambda: f"req-{next(_ids)}")
+    timestamp: float = field(default_factory=time.time)
+    body: Any = None
+    model: str | None = None
+    status: int = 0
+    fixture: dict[str, Any] | None = None
+    source: str = "internal"  # fixture | fallback | internal
+    chaos_action: str | None = None
+    strict_override: bool | None = None
+    interrupted: str | None = None  # truncated | disconnected | client_gone
+    latency_ms: float = 0.0
+
+    @property
+    def matched(self) -> bool:
+        return self.fixture is not None
+
+    def to_json(self) -> dict[str, Any]:
+        response: dict[str, Any] = {
+            "status": self.status,
+            "fixture": self.fixture,
+            "source": self.source,
+        }
+        if self.interrupted:
+            response["interrupted"] = True
+            response["interruptReason"] = self.interrupted
+        if self.chaos_action:
+            response["chaosAction"] = self.chaos_action
+        if self.strict_override is not None:
+            response["strictOverride"] = self.strict_override
+        return {
+            "id": self.id,
+            "timestamp": int(self.timestamp * 1000),
+            "method": self.method,
+            "path": self.path,
+            "headers": {
+                k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in self.headers.items()
+            },
+            "body": self.body,
+            "surface": self.surface,
+            "provider": self.provider,
+            "model": self.model,
+            "testId": self.test_id,
+            "matched": self.matched,
+            "latencyMs": round(self.latency_ms, 3),
+            "response": response,
+        }
+
+
+class Journal:
+    def __init__(self, max_entries: int = 1000) -> None:
+        self._entries: deque[Entry] = deque(maxlen=max_entries or None)
+
+    def add(self, entry: Entry) -> None:
+        self._entries.append(entry)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self._entries))
+
+    def query(
+        self,
+        *,
+        surface: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        matched: bool | None = None,
+        test_id: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        out = [
+            e
+            for e in self._entries
+            if (surface is None or e.surface == surface)
+            and (provider is None or e.provider == provider)
+            and (model is None or e.model == model)
+            and (status is None or e.status == status)
+            and (matched is None or e.matched is matched)
+            and (test_id is None or e.test_id == test_id)
+            and (since is None or e.timestamp * 1000 >= since)
+        ]
+        return out[-limit:] if limit else out

@@ -1,0 +1,271 @@
+"""The one request pipeline every surface goes through:
+
+    read -> parse (provider) -> canonical -> match -> chaos -> strict -> journal -> render
+
+Providers supply parse and render hooks (a `Surface`); everything else happens here, once.
+Nothing escapes as a traceback: a bad request, a miss, an error fixture and an internal fault
+all answer in the surface's own error envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
+from aimock.chaos import MALFORMED_BODY, roll
+from aimock.fixtures.compiled import Physics, Reply
+from aimock.fixtures.matching import Selection
+from aimock.journal import Entry
+from aimock.state import STATE, ServerState
+from aimock.streaming import pacing
+from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface, bad_request
+
+log = logging.getLogger("aimock.server")
+
+JSON_TYPE = "application/json"
+
+
+def request_context(request: web.Request) -> RequestContext:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    test_id = headers.get("x-test-id") or request.query.get("testId") or DEFAULT_TEST_ID
+    strict_raw = headers.get("x-aimock-strict", "").strip().lower()
+    strict: bool | None = None
+    if strict_raw in ("true", "1"):
+        strict = True
+    elif strict_raw in ("false", "0"):
+        strict = False
+    return RequestContext(headers=headers, test_id=test_id, strict_override=strict)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type=JSON_TYPE, headers=headers
+    )
+
+
+def error_response(surface_errors: Any, info: ErrorInfo) -> web.Response:
+    return json_response(surface_errors.body(info), info.status, surface_errors.headers(info))
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    if request.content_length is not None and request.content_length > limit:
+        raise ProtocolError(
+            ErrorInfo(
+                413,
+                f"Request body of {request.content_length} bytes exceeds the limit of "
+                f"{limit} bytes",
+                type="invalid_request_error",
+                code="request_too_large",
+            )
+        )
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ProtocolError(
+            ErrorInfo(
+                413,
+                f"Request body exceeds the limit of {limit} bytes",
+                type="invalid_request_error",
+                code="request_too_large",
+            )
+        )
+    if not raw.strip():
+        if request.method in ("GET", "DELETE", "HEAD"):
+            return {}
+        raise bad_request("The request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"Malformed JSON: {exc}", code="invalid_json") from None
+
+
+def _miss_info(selection: Selection, strict: bool, request: CanonicalRequest) -> ErrorInfo:
+    if strict:
+        if selection.skipped_by_state:
+            message = (
+                f"Strict mode: {selection.skipped_by_state} candidate fixture(s) skipped by "
+                "sequence/turn state"
+            )
+        else:
+            message = f"Strict mode: no fixture matched {_describe(request)}"
+        return ErrorInfo(503, message, type="invalid_request_error", code="no_fixture_match")
+    return ErrorInfo(
+        404,
+        f"No fixture matched {_describe(request)}",
+        type="invalid_request_error",
+        code="no_fixture_match",
+    )
+
+
+def _describe(request: CanonicalRequest) -> str:
+    parts = [f"surface={request.surface}", f"model={request.model!r}"]
+    if request.last_user_text is not None:
+        text = request.last_user_text
+        parts.append(f"userMessage={text[:80] + '...' if len(text) > 80 else text!r}")
+    elif request.input_text is not None:
+        parts.append(f"inputText={request.input_text[:80]!r}")
+    if request.context.test_id != DEFAULT_TEST_ID:
+        parts.append(f"testId={request.context.test_id!r}")
+    return "(" + ", ".join(parts) + ")"
+
+
+def _error_info(reply: Reply) -> ErrorInfo:
+    err = reply.error
+    assert err is not None
+    return ErrorInfo(
+        err.status,
+        err.message,
+        type=err.type,
+        code=err.code,
+        param=err.param,
+        retry_after=err.retry_after,
+        metadata=err.metadata,
+    )
+
+
+async def handle(request: web.Request, surface: Surface) -> web.StreamResponse:
+    state = request.app[STATE]
+    started = time.perf_counter()
+    context = request_context(request)
+    entry = Entry(
+        method=request.method,
+        path=request.path_qs,
+        headers=context.headers,
+        surface=surface.name,
+        provider=surface.provider,
+        test_id=context.test_id,
+        strict_override=context.strict_override,
+    )
+    try:
+        response = await _serve(request, surface, state, context, entry)
+    except ProtocolError as exc:
+        response = error_response(surface.errors, exc.info)
+    except asyncio.CancelledError:
+        entry.interrupted = entry.interrupted or "client_gone"
+        raise
+    except Exception:
+        # A defect of ours. Answer in the caller's protocol and keep the evidence in the log.
+        log.exception("internal error serving %s %s", request.method, request.path)
+        response = error_response(
+            surface.errors,
+            ErrorInfo(500, "aimock internal error; see the server log", type="server_error"),
+        )
+    finally:
+        elapsed = time.perf_counter() - started
+        entry.latency_ms = elapsed * 1000
+        state.journal.add(entry)
+    if entry.status == 0 and entry.chaos_action != "disconnect":
+        entry.status = response.status
+    state.metrics.observe(
+        surface.name, surface.provider, entry.status, entry.matched, elapsed
+    )
+    return response
+
+
+async def _serve(
+    request: web.Request,
+    surface: Surface,
+    state: ServerState,
+    context: RequestContext,
+    entry: Entry,
+) -> web.StreamResponse:
+    body = await read_json(request, state.settings.max_body_bytes)
+    entry.body = body
+    canonical = surface.parse(body, context, request.match_info)
+    entry.model = canonical.model or None
+
+    if state.one_shot_errors:
+        injected = state.one_shot_errors.pop(0)
+        entry.source = "injected"
+        info = ErrorInfo(injected.status, injected.message, injected.type, injected.code)
+        return error_response(surface.errors, info)
+
+    index = state.index  # one snapshot for the whole request
+    selection = index.select(canonical, state.match_state)
+    compiled = selection.compiled
+    if compiled is not None:
+        entry.fixture = compiled.describe()
+        entry.source = "fixture"
+
+    action = roll(
+        canonical,
+        compiled.chaos if compiled else None,
+        state.server_chaos,
+        state.chaos_policies,
+        state.rng,
+    )
+    if action is not None:
+        entry.chaos_action = action
+        state.metrics.chaos.labels(action, surface.name).inc()
+        if action == "drop":
+            info = ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
+            return error_response(surface.errors, info)
+        if action == "malformed":
+            return web.Response(body=MALFORMED_BODY, status=200, content_type=JSON_TYPE)
+        pacing.abort(web.StreamResponse(), request)
+        entry.status = 0
+        return web.Response(status=499)  # never reaches the client: the socket is gone
+
+    reply = selection.reply
+    physics = compiled.physics if compiled is not None else index.default_physics
+    if reply is None:
+        strict = state.strict if context.strict_override is None else context.strict_override
+        if surface.fallback is not None and not strict:
+            reply = surface.fallback(canonical)
+            entry.source = "fallback"
+        else:
+            return error_response(surface.errors, _miss_info(selection, strict, canonical))
+
+    if reply.kind == "error":
+        await _wait_first_byte(physics)
+        return error_response(surface.errors, _error_info(reply))
+
+    options = RenderOptions(chunk_size=physics.chunk_size)
+    if canonical.stream and surface.stream is not None:
+        return await _stream(request, surface, canonical, reply, physics, options, entry)
+    await _wait_first_byte(physics)
+    return json_response(surface.render(canonical, reply, options))
+
+
+async def _wait_first_byte(physics: Physics) -> None:
+    wait = (physics.ttft or physics.recorded_ttft or 0.0) + physics.latency
+    if wait > 0:
+        await asyncio.sleep(wait / physics.replay_speed / 1000)
+
+
+async def _stream(
+    request: web.Request,
+    surface: Surface,
+    canonical: CanonicalRequest,
+    reply: Reply,
+    physics: Physics,
+    options: RenderOptions,
+    entry: Entry,
+) -> web.StreamResponse:
+    assert surface.stream is not None
+    # Render every event before the first byte: a rendering fault still gets a proper error.
+    events = list(surface.stream(canonical, reply, options))
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": pacing.FRAMERS[surface.framing][1],
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        },
+    )
+    await response.prepare(request)
+    entry.status = 200
+    outcome = await pacing.stream(request, response, events, physics, surface.framing)
+    if outcome != "complete":
+        entry.interrupted = outcome
+        return response
+    await response.write_eof()
+    return response

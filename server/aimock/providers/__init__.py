@@ -1,0 +1,1 @@
+"""One module per wire protocol; `registry.py` lists them."""

@@ -1,0 +1,124 @@
+"""Small helpers every provider renders with: ids, slicing, token estimates, field checks.
+
+Shared here so no provider copies another's loop.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from aimock.surface import bad_request
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + secrets.token_hex(length // 2)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def slices(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of at most `size` characters (never an empty piece)."""
+    for start in range(0, len(text), max(size, 1)):
+        yield text[start : start + size]
+
+
+def estimate_tokens(text: str | None) -> int:
+    """A rough count (4 characters a token), at least 1 for any non-empty text."""
+    if not text:
+        return 0
+    return max(1, math.ceil(len(text) / 4))
+
+
+def require(body: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    """body[key], or an OpenAI-style 400 naming the parameter."""
+    if key not in body or body[key] is None:
+        raise bad_request(f"Missing required parameter: '{key}'.", param=key)
+    return check_type(body[key], key, kind, what)
+
+
+def optional(body: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    return check_type(value, key, kind, what)
+
+
+_JSON_NAMES = {
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+}
+
+
+def json_type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in _JSON_NAMES.items():
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def check_type(value: Any, param: str, kind: type | tuple[type, ...], what: str) -> Any:
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in _kinds(kind))
+    if not ok:
+        raise bad_request(
+            f"Invalid type for '{param}': expected {what}, but got {json_type_name(value)} "
+            "instead.",
+            param=param,
+            code="invalid_type",
+        )
+    return value
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def expect_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_request(
+            f"The request body must be a JSON object, but got {json_type_name(body)}.",
+            code="invalid_json",
+        )
+    return body
+
+
+def text_of(content: Any, param: str, part_types: tuple[str, ...] = ("text",)) -> str | None:
+    """The text of a message's content: a string, or the text parts of a part list joined.
+
+    None when the content holds no text at all (e.g. images only)."""
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for i, part in enumerate(content):
+            if not isinstance(part, dict):
+                raise bad_request(
+                    f"Invalid type for '{param}[{i}]': expected an object, but got "
+                    f"{json_type_name(part)} instead.",
+                    param=f"{param}[{i}]",
+                    code="invalid_type",
+                )
+            if part.get("type") in part_types and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+        return "".join(texts) if texts else None
+    raise bad_request(
+        f"Invalid type for '{param}': expected a string or an array of content parts, but got "
+        f"{json_type_name(content)} instead.",
+        param=param,
+        code="invalid_type",
+    )

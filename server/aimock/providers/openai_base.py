@@ -1,0 +1,71 @@
+"""What every OpenAI surface shares: the error envelope, rate-limit headers, usage maths.
+
+Not a surface itself; the OpenAI surface modules import it, never each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aimock.canonical import CanonicalRequest
+from aimock.fixtures.compiled import Reply
+from aimock.providers.common import estimate_tokens
+from aimock.surface import ErrorDialect, ErrorInfo
+
+_DEFAULT_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_body(info: ErrorInfo) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "message": info.message,
+        "type": info.type or _DEFAULT_TYPES.get(info.status, "server_error"),
+        "param": info.param,
+        "code": info.code,
+    }
+    if info.metadata:
+        error["metadata"] = dict(info.metadata)
+    return {"error": error}
+
+
+def error_headers(info: ErrorInfo) -> dict[str, str]:
+    if info.status != 429:
+        return {}
+    retry = info.retry_after if info.retry_after is not None else 1.0
+    seconds = f"{retry:g}"
+    return {
+        "Retry-After": seconds,
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-limit-tokens": "150000",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-requests": f"{seconds}s",
+        "x-ratelimit-reset-tokens": f"{seconds}s",
+    }
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+
+
+def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int]:
+    """(input, output, reasoning) tokens: the fixture's numbers, else an estimate."""
+    prompt = reply.input_tokens
+    if prompt is None:
+        prompt = max(1, -(-request.prompt_chars // 4))
+    completion = reply.output_tokens
+    if completion is None:
+        completion = estimate_tokens(reply.content) + estimate_tokens(reply.refusal)
+        for call in reply.tool_calls:
+            completion += estimate_tokens(call.name) + estimate_tokens(call.arguments)
+    reasoning = reply.reasoning_tokens
+    if reasoning is None:
+        reasoning = estimate_tokens(reply.reasoning)
+    return prompt, completion, reasoning

@@ -1,0 +1,136 @@
+"""OpenAI embeddings: `POST /v1/embeddings`.
+
+A miss (when not strict) answers a deterministic vector per input, so retrieval code runs
+without a fixture per sentence. `encoding_format: base64` (the SDK's default) is little-endian
+float32 bytes; `dimensions` is honoured for both explicit and derived vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from aimock.canonical import CanonicalRequest, RequestContext
+from aimock.fixtures.compiled import Reply
+from aimock.providers import openai_base
+from aimock.providers.common import estimate_tokens, expect_object, optional, require
+from aimock.surface import bad_request
+from aimock.surface import Provider, RenderOptions, Surface
+
+DEFAULT_DIMENSIONS = 1536
+
+
+def deterministic_vector(text: str, dimensions: int) -> list[float]:
+    """AIMock's derivation, so both mocks give the same vector for the same input: bytes of
+    SHA-256(text), re-hashed every 32 values, each mapped to [-1, 1]."""
+    digest = hashlib.sha256(text.encode()).digest()
+    values = []
+    for i in range(dimensions):
+        if i > 0 and i % 32 == 0:
+            digest = hashlib.sha256(digest).digest()
+        values.append(digest[i % 32] / 127.5 - 1)
+    return values
+
+
+def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+    body = expect_object(body)
+    model = params.get("deployment") or require(body, "model", str, "a string")
+    raw = require(body, "input", (str, list), "a string or an array")
+    inputs = _inputs(raw)
+    dimensions = optional(body, "dimensions", int, "an integer")
+    if dimensions is not None and dimensions < 1:
+        raise bad_request(
+            f"Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got "
+            f"{dimensions} instead.",
+            param="dimensions",
+            code="integer_below_min_value",
+        )
+    encoding = optional(body, "encoding_format", str, "a string") or "float"
+    if encoding not in ("float", "base64"):
+        raise bad_request(
+            f"Invalid value for 'encoding_format': expected 'float' or 'base64', but got "
+            f"{encoding!r}.",
+            param="encoding_format",
+            code="invalid_value",
+        )
+    return CanonicalRequest(
+        surface="openai.embeddings",
+        provider="openai",
+        endpoint="embedding",
+        model=model,
+        context=context,
+        inputs=tuple(inputs),
+        extras={"dimensions": dimensions, "encoding_format": encoding},
+    )
+
+
+def _inputs(raw: str | list[Any]) -> list[str]:
+    if isinstance(raw, str):
+        return [raw]
+    if not raw:
+        raise bad_request("'input' must not be empty.", param="input", code="empty_array")
+    if all(isinstance(item, str) for item in raw):
+        return list(raw)
+    # Token arrays (list of ints, or list of lists of ints) are embedded by their digits.
+    if all(isinstance(item, int) for item in raw):
+        return [" ".join(map(str, raw))]
+    if all(isinstance(item, list) for item in raw):
+        return [" ".join(map(str, item)) for item in raw]
+    raise bad_request(
+        "Invalid 'input': expected a string, an array of strings, or token arrays.",
+        param="input",
+        code="invalid_type",
+    )
+
+
+def _encode(vector: list[float], encoding: str) -> list[float] | str:
+    if encoding == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    del options
+    dimensions = request.extras.get("dimensions")
+    encoding = request.extras.get("encoding_format", "float")
+    data = []
+    for index, text in enumerate(request.inputs):
+        if reply.embedding is not None:
+            vector = list(reply.embedding)
+            if dimensions:
+                vector = vector[:dimensions]
+        else:
+            vector = deterministic_vector(text, dimensions or DEFAULT_DIMENSIONS)
+        data.append({"object": "embedding", "index": index, "embedding": _encode(vector, encoding)})
+    tokens = reply.input_tokens
+    if tokens is None:
+        tokens = sum(estimate_tokens(text) for text in request.inputs)
+    return {
+        "object": "list",
+        "data": data,
+        "model": reply.model or request.model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+def fallback(request: CanonicalRequest) -> Reply:
+    del request
+    return Reply(kind="embedding")
+
+
+EMBEDDINGS = Surface(
+    name="openai.embeddings",
+    provider="openai",
+    endpoint="embedding",
+    method="POST",
+    paths=("/v1/embeddings", "/embeddings", "/openai/v1/embeddings"),
+    parse=parse,
+    render=render,
+    errors=openai_base.ERRORS,
+    fallback=fallback,
+)
+
+PROVIDER = Provider(name="openai.embeddings", surfaces=(EMBEDDINGS,))

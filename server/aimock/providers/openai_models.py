@@ -1,0 +1,66 @@
+"""OpenAI model listing: `GET /v1/models` and `GET /v1/models/{id}`.
+
+Lists the model ids fixtures name, or a default set when they name none, as AIMock does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from aimock.providers import openai_base
+from aimock.surface import ErrorInfo, PlainRoute, Provider, ServerView
+
+DEFAULT_MODELS = (
+    "gpt-4",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "claude-3-5-sonnet-20241022",
+    "gemini-2.0-flash",
+    "text-embedding-3-small",
+)
+CREATED = 1_700_000_000
+
+
+def _model(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "aimock"}
+
+
+def _ids(view: ServerView) -> list[str]:
+    return view.models or list(DEFAULT_MODELS)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+async def list_models(request: web.Request, view: ServerView) -> web.StreamResponse:
+    del request
+    return _json({"object": "list", "data": [_model(m) for m in _ids(view)]})
+
+
+async def get_model(request: web.Request, view: ServerView) -> web.StreamResponse:
+    model_id = request.match_info["model"]
+    if model_id not in _ids(view):
+        info = ErrorInfo(
+            404,
+            f"The model '{model_id}' does not exist or you do not have access to it.",
+            type="invalid_request_error",
+            code="model_not_found",
+            param="model",
+        )
+        return _json(openai_base.error_body(info), 404)
+    return _json(_model(model_id))
+
+
+PROVIDER = Provider(
+    name="openai.models",
+    routes=(
+        PlainRoute("openai.models", "openai", "GET", "/v1/models", list_models, openai_base.ERRORS),
+        PlainRoute(
+            "openai.models", "openai", "GET", "/v1/models/{model}", get_model, openai_base.ERRORS
+        ),
+    ),
+)

@@ -1,0 +1,134 @@
+"""The running server's state, stored on the app under one typed key.
+
+The fixture index is replaced as a whole on reload (an atomic reference swap): a request reads
+`state.index` once and finishes on that snapshot even if a reload lands meanwhile.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from aimock.chaos import ActivePolicy, activate
+from aimock.config import ChaosPolicyManifest, StackSpec
+from aimock.fixtures.compiled import PROFILES, ServerDefaults
+from aimock.fixtures.loading import FixtureSet, SourcedFixture
+from aimock.fixtures.matching import FixtureIndex, MatchState
+from aimock.fixtures.model import ChaosRates
+from aimock.journal import Journal
+from aimock.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What the user asked for on the command line or in Python; None means "not given",
+    so a MockStack document loaded from the fixture paths decides instead."""
+
+    paths: Sequence[Path] = ()
+    strict: bool | None = None
+    profile: str | None = None
+    latency: float | None = None
+    chunk_size: int | None = None
+    journal_max: int | None = None
+    chaos: ChaosRates | None = None
+    admin_token: str | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force: the options, filled in from the stack spec, then defaults."""
+
+    strict: bool = False
+    defaults: ServerDefaults = field(default_factory=ServerDefaults)
+    journal_max: int = 1000
+    admin_token: str | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
+    spec = stack or StackSpec()
+    profile_value = options.profile if options.profile is not None else spec.profile
+    profile = PROFILES[profile_value] if isinstance(profile_value, str) else profile_value
+    return Settings(
+        strict=options.strict if options.strict is not None else spec.strict,
+        defaults=ServerDefaults(
+            profile=profile,
+            latency=options.latency if options.latency is not None else spec.latency,
+            chunk_size=options.chunk_size if options.chunk_size is not None else spec.chunk_size,
+            chaos=options.chaos if options.chaos is not None else spec.chaos,
+        ),
+        journal_max=options.journal_max if options.journal_max is not None else spec.journal_max,
+        admin_token=options.admin_token,
+        max_body_bytes=options.max_body_bytes,
+    )
+
+
+@dataclass
+class OneShotError:
+    status: int
+    message: str
+    type: str
+    code: str | None
+
+
+class ServerState:
+    def __init__(self, options: ServeOptions, loaded: FixtureSet) -> None:
+        self.options = options
+        self.settings = resolve(options, loaded.stack)
+        settings = self.settings
+        self.journal = Journal(settings.journal_max)
+        self.metrics = Metrics()
+        self.match_state = MatchState()
+        self.rng = random.Random()
+        self.loaded = loaded
+        self.runtime_fixtures: list[SourcedFixture] = []
+        self.one_shot_errors: list[OneShotError] = []
+        self.chaos_policies: list[ActivePolicy] = []
+        self.index = self._build(loaded, [])
+        self.metrics.fixtures.set(len(self.index))
+
+    @property
+    def strict(self) -> bool:
+        return self.settings.strict
+
+    @property
+    def server_chaos(self) -> ChaosRates | None:
+        return self.settings.defaults.chaos
+
+    @property
+    def models(self) -> list[str]:
+        return self.index.models
+
+    def _build(self, loaded: FixtureSet, runtime: list[SourcedFixture]) -> FixtureIndex:
+        digest_source = FixtureSet(fixtures=[*loaded.fixtures, *runtime])
+        index = FixtureIndex(
+            [*loaded.fixtures, *runtime], self.settings.defaults, digest_source.digest
+        )
+        self.chaos_policies = activate(loaded.chaos_policies)
+        return index
+
+    def swap(self, loaded: FixtureSet) -> None:
+        """Serve a new file set (keeping fixtures added at run time after it)."""
+        self.settings = resolve(self.options, loaded.stack)
+        index = self._build(loaded, self.runtime_fixtures)
+        self.loaded, self.index = loaded, index
+        self.metrics.fixtures.set(len(index))
+
+    def add_runtime(self, fixtures: list[SourcedFixture]) -> None:
+        self.runtime_fixtures = [*self.runtime_fixtures, *fixtures]
+        self.index = self._build(self.loaded, self.runtime_fixtures)
+        self.metrics.fixtures.set(len(self.index))
+
+    def clear_fixtures(self) -> None:
+        self.runtime_fixtures = []
+        self.loaded = FixtureSet(files=self.loaded.files)
+        self.index = self._build(self.loaded, [])
+        self.metrics.fixtures.set(0)
+
+
+STATE: web.AppKey[ServerState] = web.AppKey("aimock_state", ServerState)

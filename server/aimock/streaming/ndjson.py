@@ -1,0 +1,15 @@
+"""Newline-delimited JSON framing (Ollama): one JSON document per line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+CONTENT_TYPE = "application/x-ndjson"
+
+
+def frame(data: Any, name: str | None = None) -> bytes:
+    del name  # NDJSON has no event names
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    return payload + b"\n"

@@ -1,0 +1,106 @@
+"""The one pacing loop: decides when each event of a stream goes out.
+
+Delay before event i (milliseconds, divided by the replay speed):
+  - recorded timings, when the fixture has them: ttft, then the recorded gaps (their mean
+    past the end);
+  - else a profile: `ttft` before the first event, then tokens / `tps` for each later event
+    (structural events count as one token), spread by `jitter`;
+  - plus a flat `latency` before every event.
+A stream may be cut after N events (`truncate_after_chunks`) or N ms (`disconnect_after_ms`):
+the connection is dropped without a terminator, as a failing upstream would.
+
+Instant physics (the default) skips the loop: all frames go out in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from aiohttp import web
+
+from aimock.fixtures.compiled import Physics
+from aimock.streaming import ndjson, sse
+
+Framer = Callable[[Any, str | None], bytes]
+FRAMERS: dict[str, tuple[Framer, str]] = {
+    "sse": (sse.frame, sse.CONTENT_TYPE),
+    "ndjson": (ndjson.frame, ndjson.CONTENT_TYPE),
+}
+
+Outcome = Literal["complete", "truncated", "disconnected", "client_gone"]
+
+
+def delay_ms(physics: Physics, index: int, tokens: int, rng: random.Random) -> float:
+    delay = physics.latency
+    if physics.recorded_ttft is not None or physics.recorded_gaps:
+        if index == 0:
+            delay += physics.recorded_ttft or 0.0
+        elif physics.recorded_gaps:
+            gaps = physics.recorded_gaps
+            delay += gaps[index - 1] if index - 1 < len(gaps) else sum(gaps) / len(gaps)
+    else:
+        paced = 0.0
+        if index == 0 and physics.ttft:
+            paced = physics.ttft
+        elif index > 0 and physics.tps:
+            paced = 1000.0 * max(tokens, 1) / physics.tps
+        if paced and physics.jitter:
+            paced = max(0.0, paced * (1 + rng.uniform(-1, 1) * physics.jitter))
+        delay += paced
+    return delay / physics.replay_speed
+
+
+def abort(response: web.StreamResponse, request: web.Request) -> None:
+    """Drop the connection mid-response, as a dying upstream would."""
+    del response
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+async def stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    events: Iterable[Any],
+    physics: Physics,
+    framing: str,
+    rng: random.Random | None = None,
+) -> Outcome:
+    """Write `events` (objects with `data`, `name`, `tokens`) paced by `physics`."""
+    frame = FRAMERS[framing][0]
+    truncate = physics.truncate_after_chunks
+    deadline = physics.disconnect_after_ms
+    try:
+        if physics.is_instant and deadline is None:
+            frames = []
+            for index, event in enumerate(events):
+                if truncate is not None and index >= truncate:
+                    await response.write(b"".join(frames))
+                    abort(response, request)
+                    return "truncated"
+                frames.append(frame(event.data, event.name))
+            await response.write(b"".join(frames))
+            return "complete"
+        rng = rng or random.Random()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for index, event in enumerate(events):
+            if truncate is not None and index >= truncate:
+                abort(response, request)
+                return "truncated"
+            wait = delay_ms(physics, index, event.tokens, rng)
+            if deadline is not None:
+                elapsed = (loop.time() - started) * 1000
+                if elapsed + wait >= deadline:
+                    await asyncio.sleep(max(0.0, deadline - elapsed) / 1000)
+                    abort(response, request)
+                    return "disconnected"
+            if wait > 0:
+                await asyncio.sleep(wait / 1000)
+            await response.write(frame(event.data, event.name))
+        return "complete"
+    except (ConnectionResetError, ConnectionError):
+        return "client_gone"

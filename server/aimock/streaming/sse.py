@@ -1,0 +1,19 @@
+"""Server-sent events framing (WHATWG): optional `event:` line, one `data:` line, blank line.
+
+The space after `data:` is required by google-genai's parser, so it is always written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+CONTENT_TYPE = "text/event-stream"
+
+
+def frame(data: Any, name: str | None = None) -> bytes:
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    if name is None:
+        return b"data: " + payload + b"\n\n"
+    return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"

@@ -1,0 +1,125 @@
+"""The contract between the pipeline and a provider module.
+
+A provider describes each wire surface it speaks as a `Surface`: how to read a request into
+the canonical model, how to render a `Reply` as a body or as stream events, and how its errors
+look. It never matches, paces, journals or frames bytes: the pipeline and `streaming/` do that
+once for everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from aiohttp import web
+
+from aimock.canonical import CanonicalRequest, RequestContext
+from aimock.fixtures.compiled import Reply
+
+Framing = Literal["sse", "ndjson", "eventstream"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One streamed item. `data` is JSON-serialised unless it is already a string (e.g. the
+    `[DONE]` terminator); `tokens` weighs the event for tokens-per-second pacing."""
+
+    data: Any
+    name: str | None = None
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A neutral error, rendered by each surface in its own envelope."""
+
+    status: int
+    message: str
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+    retry_after: float | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+class ProtocolError(Exception):
+    """The request itself is wrong (bad JSON, missing or mistyped field, too large)."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.info = info
+
+
+def bad_request(message: str, param: str | None = None, code: str | None = None) -> ProtocolError:
+    return ProtocolError(
+        ErrorInfo(400, message, type="invalid_request_error", code=code, param=param)
+    )
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    chunk_size: int = 20
+
+
+@dataclass(frozen=True)
+class ErrorDialect:
+    """How a protocol family spells an error: its body and any headers that go with it."""
+
+    body: Callable[[ErrorInfo], dict[str, Any]]
+    headers: Callable[[ErrorInfo], dict[str, str]] = lambda info: {}
+
+
+Parse = Callable[[Any, RequestContext, Mapping[str, str]], CanonicalRequest]
+Render = Callable[[CanonicalRequest, Reply, RenderOptions], dict[str, Any]]
+StreamRender = Callable[[CanonicalRequest, Reply, RenderOptions], Iterable[Event]]
+Fallback = Callable[[CanonicalRequest], Reply]
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One endpoint of one wire protocol, served through the shared pipeline."""
+
+    name: str  # "openai.chat": what a fixture's `match.surface` names
+    provider: str  # "openai"
+    endpoint: str  # fixture endpoint kind: chat | embedding | moderation
+    method: str
+    paths: tuple[str, ...]
+    parse: Parse
+    render: Render
+    errors: ErrorDialect
+    stream: StreamRender | None = None
+    framing: Framing = "sse"
+    # An answer for a miss when not strict (deterministic embeddings, unflagged moderation).
+    fallback: Fallback | None = None
+
+
+class ServerView(Protocol):
+    """What a plain route may read of the running server."""
+
+    @property
+    def models(self) -> list[str]: ...
+
+
+PlainHandler = Callable[[web.Request, ServerView], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class PlainRoute:
+    """A route that needs no fixture matching (e.g. a model listing)."""
+
+    name: str
+    provider: str
+    method: str
+    path: str
+    handler: PlainHandler
+    errors: ErrorDialect
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What a provider module contributes: its surfaces and plain routes."""
+
+    name: str
+    surfaces: tuple[Surface, ...] = ()
+    routes: tuple[PlainRoute, ...] = field(default_factory=tuple)
