@@ -11,11 +11,13 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 
 from aimock import control, pipeline
 from aimock.fixtures.loading import FixtureSet
 from aimock.journal import Entry
+from aimock.providers import openai_base  # unknown routes answer in the most common envelope
 from aimock.providers.registry import PROVIDERS
 from aimock.state import STATE, ServeOptions, ServerState
 from aimock.surface import ErrorInfo, PlainRoute, Surface
@@ -31,8 +33,6 @@ CORS = {
 
 
 def _not_found_body(request: web.Request, status: int) -> bytes:
-    from aimock.providers import openai_base  # the most widely understood error envelope
-
     reason = "Unknown route" if status == 404 else "Method not allowed"
     info = ErrorInfo(
         status,
@@ -40,7 +40,7 @@ def _not_found_body(request: web.Request, status: int) -> bytes:
         type="invalid_request_error",
         code="unknown_route" if status == 404 else "method_not_allowed",
     )
-    return pipeline.orjson.dumps(openai_base.error_body(info))
+    return orjson.dumps(openai_base.error_body(info))
 
 
 @web.middleware

@@ -111,7 +111,7 @@ def validate(paths: Sequence[Path]) -> int:
         extra += ", 1 MockStack"
     if loaded.chaos_policies:
         extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
-    print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} files{extra}")
+    print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} file(s){extra}")
     return 0
 
 

@@ -56,16 +56,24 @@ ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 
 
 def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int]:
-    """(input, output, reasoning) tokens: the fixture's numbers, else an estimate."""
+    """(input, visible output, reasoning) tokens; a surface reports output + reasoning as its
+    completion total, as OpenAI counts reasoning inside `completion_tokens`/`output_tokens`.
+
+    A fixture's numbers win over estimates. A fixture's output count is that total, so it is
+    reported unchanged and the reasoning share is carved out of it, not added on top.
+    """
     prompt = reply.input_tokens
     if prompt is None:
         prompt = max(1, -(-request.prompt_chars // 4))
-    completion = reply.output_tokens
-    if completion is None:
-        completion = estimate_tokens(reply.content) + estimate_tokens(reply.refusal)
-        for call in reply.tool_calls:
-            completion += estimate_tokens(call.name) + estimate_tokens(call.arguments)
     reasoning = reply.reasoning_tokens
     if reasoning is None:
         reasoning = estimate_tokens(reply.reasoning)
-    return prompt, completion, reasoning
+    total = reply.output_tokens
+    if total is None:
+        visible = estimate_tokens(reply.content) + estimate_tokens(reply.refusal)
+        for call in reply.tool_calls:
+            visible += estimate_tokens(call.name) + estimate_tokens(call.arguments)
+        return prompt, visible, reasoning
+    if reply.reasoning_tokens is None:
+        reasoning = min(reasoning, total)  # an estimate never exceeds the fixture's total
+    return prompt, max(0, total - reasoning), reasoning

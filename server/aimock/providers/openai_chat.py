@@ -185,8 +185,10 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
         return Event(data, tokens=tokens)
 
     size = options.chunk_size
-    text_first = reply.content is not None or reply.refusal is not None
-    yield chunk({"role": "assistant", "content": "" if text_first else None, "refusal": None})
+    # content "" opens a text answer; a refusal or tool-only answer keeps content null, so the
+    # SDK's accumulated message equals the non-streamed one.
+    has_text = reply.content is not None and reply.refusal is None
+    yield chunk({"role": "assistant", "content": "" if has_text else None, "refusal": None})
     for piece in slices(reply.reasoning or "", size):
         yield chunk({"reasoning_content": piece}, tokens=estimate_tokens(piece))
     if reply.refusal is not None:

@@ -1,7 +1,507 @@
-"""OpenAI Responses API: `POST /v1/responses` (placeholder until the surface lands)."""
+"""OpenAI Responses API: `POST /v1/responses`, plain and streamed.
+
+The request's `input` items become canonical messages. Items one assistant turn produced
+(a message, reasoning, several `function_call`s) fold into ONE assistant message, so a
+conversation has the same `turnIndex` here as the same conversation sent to Chat Completions.
+A `function_call_output` whose call is not in the input (the caller chained with
+`previous_response_id`, which we do not store) gets a stand-in assistant tool call for the
+same reason.
+
+The reply is built once as the final list of output items (reasoning, message, function
+calls); the plain body is the response around them, and the stream walks the same items:
+
+    response.created, response.in_progress,
+    per item: output_item.added,
+      reasoning: reasoning_summary_part.added, reasoning_summary_text.delta xN,
+                 reasoning_summary_text.done, reasoning_summary_part.done
+      message:   content_part.added, output_text.delta xN (or refusal.delta xN),
+                 output_text.done (or refusal.done), content_part.done
+      function:  function_call_arguments.delta xN, function_call_arguments.done
+    output_item.done; then response.completed (or response.incomplete).
+
+Every event carries `sequence_number` from 0; there is no `[DONE]` terminator.
+"""
 
 from __future__ import annotations
 
-from aimock.surface import Provider
+import base64
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any
 
-PROVIDER = Provider(name="openai.responses")
+from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
+from aimock.fixtures.compiled import Reply
+from aimock.providers import openai_base
+from aimock.providers.common import (
+    check_type,
+    estimate_tokens,
+    expect_object,
+    json_type_name,
+    new_id,
+    now,
+    optional,
+    require,
+    slices,
+    text_of,
+)
+from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
+
+ROLES = ("assistant", "developer", "system", "user")
+TEXT_PARTS = ("input_text", "output_text", "text")
+FORMATS = ("text", "json_object", "json_schema")
+ID_LENGTH = 48  # hex characters after the prefix, as long as the real ids
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+# --------------------------------------------------------------------------- request
+
+
+def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+    body = expect_object(body)
+    model = params.get("deployment") or require(body, "model", str, "a string")
+    instructions = optional(body, "instructions", str, "a string")
+    messages = [Message("system", instructions)] if instructions is not None else []
+    messages.extend(_input_messages(body.get("input")))
+    names, echoed_tools = _tools(optional(body, "tools", list, "an array") or [])
+    text = _text_config(optional(body, "text", dict, "an object"))
+    return CanonicalRequest(
+        surface="openai.responses",
+        provider="openai",
+        endpoint="chat",
+        model=model,
+        context=context,
+        messages=tuple(messages),
+        tools=names,
+        response_format=text["format"]["type"],
+        stream=optional(body, "stream", bool, "a boolean") or False,
+        extras={"echo": _echo(body, instructions, echoed_tools, text), "include": _include(body)},
+    )
+
+
+def _input_messages(raw: Any) -> list[Message]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [Message("user", raw)]
+    if not isinstance(raw, list):
+        raise bad_request(
+            "Invalid type for 'input': expected a string or an array of input items, but got "
+            f"{json_type_name(raw)} instead.",
+            param="input",
+            code="invalid_type",
+        )
+    conversation = _Conversation()
+    for i, item in enumerate(raw):
+        conversation.add(check_type(item, f"input[{i}]", dict, "an object"), f"input[{i}]")
+    return conversation.messages
+
+
+class _Conversation:
+    """Builds canonical messages from input items, one assistant message per turn."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._call_ids: set[str] = set()
+
+    def add(self, item: dict[str, Any], param: str) -> None:
+        kind = item.get("type")
+        if kind is None and "role" not in item:
+            raise bad_request(f"Missing required parameter: '{param}.type'.", param=f"{param}.type")
+        if kind is not None:
+            check_type(kind, f"{param}.type", str, "a string")
+        if kind in (None, "message"):
+            self._message(item, param)
+        elif kind in ("function_call", "custom_tool_call"):
+            self._tool_call(item, param, "arguments" if kind == "function_call" else "input")
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            self._tool_output(item, param)
+        # Anything else (reasoning, item_reference, built-in tool calls) carries no text a
+        # fixture matches on; it is accepted and left out.
+
+    def _message(self, item: dict[str, Any], param: str) -> None:
+        role = _field(item, param, "role", str, "a string")
+        if role not in ROLES:
+            raise bad_request(
+                f"Invalid value for '{param}.role': expected one of {', '.join(ROLES)}, but got "
+                f"{role!r}.",
+                param=f"{param}.role",
+                code="invalid_value",
+            )
+        if "content" not in item:
+            raise bad_request(
+                f"Missing required parameter: '{param}.content'.", param=f"{param}.content"
+            )
+        text = text_of(item["content"], f"{param}.content", TEXT_PARTS)
+        if role == "assistant":
+            self._assistant(Message("assistant", text))
+        else:
+            self.messages.append(Message("system" if role == "developer" else role, text))
+
+    def _tool_call(self, item: dict[str, Any], param: str, arguments_key: str) -> None:
+        call = ToolCall(
+            id=_field(item, param, "call_id", str, "a string"),
+            name=_field(item, param, "name", str, "a string"),
+            arguments=_field(item, param, arguments_key, str, "a string"),
+        )
+        self._call_ids.add(call.id)
+        self._assistant(Message("assistant", None, (call,)))
+
+    def _tool_output(self, item: dict[str, Any], param: str) -> None:
+        call_id = _field(item, param, "call_id", str, "a string")
+        if "output" not in item:
+            raise bad_request(
+                f"Missing required parameter: '{param}.output'.", param=f"{param}.output"
+            )
+        if call_id not in self._call_ids:
+            # The call was made in a stored earlier response; stand it in so the turn counts.
+            self._tool_call({"call_id": call_id, "name": "", "arguments": ""}, param, "arguments")
+        text = text_of(item["output"], f"{param}.output", TEXT_PARTS)
+        self.messages.append(Message("tool", text, tool_call_id=call_id))
+
+    def _assistant(self, message: Message) -> None:
+        """Append an assistant message, folding it into the previous one of the same turn."""
+        last = self.messages[-1] if self.messages else None
+        if last is None or last.role != "assistant":
+            self.messages.append(message)
+            return
+        texts = [t for t in (last.text, message.text) if t is not None]
+        self.messages[-1] = replace(
+            last,
+            text="".join(texts) if texts else None,
+            tool_calls=last.tool_calls + message.tool_calls,
+        )
+
+
+def _field(item: Mapping[str, Any], param: str, key: str, kind: type, what: str) -> Any:
+    """item[key] of an input or tool entry, or a 400 naming its full path."""
+    if item.get(key) is None:
+        raise bad_request(
+            f"Missing required parameter: '{param}.{key}'.", param=f"{param}.{key}"
+        )
+    return check_type(item[key], f"{param}.{key}", kind, what)
+
+
+def _tools(raw: list[Any]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """Names for matching, and the tools as the response echoes them."""
+    names: list[str] = []
+    echoed: list[dict[str, Any]] = []
+    for i, tool in enumerate(raw):
+        param = f"tools[{i}]"
+        check_type(tool, param, dict, "an object")
+        kind = _field(tool, param, "type", str, "a string")
+        if kind in ("function", "custom"):
+            names.append(_field(tool, param, "name", str, "a string"))
+        else:
+            # Built-in tools (web_search, file_search, mcp, ...) have no name: use the type.
+            names.append(tool["name"] if isinstance(tool.get("name"), str) else kind)
+        if kind == "function":
+            tool = {"description": None, "parameters": None, "strict": True, **tool}
+        echoed.append(tool)
+    return tuple(names), echoed
+
+
+def _text_config(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """The `text` config as echoed, its format checked: text, json_object or json_schema."""
+    text = {"verbosity": "medium", **(raw or {})}
+    fmt = text.get("format")
+    if fmt is None:
+        text["format"] = {"type": "text"}
+        return text
+    check_type(fmt, "text.format", dict, "an object")
+    kind = _field(fmt, "text.format", "type", str, "a string")
+    if kind not in FORMATS:
+        raise bad_request(
+            f"Invalid value for 'text.format.type': expected one of {', '.join(FORMATS)}, but "
+            f"got {kind!r}.",
+            param="text.format.type",
+            code="invalid_value",
+        )
+    if kind == "json_schema":
+        _field(fmt, "text.format", "name", str, "a string")
+        _field(fmt, "text.format", "schema", dict, "an object")
+        text["format"] = {"description": None, "strict": False, **fmt}
+    return text
+
+
+def _include(body: Mapping[str, Any]) -> tuple[str, ...]:
+    include = optional(body, "include", list, "an array") or []
+    for i, value in enumerate(include):
+        check_type(value, f"include[{i}]", str, "a string")
+    return tuple(include)
+
+
+def _echo(
+    body: Mapping[str, Any],
+    instructions: str | None,
+    tools: list[dict[str, Any]],
+    text: dict[str, Any],
+) -> dict[str, Any]:
+    """The request settings a response repeats back, with the API's defaults filled in."""
+    number = (int, float)
+    tier = optional(body, "service_tier", str, "a string")
+    return {
+        "instructions": instructions,
+        "metadata": optional(body, "metadata", dict, "an object") or {},
+        "temperature": _or(optional(body, "temperature", number, "a number"), 1.0),
+        "top_p": _or(optional(body, "top_p", number, "a number"), 1.0),
+        "max_output_tokens": optional(body, "max_output_tokens", int, "an integer"),
+        "max_tool_calls": optional(body, "max_tool_calls", int, "an integer"),
+        "parallel_tool_calls": _or(
+            optional(body, "parallel_tool_calls", bool, "a boolean"), True
+        ),
+        "tool_choice": _or(
+            optional(body, "tool_choice", (str, dict), "a string or an object"), "auto"
+        ),
+        "tools": tools,
+        "text": text,
+        "reasoning": {
+            "effort": None,
+            "summary": None,
+            **(optional(body, "reasoning", dict, "an object") or {}),
+        },
+        "previous_response_id": optional(body, "previous_response_id", str, "a string"),
+        "store": _or(optional(body, "store", bool, "a boolean"), True),
+        "background": _or(optional(body, "background", bool, "a boolean"), False),
+        "truncation": optional(body, "truncation", str, "a string") or "disabled",
+        "top_logprobs": _or(optional(body, "top_logprobs", int, "an integer"), 0),
+        # The API answers the tier it served on: "auto" (the default) runs as "default".
+        "service_tier": "default" if tier in (None, "auto") else tier,
+        "user": optional(body, "user", str, "a string"),
+        "safety_identifier": optional(body, "safety_identifier", str, "a string"),
+        "prompt_cache_key": optional(body, "prompt_cache_key", str, "a string"),
+        "prompt_cache_retention": optional(body, "prompt_cache_retention", str, "a string"),
+    }
+
+
+def _or(value: Any, default: Any) -> Any:
+    """`value`, or `default` when absent (unlike `or`, keeps 0 and False)."""
+    return default if value is None else value
+
+
+# --------------------------------------------------------------------------- response
+
+
+def _outcome(reply: Reply) -> tuple[str, dict[str, str] | None]:
+    """(status, incomplete_details) for the reply's finish reason."""
+    if reply.finish_reason == "length":
+        return "incomplete", {"reason": "max_output_tokens"}
+    if reply.finish_reason == "content_filter":
+        return "incomplete", {"reason": "content_filter"}
+    return "completed", None
+
+
+def _output_items(request: CanonicalRequest, reply: Reply, status: str) -> list[dict[str, Any]]:
+    """The final output items, in the order the API emits them."""
+    items: list[dict[str, Any]] = []
+    if reply.reasoning is not None:
+        reasoning: dict[str, Any] = {
+            "id": new_id("rs_", ID_LENGTH),
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": reply.reasoning}],
+        }
+        if ENCRYPTED_REASONING in request.extras.get("include", ()):
+            reasoning["encrypted_content"] = _encrypted(reply)
+        items.append(reasoning)
+    part: dict[str, Any] | None = None
+    if reply.refusal is not None:
+        part = {"type": "refusal", "refusal": reply.refusal}
+    elif reply.content is not None:
+        part = {"type": "output_text", "text": reply.content, "annotations": [], "logprobs": []}
+    if part is not None:
+        items.append(
+            {
+                "id": new_id("msg_", ID_LENGTH),
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [part],
+            }
+        )
+    for call in reply.tool_calls:
+        items.append(
+            {
+                "id": new_id("fc_", ID_LENGTH),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": call.arguments,
+                "call_id": call.id or new_id("call_"),
+                "name": call.name,
+            }
+        )
+    if status == "incomplete" and items and "status" in items[-1]:
+        items[-1]["status"] = "incomplete"  # the item the cut-off interrupted
+    return items
+
+
+def _encrypted(reply: Reply) -> str:
+    """An opaque blob in place of the encrypted reasoning the API returns on request."""
+    if reply.reasoning_signature is not None:
+        return reply.reasoning_signature
+    return base64.b64encode(b"aimock-reasoning:" + (reply.reasoning or "").encode()).decode()
+
+
+def _usage(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
+    prompt, completion, reasoning = openai_base.token_counts(request, reply)
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": reply.cached_tokens or 0, "cache_write_tokens": 0},
+        "output_tokens": completion + reasoning,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": prompt + completion + reasoning,
+    }
+
+
+def _envelope(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
+    """The response object while in progress: no output, no usage yet."""
+    created_at = reply.created or now()
+    return {
+        "id": reply.id or new_id("resp_", ID_LENGTH),
+        "object": "response",
+        "created_at": created_at,
+        "status": "in_progress",
+        "completed_at": None,
+        "error": None,
+        "incomplete_details": None,
+        "model": reply.model or request.model,
+        "output": [],
+        "usage": None,
+        **request.extras["echo"],
+    }
+
+
+def _finish(
+    envelope: dict[str, Any], request: CanonicalRequest, reply: Reply
+) -> dict[str, Any]:
+    """The final response: the envelope with its outcome, output items and usage."""
+    status, incomplete = _outcome(reply)
+    return {
+        **envelope,
+        "status": status,
+        "completed_at": envelope["created_at"] if status == "completed" else None,
+        "incomplete_details": incomplete,
+        "output": _output_items(request, reply, status),
+        "usage": _usage(request, reply),
+    }
+
+
+def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    del options
+    return _finish(_envelope(request, reply), request, reply)
+
+
+# --------------------------------------------------------------------------- stream
+
+
+class _Events:
+    """Makes stream events, numbering them in order from 0."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def __call__(self, kind: str, tokens: int = 0, **fields: Any) -> Event:
+        data = {"type": kind, "sequence_number": self._next, **fields}
+        self._next += 1
+        return Event(data, name=kind, tokens=tokens)
+
+
+def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
+    event = _Events()
+    envelope = _envelope(request, reply)
+    final = _finish(envelope, request, reply)
+    yield event("response.created", response=envelope)
+    yield event("response.in_progress", response=envelope)
+    for index, item in enumerate(final["output"]):
+        yield event("response.output_item.added", output_index=index, item=_opening(item))
+        yield from _item_events(event, index, item, options.chunk_size)
+        yield event("response.output_item.done", output_index=index, item=item)
+    terminal = "response.completed" if final["status"] == "completed" else "response.incomplete"
+    yield event(terminal, response=final)
+
+
+def _opening(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as `output_item.added` announces it: in progress, its text still empty."""
+    if item["type"] == "reasoning":
+        return {"id": item["id"], "type": "reasoning", "summary": []}
+    if item["type"] == "message":
+        return {**item, "status": "in_progress", "content": []}
+    return {**item, "status": "in_progress", "arguments": ""}
+
+
+def _item_events(event: _Events, index: int, item: dict[str, Any], size: int) -> Iterator[Event]:
+    where = {"item_id": item["id"], "output_index": index}
+    if item["type"] == "reasoning":
+        yield from _summary_events(event, where, item["summary"][0]["text"], size)
+    elif item["type"] == "message":
+        yield from _content_events(event, where, item["content"][0], size)
+    else:
+        arguments = item["arguments"]
+        for piece in slices(arguments, size):
+            yield event(
+                "response.function_call_arguments.delta",
+                estimate_tokens(piece),
+                **where,
+                delta=piece,
+            )
+        yield event(
+            "response.function_call_arguments.done",
+            **where,
+            name=item["name"],
+            arguments=arguments,
+        )
+
+
+def _summary_events(
+    event: _Events, where: dict[str, Any], text: str, size: int
+) -> Iterator[Event]:
+    at = {**where, "summary_index": 0}
+    yield event(
+        "response.reasoning_summary_part.added", **at, part={"type": "summary_text", "text": ""}
+    )
+    for piece in slices(text, size):
+        yield event(
+            "response.reasoning_summary_text.delta", estimate_tokens(piece), **at, delta=piece
+        )
+    yield event("response.reasoning_summary_text.done", **at, text=text)
+    yield event(
+        "response.reasoning_summary_part.done", **at, part={"type": "summary_text", "text": text}
+    )
+
+
+def _content_events(
+    event: _Events, where: dict[str, Any], part: dict[str, Any], size: int
+) -> Iterator[Event]:
+    at = {**where, "content_index": 0}
+    if part["type"] == "refusal":
+        refusal = part["refusal"]
+        yield event("response.content_part.added", **at, part={"type": "refusal", "refusal": ""})
+        for piece in slices(refusal, size):
+            yield event("response.refusal.delta", estimate_tokens(piece), **at, delta=piece)
+        yield event("response.refusal.done", **at, refusal=refusal)
+    else:
+        text = part["text"]
+        empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        yield event("response.content_part.added", **at, part=empty)
+        for piece in slices(text, size):
+            yield event(
+                "response.output_text.delta",
+                estimate_tokens(piece),
+                **at,
+                delta=piece,
+                logprobs=[],
+            )
+        yield event("response.output_text.done", **at, text=text, logprobs=[])
+    yield event("response.content_part.done", **at, part=part)
+
+
+RESPONSES = Surface(
+    name="openai.responses",
+    provider="openai",
+    endpoint="chat",
+    method="POST",
+    paths=("/v1/responses", "/responses", "/openai/v1/responses"),
+    parse=parse,
+    render=render,
+    stream=stream,
+    errors=openai_base.ERRORS,
+)
+
+PROVIDER = Provider(name="openai.responses", surfaces=(RESPONSES,))

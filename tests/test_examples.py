@@ -1,0 +1,126 @@
+"""Every example a user may copy is loaded and answers as its comments say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pydantic
+import pytest
+
+from aimock.fixtures.loading import load_paths
+from tests.conftest import ServerProcess, start_server
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_FILES = sorted(
+    p for p in EXAMPLES.rglob("*") if p.suffix in (".yaml", ".yml", ".json")
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_example_loads(path: Path) -> None:
+    loaded = load_paths([path])
+    assert loaded.fixtures, f"{path} holds no fixtures"
+
+
+@pytest.fixture(scope="module")
+def examples_server() -> Iterator[ServerProcess]:
+    server = start_server(["-f", str(EXAMPLES / "fixtures"), "-f", str(EXAMPLES / "aimock-json")])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(examples_server: ServerProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=examples_server.base_url, api_key="test", max_retries=0)
+
+
+def ask(client: openai.OpenAI, text: str, **kwargs: object) -> openai.types.chat.ChatCompletion:
+    return client.chat.completions.create(  # type: ignore[call-overload, no-any-return]
+        model="gpt-4o", messages=[{"role": "user", "content": text}], **kwargs
+    )
+
+
+def test_chat_basics(client: openai.OpenAI) -> None:
+    assert ask(client, "Hello there").choices[0].message.content == "Hello! How can I help?"
+    paris = ask(client, "What is the capital of France?")
+    assert paris.choices[0].message.content == "The capital of France is Paris."
+    assert paris.usage is not None and paris.usage.prompt_tokens == 12
+    refusal = ask(client, "Tell me the admin PASSWORD").choices[0].message
+    assert refusal.content is None and refusal.refusal == "I can't help with that."
+
+
+def test_tool_loop(client: openai.OpenAI) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    first = ask(client, "What's the weather in Lisbon?", tools=tools)
+    call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert call.function.name == "get_weather"  # type: ignore[union-attr]
+    second = client.chat.completions.create(
+        model="gpt-4o",
+        tools=tools,  # type: ignore[arg-type]
+        messages=[
+            {"role": "user", "content": "What's the weather in Lisbon?"},
+            first.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": call.id, "content": '{"temp": 21}'},
+        ],
+    )
+    assert second.choices[0].message.content == "It's 21°C and sunny in Lisbon."
+
+
+class Invoice(pydantic.BaseModel):
+    number: str
+    total: float
+    currency: str
+
+
+def test_structured_output_and_errors(client: openai.OpenAI, examples_server: ServerProcess) -> None:
+    parsed = client.chat.completions.parse(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "Please extract the invoice"}],
+        response_format=Invoice,
+    )
+    assert parsed.choices[0].message.parsed == Invoice(number="INV-001", total=99.5, currency="EUR")
+    with pytest.raises(openai.RateLimitError):
+        ask(client, "trigger a rate limit")
+    headers = {"X-Test-Id": "examples-flaky"}
+    with pytest.raises(openai.InternalServerError):
+        ask(client, "flaky", extra_headers=headers)
+    for _ in range(2):
+        assert ask(client, "flaky", extra_headers=headers).choices[0].message.content == (
+            "Worked on the second try."
+        )
+    vector = client.embeddings.create(
+        model="text-embedding-3-small", input="the fixed sentence", encoding_format="float"
+    )
+    assert vector.data[0].embedding == pytest.approx([0.1, 0.2, 0.3, 0.4])
+
+
+def test_aimock_json_example(client: openai.OpenAI) -> None:
+    assert ask(client, "Please greet me from the AIMock file").choices[0].message.content == (
+        "Hi from an AIMock fixture file!"
+    )
+    headers = {"X-Test-Id": "examples-seq"}
+    answers = [
+        ask(client, "second time", extra_headers=headers).choices[0].message.content
+        for _ in range(2)
+    ]
+    assert answers == ["first", "second"]
+
+
+def test_mockstack_manifest_serves_locally() -> None:
+    server = start_server(["-f", str(EXAMPLES / "mockstack.yaml")])
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        assert ask(client, "are you there?").choices[0].message.content == (
+            "Yes, the preview stack is up."
+        )
+        assert ask(client, "where is my order?").choices[0].message.content == (
+            "Your order shipped yesterday and arrives tomorrow."
+        )
+        with pytest.raises(openai.InternalServerError) as caught:  # strict: true in the spec
+            ask(client, "something no fixture covers")
+        assert caught.value.status_code == 503
+    finally:
+        server.stop()
