@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/ruff check server operator tests bench
 	$(BIN)/ruff format --check server operator tests bench
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	PYTHONPATH=server:operator $(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)

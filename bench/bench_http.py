@@ -177,15 +177,18 @@ def peer_server(node_modules: Path, port: int, folder: Path) -> Server:
     return Server(f"AIMock {PEER_PACKAGE}", version, command)
 
 
-def start(server: Server, workdir: Path, env: dict[str, str]) -> None:
+def start(server: Server, workdir: Path, cpu: int | None) -> None:
     server.log = workdir / "server.log"
+    command = server.command
+    if cpu is not None:
+        # Set before exec, so every thread the server starts (V8's helpers too) inherits it.
+        command = ["taskset", "--cpu-list", str(cpu), *command]
     with server.log.open("wb") as log:
         server.process = subprocess.Popen(
-            server.command,
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **env},
             cwd=workdir,
         )
 
@@ -388,7 +391,7 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
     targets = pick_targets(
         args.fixtures, args.requests, args.tail_share, args.tail_size, args.seed + run
     )
-    start(server, workdir, env={})
+    start(server, workdir, cpu=0 if args.pin else None)
     try:
         await wait_ready(server, base, args.start_timeout)
         rss_start = proc_status(server.pid).get("VmRSS", 0)
@@ -516,6 +519,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run this load generator on uvloop (a lighter client leaves more CPU to the server)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the server to CPU 0 and this client to CPU 1 (steadier numbers; needs taskset)",
+    )
     parser.add_argument("--fixtures", type=int, default=1000, help="fixtures to generate")
     parser.add_argument("--files", type=int, default=10, help="files to spread them over")
     parser.add_argument("--requests", type=int, default=20000, help="measured requests per run")
@@ -547,6 +555,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--peer aimock needs --node-modules (or AIMOCK_PEER_NODE_MODULES)")
     if args.server_uvloop and args.peer:
         parser.error("--server-uvloop applies to our server only")
+    if args.pin and (os.cpu_count() or 1) < 2:
+        parser.error("--pin needs at least 2 CPUs")
+    if args.pin and shutil.which("taskset") is None:
+        parser.error("--pin needs taskset (util-linux)")
     if args.fixtures < 1 or args.requests < 1 or args.concurrency < 1 or args.runs < 1:
         parser.error("--fixtures, --requests, --concurrency and --runs must be positive")
     if not 0 <= args.tail_share <= 1:
@@ -579,6 +591,8 @@ async def main_async(args: argparse.Namespace) -> list[RunResult]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.pin:
+        os.sched_setaffinity(0, {1})
     if args.client_uvloop:
         import uvloop
 
@@ -595,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "aiohttp_client": aiohttp.__version__,
                 "client_loop": "uvloop" if args.client_uvloop else "asyncio",
+                "pinned": args.pin,
             },
             "results": [asdict(r) for r in results],
         }

@@ -32,10 +32,25 @@ class AimockConfig:
     chunk_size: int | None = None
 
 
-def _typed(data: dict[str, Any], key: str, kinds: tuple[type, ...], where: str, file: Path) -> Any:
+def _typed(
+    data: dict[str, Any],
+    key: str,
+    kinds: tuple[type, ...],
+    where: str,
+    file: Path,
+    bounds: tuple[float, float | None] | None = None,
+) -> Any:
     value = data.get(key)
-    if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) != (bool in kinds)):
-        raise ConfigError(f"{file}: {where}{key}: expected {' or '.join(k.__name__ for k in kinds)}")
+    if value is None:
+        return None
+    if not isinstance(value, kinds) or isinstance(value, bool) != (bool in kinds):
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(f"{file}: {where}{key}: expected {expected}, got {value!r}")
+    if bounds is not None:
+        low, high = bounds
+        if value < low or (high is not None and value > high):
+            wanted = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise ConfigError(f"{file}: {where}{key}: {value!r} is out of range: must be {wanted}")
     return value
 
 
@@ -52,11 +67,11 @@ def load(path: Path) -> AimockConfig:
     if not isinstance(llm, dict):
         raise ConfigError(f"{path}: llm: expected an object")
     config = AimockConfig(
-        port=_typed(data, "port", (int,), "", path),
+        port=_typed(data, "port", (int,), "", path, (0, 65535)),
         host=_typed(data, "host", (str,), "", path),
         strict=_typed(data, "strict", (bool,), "", path),
-        latency=_typed(llm, "latency", (int, float), "llm.", path),
-        chunk_size=_typed(llm, "chunkSize", (int,), "llm.", path),
+        latency=_typed(llm, "latency", (int, float), "llm.", path, (0, None)),
+        chunk_size=_typed(llm, "chunkSize", (int,), "llm.", path, (1, None)),
     )
     fixtures = _typed(llm, "fixtures", (str,), "llm.", path)
     if fixtures:

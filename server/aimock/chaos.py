@@ -1,9 +1,10 @@
 """Chaos: drop, malformed body, disconnect, drawn once per request after matching.
 
 Rates come from, per key, the request header (`x-aimock-chaos-drop|malformed|disconnect`),
-else the fixture, else active chaos policies, else the server. Draws are independent and in
-that order; the first hit wins. A policy with a seed draws from its own generator, so a drill
-replays the same sequence of faults.
+else the fixture (a key it sets, even to 0), else active chaos policies, else the server. Draws
+are independent and in that order; the first hit wins. A policy with a seed draws from its own
+generator, so a drill replays the same sequence of faults; reloading an unchanged policy keeps
+its generator and its end time, so a reload neither replays nor prolongs a drill.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
 @dataclass
 class ActivePolicy:
     name: str
+    key: str  # the policy as loaded; an unchanged policy survives a reload as it is
     rates: tuple[float, float, float]
     surface: str | None
     provider: str | None
@@ -43,15 +45,24 @@ class ActivePolicy:
         )
 
 
-def activate(policies: Sequence[ChaosPolicyManifest]) -> list[ActivePolicy]:
+def activate(
+    policies: Sequence[ChaosPolicyManifest], running: Sequence[ActivePolicy] = ()
+) -> list[ActivePolicy]:
+    """Policies to apply; one already `running` unchanged is kept, draws and clock included."""
     now = time.monotonic()
+    previous = {p.key: p for p in running}
     active = []
     for policy in policies:
+        key = policy.model_dump_json()
+        if key in previous:
+            active.append(previous.pop(key))
+            continue
         spec = policy.spec
         match = spec.match
         active.append(
             ActivePolicy(
                 name=policy.metadata.name,
+                key=key,
                 rates=(spec.drop_rate, spec.malformed_rate, spec.disconnect_rate),
                 surface=match.surface if match else None,
                 provider=match.provider if match else None,
@@ -76,6 +87,18 @@ def _header_rate(headers: Mapping[str, str], action: Action) -> float | None:
     return min(1.0, max(0.0, value))
 
 
+def _fixture_rates(rates: ChaosRates | None) -> tuple[float | None, ...]:
+    # Only the keys a fixture sets count: `chaos: {malformedRate: 1}` leaves the server's
+    # drop rate in force, while `dropRate: 0` exempts the fixture from it.
+    if rates is None:
+        return (None, None, None)
+    given = rates.model_fields_set
+    return tuple(
+        getattr(rates, name) if name in given else None
+        for name in ("drop_rate", "malformed_rate", "disconnect_rate")
+    )
+
+
 def _rates(rates: ChaosRates | None) -> tuple[float, float, float] | None:
     if rates is None:
         return None
@@ -90,14 +113,14 @@ def roll(
     rng: random.Random,
 ) -> Action | None:
     headers = request.context.headers
-    fixture = _rates(fixture_rates)
+    fixture = _fixture_rates(fixture_rates)
     server = _rates(server_rates)
     now = time.monotonic() if policies else 0.0
     policy = next((p for p in policies if p.applies_to(request, now)), None)
     for i, action in enumerate(ACTIONS):
         rate = _header_rate(headers, action)
         source_rng = rng
-        if rate is None and fixture is not None and fixture[i]:
+        if rate is None:
             rate = fixture[i]
         if rate is None and policy is not None and policy.rates[i]:
             rate, source_rng = policy.rates[i], policy.rng

@@ -12,13 +12,14 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
 from aimock import __version__
 
 DEFAULT_FIXTURES = "defaults/default.yaml"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4010
 LOG_LEVELS = {
     "silent": logging.CRITICAL + 1,
     "error": logging.ERROR,
@@ -41,8 +42,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve fixtures over every wire protocol")
     _add_fixture_flag(serve, required=False)
-    serve.add_argument("--host", "-H", default="127.0.0.1", help="bind address (127.0.0.1)")
-    serve.add_argument("--port", "-p", type=int, default=4010, help="port (4010; 0 = any free)")
+    # No argparse defaults for host and port: a `-c` config fills what the flags leave out.
+    serve.add_argument("--host", "-H", help=f"bind address ({DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", "-p", type=_bounded(int, 0, 65535), help=f"port ({DEFAULT_PORT}; 0 = any free)"
+    )
     serve.add_argument(
         "--strict",
         action="store_true",
@@ -55,9 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         choices=["instant", "fast", "reasoning", "overloaded"],
         help="default stream physics (instant)",
     )
-    serve.add_argument("--latency", "-l", type=float, help="ms before every streamed chunk")
-    serve.add_argument("--chunk-size", type=int, help="characters per streamed slice (20)")
-    serve.add_argument("--journal-max", type=int, help="journal entries kept (1000; 0 = all)")
+    serve.add_argument(
+        "--latency", "-l", type=_bounded(float, 0), help="ms before every streamed chunk"
+    )
+    serve.add_argument(
+        "--chunk-size", type=_bounded(int, 1), help="characters per streamed slice (20)"
+    )
+    serve.add_argument(
+        "--journal-max", type=_bounded(int, 0), help="journal entries kept (1000; 0 = all)"
+    )
     serve.add_argument(
         "--log-level", choices=list(LOG_LEVELS), default="info", help="log level (info)"
     )
@@ -69,12 +79,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     for action in ("drop", "malformed", "disconnect"):
         serve.add_argument(
-            f"--chaos-{action}", type=float, metavar="RATE", help=f"server-wide {action} rate (0-1)"
+            f"--chaos-{action}",
+            type=_bounded(float, 0, 1),
+            metavar="RATE",
+            help=f"server-wide {action} rate (0-1)",
         )
 
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
     return parser
+
+
+def _bounded(
+    kind: type[int] | type[float], low: float, high: float | None = None
+) -> Callable[[str], float]:
+    """An argparse type: a number within [low, high], refused at parse time with the range."""
+    wanted = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+
+    def parse(raw: str) -> float:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+        if not (low <= value and (high is None or value <= high)):  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"{raw} is out of range: must be {wanted}")
+        return value
+
+    return parse
 
 
 def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -139,25 +170,21 @@ def serve(args: argparse.Namespace) -> int:
         latency = latency if latency is not None else config.latency
         chunk_size = chunk_size if chunk_size is not None else config.chunk_size
         strict = strict if strict is not None else config.strict
-        if "--port" not in sys.argv and "-p" not in sys.argv and config.port is not None:
-            port = config.port
-        if config.host is not None and "--host" not in sys.argv:
-            host = config.host
+        port = port if port is not None else config.port
+        host = host if host is not None else config.host
+    host = host if host is not None else DEFAULT_HOST
+    port = port if port is not None else DEFAULT_PORT
     embedded = not paths
     if embedded:
         paths = [default_fixture_path()]
     chaos = None
     rates = (args.chaos_drop, args.chaos_malformed, args.chaos_disconnect)
-    if any(rate is not None for rate in rates):
-        try:
-            chaos = ChaosRates(
-                drop_rate=rates[0] or 0.0,
-                malformed_rate=rates[1] or 0.0,
-                disconnect_rate=rates[2] or 0.0,
-            )
-        except ValueError as exc:
-            print(f"error: chaos rates must be between 0 and 1: {exc}", file=sys.stderr)
-            return 2
+    if any(rate is not None for rate in rates):  # each already checked to be within 0-1
+        chaos = ChaosRates(
+            drop_rate=rates[0] or 0.0,
+            malformed_rate=rates[1] or 0.0,
+            disconnect_rate=rates[2] or 0.0,
+        )
     try:
         loaded = load_paths(paths)
     except LoadError as exc:

@@ -2,7 +2,8 @@
 
 Ours on top: a hash of the loaded set in health, journal filters, reload, a fixture listing.
 With `AIMOCK_ADMIN_TOKEN` set, every control route but health requires it (Bearer or
-`X-AIMock-Admin-Token`); probes and `/metrics` stay open.
+`X-AIMock-Admin-Token`), the legacy `/v1/_requests` journal included; probes and `/metrics`
+stay open.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from aimock import __version__, reloading
-from aimock.fixtures.loading import LoadError, SourcedFixture
+from aimock.fixtures.loading import LoadError, SourcedFixture, validation_problems
 from aimock.fixtures.model import Fixture
 from aimock.state import STATE, OneShotError, ServerState
 
 PREFIX = "/__aimock"
+LEGACY_JOURNAL = "/v1/_requests"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -65,8 +67,9 @@ def _int(request: web.Request, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
+        # `text=`, not the deprecated `body=` of HTTP exceptions.
         raise web.HTTPBadRequest(
-            body=orjson.dumps({"error": f"query parameter {name!r} must be an integer"}),
+            text=orjson.dumps({"error": f"query parameter {name!r} must be an integer"}).decode(),
             content_type="application/json",
         ) from None
 
@@ -119,16 +122,15 @@ async def add_fixtures(request: web.Request) -> web.Response:
         try:
             fixture = Fixture.model_validate(item)
         except ValidationError as exc:
-            for error in exc.errors():
-                path = ".".join(str(p) for p in error["loc"])
-                details.append(
-                    {
-                        "severity": "error",
-                        "fixtureIndex": i,
-                        "field": path,
-                        "message": str(error["msg"]).removeprefix("Value error, "),
-                    }
-                )
+            details.extend(
+                {
+                    "severity": "error",
+                    "fixtureIndex": i,
+                    "field": problem.field,
+                    "message": f"{problem.field or 'fixture'}: {problem.reason}",
+                }
+                for problem in validation_problems(exc, "api")
+            )
             continue
         added.append(SourcedFixture(fixture, f"api#fixtures[{base + i}]"))
     if details:
@@ -147,7 +149,10 @@ async def _full_reset(state: ServerState) -> LoadError | None:
     state.one_shot_errors.clear()
     state.journal.clear()
     state.match_state.reset()
-    return await reloading.reload(state)
+    error = await reloading.reload(state)
+    if error is not None:
+        state.swap(state.loaded)  # the files are broken: keep their old set, still drop runtime
+    return error
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -252,7 +257,8 @@ async def unknown(request: web.Request) -> web.Response:
 async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
     token = request.app[STATE].settings.admin_token
     path = request.path
-    if token and path.startswith(PREFIX) and path != f"{PREFIX}/health":
+    guarded = path.startswith(PREFIX) or path == LEGACY_JOURNAL  # the journal either way
+    if token and guarded and path != f"{PREFIX}/health":
         given = request.headers.get("X-AIMock-Admin-Token", "")
         auth = request.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
@@ -284,8 +290,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/reset/counts", reset_counts)
     r.add_post(f"{PREFIX}/error", queue_error)
     r.add_post(f"{PREFIX}/reload", reload)
-    r.add_get("/v1/_requests", legacy_requests)
-    r.add_delete("/v1/_requests", legacy_clear)
+    r.add_get(LEGACY_JOURNAL, legacy_requests)
+    r.add_delete(LEGACY_JOURNAL, legacy_clear)
     r.add_route("*", PREFIX + "/{tail:.*}", unknown)
 
 

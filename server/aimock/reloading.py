@@ -25,7 +25,10 @@ DEBOUNCE_MS = 200
 async def reload(state: ServerState) -> LoadError | None:
     """Load the configured paths again and swap them in; the error, if any, is returned."""
     try:
-        loaded = await asyncio.to_thread(load_paths, state.options.paths)
+        if state.options.paths:
+            loaded = await asyncio.to_thread(load_paths, state.options.paths)
+        else:
+            loaded = state.initial
     except LoadError as exc:
         state.metrics.reloads.labels("error").inc()
         log.error("reload failed; still serving the previous %d fixtures:\n%s", len(state.index), exc)

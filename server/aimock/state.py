@@ -86,6 +86,9 @@ class ServerState:
         self.match_state = MatchState()
         self.rng = random.Random()
         self.loaded = loaded
+        # Without paths there is nothing to re-read: the set given at start is what a reload
+        # or a full reset restores.
+        self.initial = loaded
         self.runtime_fixtures: list[SourcedFixture] = []
         self.one_shot_errors: list[OneShotError] = []
         self.chaos_policies: list[ActivePolicy] = []
@@ -109,7 +112,7 @@ class ServerState:
         index = FixtureIndex(
             [*loaded.fixtures, *runtime], self.settings.defaults, digest_source.digest
         )
-        self.chaos_policies = activate(loaded.chaos_policies)
+        self.chaos_policies = activate(loaded.chaos_policies, self.chaos_policies)
         return index
 
     def swap(self, loaded: FixtureSet) -> None:

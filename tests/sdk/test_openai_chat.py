@@ -17,8 +17,13 @@ import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
-from openai.types.chat import chat_completion, chat_completion_chunk
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    chat_completion,
+    chat_completion_chunk,
+)
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel
 
@@ -45,7 +50,9 @@ Client = OpenAI | AsyncOpenAI
 
 
 @pytest.fixture(params=["sync", "async"])
-async def client(request: pytest.FixtureRequest, sdk_server: ServerProcess) -> AsyncIterator[Client]:
+async def client(
+    request: pytest.FixtureRequest, sdk_server: ServerProcess
+) -> AsyncIterator[Client]:
     if request.param == "sync":
         sync = OpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
         yield sync
@@ -73,9 +80,7 @@ def user(text: str) -> list[dict[str, Any]]:
 
 
 async def create(client: Client, text: str, **kwargs: Any) -> Any:
-    return await resolve(
-        client.chat.completions.create(model=MODEL, messages=user(text), **kwargs)  # type: ignore[call-overload]
-    )
+    return await resolve(client.chat.completions.create(model=MODEL, messages=user(text), **kwargs))
 
 
 async def stream_chunks(client: Client, text: str, **kwargs: Any) -> list[ChatCompletionChunk]:
@@ -86,10 +91,10 @@ async def stream_helper(client: Client, **kwargs: Any) -> tuple[list[Any], Any]:
     """Events and the final completion of `client.chat.completions.stream(...)`."""
     manager = client.chat.completions.stream(model=MODEL, **kwargs)
     if isinstance(client, AsyncOpenAI):
-        async with manager as astream:  # type: ignore[union-attr]
+        async with manager as astream:
             events = [event async for event in astream]
             return events, await astream.get_final_completion()
-    with manager as sstream:  # type: ignore[union-attr]
+    with manager as sstream:
         events = list(sstream)
         return events, sstream.get_final_completion()
 
@@ -141,7 +146,7 @@ async def test_plain_text(client: Client) -> None:
 )
 async def test_raw_body_matches_sdk_types_strictly(client: Client, text: str) -> None:
     raw_response = await resolve(
-        client.chat.completions.with_raw_response.create(model=MODEL, messages=user(text))  # type: ignore[arg-type]
+        client.chat.completions.with_raw_response.create(model=MODEL, messages=user(text))
     )
     raw = raw_response.http_response.json()
     validate_strict(ChatCompletion, raw)
@@ -351,7 +356,10 @@ async def test_stream_helper_with_pydantic_model(client: Client) -> None:
 
 async def test_json_object_mode(client: Client) -> None:
     completion = await create(client, "chat-json-mode", response_format={"type": "json_object"})
-    assert json.loads(completion.choices[0].message.content) == {"answer": "forty-two", "sure": True}
+    assert json.loads(completion.choices[0].message.content) == {
+        "answer": "forty-two",
+        "sure": True,
+    }
 
 
 async def test_json_schema_fixture_needs_json_schema_request(client: Client) -> None:
@@ -402,6 +410,17 @@ async def test_length_finish_reason_raises_in_stream_helper(client: Client) -> N
         await stream_helper(client, messages=user("chat-cut-short"), response_format=City)
 
 
+async def test_content_filter_finish_reason_raises_in_parse(client: Client) -> None:
+    with pytest.raises(openai.ContentFilterFinishReasonError):
+        await resolve(
+            client.chat.completions.parse(
+                model=MODEL, messages=user("chat-filtered-out"), response_format=City
+            )
+        )
+    completion = await create(client, "chat-filtered-out")
+    assert completion.choices[0].finish_reason == "content_filter"
+
+
 # -- reasoning ----------------------------------------------------------------------------
 
 
@@ -443,7 +462,7 @@ WEATHER_TOOL = {
 async def test_tool_loop(client: Client) -> None:
     messages: list[Any] = user("chat-loop-weather")
     first = await resolve(
-        client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])  # type: ignore[list-item]
+        client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
     )
     assistant = first.choices[0].message
     [call] = assistant.tool_calls
@@ -451,7 +470,7 @@ async def test_tool_loop(client: Client) -> None:
     messages.append(assistant.model_dump(exclude_none=True))
     messages.append({"role": "tool", "tool_call_id": call.id, "content": '{"celsius": 18}'})
     second = await resolve(
-        client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])  # type: ignore[list-item]
+        client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
     )
     assert second.choices[0].message.content == "It is 18 degrees and sunny in Paris."
     assert second.choices[0].finish_reason == "stop"
@@ -545,3 +564,37 @@ async def test_streamed_sequence_advances_too(client: Client) -> None:
     first = await stream_chunks(client, "chat-sequence-steps", extra_headers=headers)
     second = await stream_chunks(client, "chat-sequence-steps", extra_headers=headers)
     assert (content_of(first), content_of(second)) == ("first answer", "second answer")
+
+
+# -- message shapes -----------------------------------------------------------------------
+
+
+async def test_text_and_tool_calls_in_one_answer(client: Client) -> None:
+    completion = await create(client, "chat-say-then-call")
+    message = completion.choices[0].message
+    assert message.content == "Let me look that up."
+    assert [c.id for c in message.tool_calls] == ["call_both_1"]
+    assert completion.choices[0].finish_reason == "tool_calls"
+    _, final = await stream_helper(client, messages=user("chat-say-then-call"))
+    streamed = final.choices[0].message
+    assert streamed.content == "Let me look that up."
+    assert [(c.id, c.function.name) for c in streamed.tool_calls] == [
+        ("call_both_1", "search_docs")
+    ]
+    assert json.loads(streamed.tool_calls[0].function.arguments) == {"query": "aimock fixtures"}
+
+
+async def test_content_parts_and_developer_role(client: Client) -> None:
+    messages = [
+        {"role": "developer", "content": "Be brief."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "chat-plain-"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "text", "text": "hello"},
+            ],
+        },
+    ]
+    completion = await resolve(client.chat.completions.create(model=MODEL, messages=messages))
+    assert completion.choices[0].message.content == "Hello from the chat fixture."

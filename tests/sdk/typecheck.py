@@ -87,4 +87,21 @@ def _check_union(annotation: Any, value: Any, always: Always, path: str) -> None
             continue
         _check_value(member, value, always, path)
         return
+    # Nothing validates: report the gap inside the member the value claims to be.
+    claimed = _member_by_type(members, value)
+    if claimed is not None:
+        _check_value(claimed, value, always, path)
     raise AssertionError(f"{path}: {value!r} matches none of {members}")
+
+
+def _member_by_type(members: list[Any], value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    for member in members:
+        model = get_args(member)[0] if get_origin(member) is Annotated else member
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        field = model.model_fields.get("type")
+        if field is not None and value.get("type") in get_args(field.annotation):
+            return model
+    return None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from aimock.surface import bad_request
+from aimock.surface import ProtocolError, bad_request
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -35,18 +35,33 @@ def estimate_tokens(text: str | None) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
+def missing(param: str) -> ProtocolError:
+    """The 400 OpenAI answers for an absent required parameter."""
+    return bad_request(
+        f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+    )
+
+
 def require(body: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
     """body[key], or an OpenAI-style 400 naming the parameter."""
     if key not in body or body[key] is None:
-        raise bad_request(f"Missing required parameter: '{key}'.", param=key)
+        raise missing(key)
     return check_type(body[key], key, kind, what)
 
 
-def optional(body: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+def optional(
+    body: Mapping[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    what: str,
+    param: str | None = None,
+) -> Any:
+    """body[key] when given (None when absent or null); a wrong type is a 400 naming `param`
+    (the key itself by default; pass the full path, e.g. `messages[2].tool_calls`)."""
     value = body.get(key)
     if value is None:
         return None
-    return check_type(value, key, kind, what)
+    return check_type(value, param or key, kind, what)
 
 
 _JSON_NAMES = {

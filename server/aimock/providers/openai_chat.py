@@ -18,6 +18,7 @@ from aimock.providers.common import (
     check_type,
     estimate_tokens,
     expect_object,
+    missing,
     new_id,
     now,
     optional,
@@ -28,6 +29,7 @@ from aimock.providers.common import (
 from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+FORMATS = ("text", "json_object", "json_schema")
 
 
 def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
@@ -48,12 +50,9 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
         function = tool.get("function")
         name = function.get("name") if isinstance(function, dict) else tool.get("name")
         if not isinstance(name, str):
-            raise bad_request(
-                f"Missing required parameter: 'tools[{i}].function.name'.",
-                param=f"tools[{i}].function.name",
-            )
+            raise missing(f"tools[{i}].function.name")
         tools.append(name)
-    response_format = optional(body, "response_format", dict, "an object")
+    response_format = _response_format(body)
     stream = optional(body, "stream", bool, "a boolean") or False
     stream_options = optional(body, "stream_options", dict, "an object") or {}
     return CanonicalRequest(
@@ -64,17 +63,37 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
         context=context,
         messages=messages,
         tools=tuple(tools),
-        response_format=response_format.get("type") if response_format else None,
+        response_format=response_format,
         stream=stream,
         extras={"include_usage": bool(stream_options.get("include_usage"))},
     )
+
+
+def _response_format(body: dict[str, Any]) -> str | None:
+    """The requested format's type; fixtures match on it, so an unknown one is a 400."""
+    response_format = optional(body, "response_format", dict, "an object")
+    if response_format is None:
+        return None
+    kind = response_format.get("type")
+    if kind is None:
+        raise missing("response_format.type")
+    if kind not in FORMATS:
+        raise bad_request(
+            f"Invalid value for 'response_format.type': expected one of "
+            f"{', '.join(FORMATS)}, but got {kind!r}.",
+            param="response_format.type",
+            code="invalid_value",
+        )
+    return str(kind)
 
 
 def _message(raw: Any, i: int) -> Message:
     param = f"messages[{i}]"
     check_type(raw, param, dict, "an object")
     role = raw.get("role")
-    if role not in ROLES:
+    if role is None:
+        raise missing(f"{param}.role")
+    if not isinstance(role, str) or role not in ROLES:
         raise bad_request(
             f"Invalid value for '{param}.role': expected one of {', '.join(sorted(ROLES))}, "
             f"but got {role!r}.",
@@ -82,22 +101,29 @@ def _message(raw: Any, i: int) -> Message:
             code="invalid_value",
         )
     text = text_of(raw.get("content"), f"{param}.content")
-    calls = []
-    for j, call in enumerate(raw.get("tool_calls") or ()):
-        check_type(call, f"{param}.tool_calls[{j}]", dict, "an object")
-        function = call.get("function") or {}
-        calls.append(
-            ToolCall(
-                id=str(call.get("id", "")),
-                name=str(function.get("name", "")),
-                arguments=str(function.get("arguments", "")),
-            )
+    calls = tuple(
+        _tool_call(call, f"{param}.tool_calls[{j}]")
+        for j, call in enumerate(
+            optional(raw, "tool_calls", list, "an array", f"{param}.tool_calls") or ()
         )
+    )
+    tool_call_id = optional(raw, "tool_call_id", str, "a string", f"{param}.tool_call_id")
     if role == "developer":
         role = "system"
     elif role == "function":
         role = "tool"
-    return Message(role, text, tuple(calls), raw.get("tool_call_id"))
+    return Message(role, text, calls, tool_call_id)
+
+
+def _tool_call(raw: Any, param: str) -> ToolCall:
+    """An earlier assistant tool call; a wrong shape is a 400, never a crash."""
+    check_type(raw, param, dict, "an object")
+    function = optional(raw, "function", dict, "an object", f"{param}.function") or {}
+    return ToolCall(
+        id=str(raw.get("id", "")),
+        name=str(function.get("name", "")),
+        arguments=str(function.get("arguments", "")),
+    )
 
 
 def _finish_reason(reply: Reply) -> str:

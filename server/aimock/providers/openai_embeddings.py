@@ -17,8 +17,7 @@ from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
 from aimock.providers.common import estimate_tokens, expect_object, optional, require
-from aimock.surface import bad_request
-from aimock.surface import Provider, RenderOptions, Surface
+from aimock.surface import Provider, RenderOptions, Surface, bad_request
 
 DEFAULT_DIMENSIONS = 1536
 

@@ -1,6 +1,7 @@
 """OpenAI model listing: `GET /v1/models` and `GET /v1/models/{id}`.
 
 Lists the model ids fixtures name, or a default set when they name none, as AIMock does.
+Ids may hold slashes (`meta-llama/Llama-3-8b`), percent-encoded or not.
 """
 
 from __future__ import annotations
@@ -55,12 +56,33 @@ async def get_model(request: web.Request, view: ServerView) -> web.StreamRespons
     return _json(_model(model_id))
 
 
+# The same bases the other OpenAI surfaces answer on, so one `base_url` serves them all.
+PREFIXES = ("/v1", "", "/openai/v1")
+
 PROVIDER = Provider(
     name="openai.models",
-    routes=(
-        PlainRoute("openai.models", "openai", "GET", "/v1/models", list_models, openai_base.ERRORS),
-        PlainRoute(
-            "openai.models", "openai", "GET", "/v1/models/{model}", get_model, openai_base.ERRORS
-        ),
+    routes=tuple(
+        route
+        for prefix in PREFIXES
+        for route in (
+            PlainRoute(
+                "openai.models",
+                "openai",
+                "GET",
+                f"{prefix}/models",
+                list_models,
+                openai_base.ERRORS,
+            ),
+            # `.+`: model ids may hold slashes (Hugging Face style "org/name"), sent encoded
+            # (%2F, as the SDK does) or not.
+            PlainRoute(
+                "openai.models",
+                "openai",
+                "GET",
+                f"{prefix}/models/{{model:.+}}",
+                get_model,
+                openai_base.ERRORS,
+            ),
+        )
     ),
 )

@@ -37,6 +37,7 @@ from aimock.providers.common import (
     estimate_tokens,
     expect_object,
     json_type_name,
+    missing,
     new_id,
     now,
     optional,
@@ -51,6 +52,7 @@ TEXT_PARTS = ("input_text", "output_text", "text")
 FORMATS = ("text", "json_object", "json_schema")
 ID_LENGTH = 48  # hex characters after the prefix, as long as the real ids
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
+FUNCTION_DEFAULTS = {"description": None, "parameters": None, "strict": True}
 
 # --------------------------------------------------------------------------- request
 
@@ -105,7 +107,7 @@ class _Conversation:
     def add(self, item: dict[str, Any], param: str) -> None:
         kind = item.get("type")
         if kind is None and "role" not in item:
-            raise bad_request(f"Missing required parameter: '{param}.type'.", param=f"{param}.type")
+            raise missing(f"{param}.type")
         if kind is not None:
             check_type(kind, f"{param}.type", str, "a string")
         if kind in (None, "message"):
@@ -127,9 +129,7 @@ class _Conversation:
                 code="invalid_value",
             )
         if "content" not in item:
-            raise bad_request(
-                f"Missing required parameter: '{param}.content'.", param=f"{param}.content"
-            )
+            raise missing(f"{param}.content")
         text = text_of(item["content"], f"{param}.content", TEXT_PARTS)
         if role == "assistant":
             self._assistant(Message("assistant", text))
@@ -148,9 +148,7 @@ class _Conversation:
     def _tool_output(self, item: dict[str, Any], param: str) -> None:
         call_id = _field(item, param, "call_id", str, "a string")
         if "output" not in item:
-            raise bad_request(
-                f"Missing required parameter: '{param}.output'.", param=f"{param}.output"
-            )
+            raise missing(f"{param}.output")
         if call_id not in self._call_ids:
             # The call was made in a stored earlier response; stand it in so the turn counts.
             self._tool_call({"call_id": call_id, "name": "", "arguments": ""}, param, "arguments")
@@ -174,9 +172,7 @@ class _Conversation:
 def _field(item: Mapping[str, Any], param: str, key: str, kind: type, what: str) -> Any:
     """item[key] of an input or tool entry, or a 400 naming its full path."""
     if item.get(key) is None:
-        raise bad_request(
-            f"Missing required parameter: '{param}.{key}'.", param=f"{param}.{key}"
-        )
+        raise missing(f"{param}.{key}")
     return check_type(item[key], f"{param}.{key}", kind, what)
 
 
@@ -193,16 +189,16 @@ def _tools(raw: list[Any]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
         else:
             # Built-in tools (web_search, file_search, mcp, ...) have no name: use the type.
             names.append(tool["name"] if isinstance(tool.get("name"), str) else kind)
-        if kind == "function":
-            tool = {"description": None, "parameters": None, "strict": True, **tool}
-        echoed.append(tool)
+        # A function tool is echoed with the API's defaults filled in.
+        defaults = FUNCTION_DEFAULTS if kind == "function" else {}
+        echoed.append({**defaults, **tool})
     return tuple(names), echoed
 
 
 def _text_config(raw: dict[str, Any] | None) -> dict[str, Any]:
     """The `text` config as echoed, its format checked: text, json_object or json_schema."""
-    text = {"verbosity": "medium", **(raw or {})}
-    fmt = text.get("format")
+    text = {"format": None, "verbosity": "medium", **(raw or {})}
+    fmt = text["format"]
     if fmt is None:
         text["format"] = {"type": "text"}
         return text
@@ -245,9 +241,7 @@ def _echo(
         "top_p": _or(optional(body, "top_p", number, "a number"), 1.0),
         "max_output_tokens": optional(body, "max_output_tokens", int, "an integer"),
         "max_tool_calls": optional(body, "max_tool_calls", int, "an integer"),
-        "parallel_tool_calls": _or(
-            optional(body, "parallel_tool_calls", bool, "a boolean"), True
-        ),
+        "parallel_tool_calls": _or(optional(body, "parallel_tool_calls", bool, "a boolean"), True),
         "tool_choice": _or(
             optional(body, "tool_choice", (str, dict), "a string or an object"), "auto"
         ),
@@ -343,7 +337,10 @@ def _usage(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
     prompt, completion, reasoning = openai_base.token_counts(request, reply)
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": reply.cached_tokens or 0, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": reply.cached_tokens or 0,
+            "cache_write_tokens": 0,
+        },
         "output_tokens": completion + reasoning,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + completion + reasoning,
@@ -368,9 +365,7 @@ def _envelope(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
     }
 
 
-def _finish(
-    envelope: dict[str, Any], request: CanonicalRequest, reply: Reply
-) -> dict[str, Any]:
+def _finish(envelope: dict[str, Any], request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
     """The final response: the envelope with its outcome, output items and usage."""
     status, incomplete = _outcome(reply)
     return {
@@ -449,9 +444,7 @@ def _item_events(event: _Events, index: int, item: dict[str, Any], size: int) ->
         )
 
 
-def _summary_events(
-    event: _Events, where: dict[str, Any], text: str, size: int
-) -> Iterator[Event]:
+def _summary_events(event: _Events, where: dict[str, Any], text: str, size: int) -> Iterator[Event]:
     at = {**where, "summary_index": 0}
     yield event(
         "response.reasoning_summary_part.added", **at, part={"type": "summary_text", "text": ""}

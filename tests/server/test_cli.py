@@ -1,0 +1,192 @@
+"""The command line: --version, serving embedded defaults, AIMock configs, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aimock import __version__
+from tests.conftest import READY, ROOT
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aimock", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """Start `aimock serve ARGS` exactly as given (no port added); stopped after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, cwd: Path = ROOT) -> str:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aimock", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=cwd,
+            env=os.environ.copy(),
+        )
+        started.append(process)
+        found: list[str] = []
+        output: list[str] = []
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                output.append(line)
+                if not found and (match := READY.search(line)):
+                    found.append(line)
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        ready.wait(30)
+        assert found, "".join(output)
+        return found[0]
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ask(origin: str, text: str) -> str:
+    response = httpx.post(
+        origin + "/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": text}]},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    content: str = response.json()["choices"][0]["message"]["content"]
+    return content
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"aimock {__version__}"
+
+
+def test_serve_without_fixtures_answers_from_the_embedded_defaults(server_factory: Any) -> None:
+    server = server_factory.start()
+    assert "embedded defaults" in "".join(server.output)
+    assert ask(server.url, "hello there").startswith("Hello from aimock!")
+    assert "default answer" in ask(server.url, "anything at all")
+
+
+def test_serve_with_an_aimock_config(serve: Any, tmp_path: Path) -> None:
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "f.json").write_text(
+        json.dumps({"fixtures": [{"match": {"userMessage": "cfg"}, "response": {"content": "ok"}}]})
+    )
+    port = free_port()
+    config = tmp_path / "aimock.json"
+    config.write_text(json.dumps({"port": port, "llm": {"fixtures": "./fixtures", "chunkSize": 4}}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # Run from another folder: llm.fixtures is relative to the config file, not the cwd.
+    line = serve("-c", str(config), cwd=elsewhere)
+    assert f"http://127.0.0.1:{port}" in line
+    assert "1 fixtures from 1 file" in line
+    assert ask(f"http://127.0.0.1:{port}", "cfg") == "ok"
+
+
+def test_flags_win_over_the_config(serve: Any, tmp_path: Path) -> None:
+    config = tmp_path / "aimock.json"
+    config.write_text(json.dumps({"port": 1, "strict": True}))
+    line = serve("-c", str(config), "--port", "0")
+    assert "http://127.0.0.1:1 " not in line
+    assert "(strict," in line
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"port": "4010"}', "port: expected int"),
+        ('{"port": 99999}', "port: 99999 is out of range"),
+        ('{"llm": {"chunkSize": 0}}', "llm.chunkSize: 0 is out of range"),
+        ('{"llm": {"fixtures": 5}}', "llm.fixtures: expected str"),
+        ('{"llm": []}', "llm: expected an object"),
+    ],
+)
+def test_a_bad_config_exits_1_with_a_message(tmp_path: Path, content: str, message: str) -> None:
+    config = tmp_path / "aimock.json"
+    config.write_text(content)
+    result = run_cli("serve", "-c", str(config), "--port", "0")
+    assert result.returncode == 1
+    assert str(config) in result.stderr
+    assert message in result.stderr
+
+
+def test_a_missing_config_exits_1(tmp_path: Path) -> None:
+    result = run_cli("serve", "-c", str(tmp_path / "nope.json"))
+    assert result.returncode == 1
+    assert "cannot read" in result.stderr
+
+
+def test_config_fixtures_that_do_not_exist_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "aimock.json"
+    config.write_text(json.dumps({"llm": {"fixtures": "missing"}}))
+    result = run_cli("serve", "-c", str(config), "--port", "0")
+    assert result.returncode == 1
+    assert "no such file or folder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--chaos-drop", "1.5", "--chaos-drop: 1.5 is out of range: must be between 0 and 1"),
+        ("--chaos-malformed", "-0.1", "--chaos-malformed: -0.1 is out of range"),
+        ("--chaos-disconnect", "nan", "--chaos-disconnect: nan is out of range"),
+        ("--chaos-drop", "often", "'often' is not a number"),
+        ("--port", "70000", "--port/-p: 70000 is out of range"),
+        ("--chunk-size", "0", "--chunk-size: 0 is out of range: must be at least 1"),
+        ("--latency", "-5", "--latency/-l: -5 is out of range"),
+    ],
+)
+def test_out_of_range_flags_are_refused(flag: str, value: str, message: str) -> None:
+    result = run_cli("serve", flag, value)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fixtures:\n  - match: {userMessage: x}\n    response: {contnt: y}\n")
+    result = run_cli("serve", "-f", str(bad), "--port", "0")
+    assert result.returncode == 1
+    assert f"{bad}:3: fixtures[0].response.contnt: unknown field" in result.stderr
+
+
+def test_validate_needs_a_path() -> None:
+    result = run_cli("validate")
+    assert result.returncode == 2
+    assert "-f/--fixtures" in result.stderr
