@@ -67,16 +67,22 @@ async def read_json(request: web.Request, limit: int) -> Any:
                 code="request_too_large",
             )
         )
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ProtocolError(
-            ErrorInfo(
-                413,
-                f"Request body exceeds the limit of {limit} bytes",
-                type="invalid_request_error",
-                code="request_too_large",
+    # Read to the end: a chunked body (no Content-Length) arrives in pieces.
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(
+                ErrorInfo(
+                    413,
+                    f"Request body exceeds the limit of {limit} bytes",
+                    type="invalid_request_error",
+                    code="request_too_large",
+                )
             )
-        )
+        parts.append(chunk)
+    raw = b"".join(parts)
     if not raw.strip():
         if request.method in ("GET", "DELETE", "HEAD"):
             return {}

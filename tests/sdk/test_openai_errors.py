@@ -224,21 +224,12 @@ def chunked_chat(server: ServerProcess, text_mib: int) -> httpx.Response:
     )
 
 
-READS_ONE_BUFFER = pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.read_json reads a chunked body with one StreamReader.read(limit + 1), "
-    "which returns only what is buffered: the JSON is cut short (reported to the lead)",
-)
-
-
-@READS_ONE_BUFFER
 def test_chunked_body_is_read_whole(sdk_server: ServerProcess) -> None:
     response = chunked_chat(sdk_server, 2)
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["content"] == "Hello from the chat fixture."
 
 
-@READS_ONE_BUFFER
 def test_chunked_body_over_the_limit_is_a_413(sdk_server: ServerProcess) -> None:
     """Without a Content-Length the limit is enforced while reading."""
     response = chunked_chat(sdk_server, 11)
