@@ -13,9 +13,7 @@ from aimock.fixtures.loading import load_paths
 from tests.conftest import ServerProcess, start_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-EXAMPLE_FILES = sorted(
-    p for p in EXAMPLES.rglob("*") if p.suffix in (".yaml", ".yml", ".json")
-)
+EXAMPLE_FILES = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -75,7 +73,9 @@ class Invoice(pydantic.BaseModel):
     currency: str
 
 
-def test_structured_output_and_errors(client: openai.OpenAI, examples_server: ServerProcess) -> None:
+def test_structured_output_and_errors(
+    client: openai.OpenAI, examples_server: ServerProcess
+) -> None:
     parsed = client.chat.completions.parse(
         model="gpt-4o",
         messages=[{"role": "user", "content": "Please extract the invoice"}],

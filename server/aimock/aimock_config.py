@@ -38,6 +38,7 @@ def _typed(
     kinds: tuple[type, ...],
     where: str,
     file: Path,
+    *,
     bounds: tuple[float, float | None] | None = None,
 ) -> Any:
     value = data.get(key)
@@ -46,7 +47,7 @@ def _typed(
     if not isinstance(value, kinds) or isinstance(value, bool) != (bool in kinds):
         expected = " or ".join(k.__name__ for k in kinds)
         raise ConfigError(f"{file}: {where}{key}: expected {expected}, got {value!r}")
-    if bounds is not None:
+    if bounds is not None and isinstance(value, int | float):
         low, high = bounds
         if value < low or (high is not None and value > high):
             wanted = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
@@ -63,15 +64,16 @@ def load(path: Path) -> AimockConfig:
         raise ConfigError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
-    llm = data.get("llm") or {}
+    llm = data.get("llm")
+    llm = {} if llm is None else llm
     if not isinstance(llm, dict):
         raise ConfigError(f"{path}: llm: expected an object")
     config = AimockConfig(
-        port=_typed(data, "port", (int,), "", path, (0, 65535)),
+        port=_typed(data, "port", (int,), "", path, bounds=(0, 65535)),
         host=_typed(data, "host", (str,), "", path),
         strict=_typed(data, "strict", (bool,), "", path),
-        latency=_typed(llm, "latency", (int, float), "llm.", path, (0, None)),
-        chunk_size=_typed(llm, "chunkSize", (int,), "llm.", path, (1, None)),
+        latency=_typed(llm, "latency", (int, float), "llm.", path, bounds=(0, None)),
+        chunk_size=_typed(llm, "chunkSize", (int,), "llm.", path, bounds=(1, None)),
     )
     fixtures = _typed(llm, "fixtures", (str,), "llm.", path)
     if fixtures:

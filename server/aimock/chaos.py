@@ -9,6 +9,7 @@ its generator and its end time, so a reload neither replays nor prolongs a drill
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -82,7 +83,7 @@ def _header_rate(headers: Mapping[str, str], action: Action) -> float | None:
         value = float(raw)
     except ValueError:
         return None
-    if value != value:  # NaN
+    if math.isnan(value):
         return None
     return min(1.0, max(0.0, value))
 

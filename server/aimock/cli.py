@@ -201,10 +201,12 @@ def serve(args: argparse.Namespace) -> int:
         chaos=chaos,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
     )
-    return _run(options, loaded, host, port, args.watch, embedded)
+    return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 
 
-def _run(options: object, loaded: object, host: str, port: int, watch: bool, embedded: bool) -> int:
+def _run(
+    options: object, loaded: object, host: str, port: int, *, watch: bool, embedded: bool
+) -> int:
     from aimock import app as app_module
     from aimock import reloading
     from aimock.fixtures.loading import FixtureSet

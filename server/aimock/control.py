@@ -116,8 +116,8 @@ async def add_fixtures(request: web.Request) -> web.Response:
         return _json({"error": 'Missing or invalid "fixtures" array'}, 400)
     state = _state(request)
     added: list[SourcedFixture] = []
-    details = []
-    base = len(state.runtime_fixtures)
+    details: list[dict[str, Any]] = []
+    base = state.runtime_added
     for i, item in enumerate(items):
         try:
             fixture = Fixture.model_validate(item)
@@ -144,26 +144,15 @@ async def clear_fixtures(request: web.Request) -> web.Response:
     return _json({"cleared": True})
 
 
-async def _full_reset(state: ServerState) -> LoadError | None:
-    state.runtime_fixtures = []
-    state.one_shot_errors.clear()
-    state.journal.clear()
-    state.match_state.reset()
-    error = await reloading.reload(state)
-    if error is not None:
-        state.swap(state.loaded)  # the files are broken: keep their old set, still drop runtime
-    return error
-
-
 async def reset(request: web.Request) -> web.Response:
-    error = await _full_reset(_state(request))
+    error = await reloading.full_reset(_state(request))
     if error is not None:
         return _load_error(error)
     return _json({"reset": True})
 
 
 async def reset_fixtures(request: web.Request) -> web.Response:
-    error = await _full_reset(_state(request))
+    error = await reloading.full_reset(_state(request))
     if error is not None:
         return _load_error(error)
     return _json(
@@ -191,7 +180,8 @@ async def queue_error(request: web.Request) -> web.Response:
         return _json({"error": f"Invalid JSON: {exc}"}, 400)
     if not isinstance(body, dict):
         return _json({"error": "expected a JSON object"}, 400)
-    inner = body.get("body") if isinstance(body.get("body"), dict) else {}
+    given = body.get("body")
+    inner: dict[str, Any] = given if isinstance(given, dict) else {}
     status = body.get("status", 500)
     if not isinstance(status, int) or not 100 <= status <= 599:
         return _json({"error": "status must be an integer between 100 and 599"}, 400)
@@ -293,5 +283,3 @@ def add_routes(app: web.Application) -> None:
     r.add_get(LEGACY_JOURNAL, legacy_requests)
     r.add_delete(LEGACY_JOURNAL, legacy_clear)
     r.add_route("*", PREFIX + "/{tail:.*}", unknown)
-
-

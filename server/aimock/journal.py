@@ -18,6 +18,8 @@ REDACTED_HEADERS = frozenset(
     {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
 )
 _ids = itertools.count(1)
+# AIMock's names for why a stream was cut, so its clients read our journal unchanged.
+INTERRUPT_REASONS = {"truncated": "truncateAfterChunks", "disconnected": "disconnectAfterMs"}
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Entry:
         }
         if self.interrupted:
             response["interrupted"] = True
-            response["interruptReason"] = self.interrupted
+            response["interruptReason"] = INTERRUPT_REASONS.get(self.interrupted, self.interrupted)
         if self.chaos_action:
             response["chaosAction"] = self.chaos_action
         if self.strict_override is not None:

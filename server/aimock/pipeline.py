@@ -170,9 +170,7 @@ async def handle(request: web.Request, surface: Surface) -> web.StreamResponse:
         state.journal.add(entry)
     if entry.status == 0 and entry.chaos_action != "disconnect":
         entry.status = response.status
-    state.metrics.observe(
-        surface.name, surface.provider, entry.status, entry.matched, elapsed
-    )
+    state.metrics.observe(surface.name, surface.provider, entry.status, entry.matched, elapsed)
     return response
 
 
@@ -236,7 +234,9 @@ async def _serve(
 
     options = RenderOptions(chunk_size=physics.chunk_size)
     if canonical.stream and surface.stream is not None:
-        return await _stream(request, surface, canonical, reply, physics, options, entry)
+        return await _stream(
+            request, surface, canonical, reply, physics=physics, options=options, entry=entry
+        )
     await _wait_first_byte(physics)
     return json_response(surface.render(canonical, reply, options))
 
@@ -252,6 +252,7 @@ async def _stream(
     surface: Surface,
     canonical: CanonicalRequest,
     reply: Reply,
+    *,
     physics: Physics,
     options: RenderOptions,
     entry: Entry,
@@ -269,7 +270,7 @@ async def _stream(
     )
     await response.prepare(request)
     entry.status = 200
-    outcome = await pacing.stream(request, response, events, physics, surface.framing)
+    outcome = await pacing.stream(request, response, events, physics, framing=surface.framing)
     if outcome != "complete":
         entry.interrupted = outcome
         return response

@@ -31,7 +31,9 @@ async def reload(state: ServerState) -> LoadError | None:
             loaded = state.initial
     except LoadError as exc:
         state.metrics.reloads.labels("error").inc()
-        log.error("reload failed; still serving the previous %d fixtures:\n%s", len(state.index), exc)
+        log.error(
+            "reload failed; still serving the previous %d fixtures:\n%s", len(state.index), exc
+        )
         return exc
     previous = state.index.digest
     state.swap(loaded)
@@ -46,6 +48,19 @@ async def reload(state: ServerState) -> LoadError | None:
     return None
 
 
+async def full_reset(state: ServerState) -> LoadError | None:
+    """Back to the start: the file set re-read, runtime fixtures, queued errors, journal and
+    sequence counters dropped. Broken files keep their previous set serving."""
+    state.runtime_fixtures = []
+    state.one_shot_errors.clear()
+    state.journal.clear()
+    state.match_state.reset()
+    error = await reload(state)
+    if error is not None:
+        state.swap(state.loaded)
+    return error
+
+
 def _watch_roots(paths: Sequence[Path]) -> list[Path]:
     # Watch folders rather than files: editors and Kubernetes replace files by rename, which
     # a watch on the old inode would miss.
@@ -57,6 +72,8 @@ async def watch(app: web.Application) -> AsyncIterator[None]:
     """aiohttp cleanup context: a background task reloading whenever a watched file changes."""
     state = app[STATE]
     roots = _watch_roots(state.options.paths)
+    # Our own reload lines say what changed; watchfiles' "N changes detected" is noise.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     stop = asyncio.Event()
 
     async def loop() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from aimock.chaos import ActivePolicy, activate
-from aimock.config import ChaosPolicyManifest, StackSpec
+from aimock.config import StackSpec
 from aimock.fixtures.compiled import PROFILES, ServerDefaults
 from aimock.fixtures.loading import FixtureSet, SourcedFixture
 from aimock.fixtures.matching import FixtureIndex, MatchState
@@ -90,6 +90,10 @@ class ServerState:
         # or a full reset restores.
         self.initial = loaded
         self.runtime_fixtures: list[SourcedFixture] = []
+        # Fixtures ever added at run time. It numbers their sources, which key sequence
+        # positions: a fixture added after a clear must not inherit the position of the one
+        # that had its number before.
+        self.runtime_added = 0
         self.one_shot_errors: list[OneShotError] = []
         self.chaos_policies: list[ActivePolicy] = []
         self.index = self._build(loaded, [])
@@ -124,6 +128,7 @@ class ServerState:
 
     def add_runtime(self, fixtures: list[SourcedFixture]) -> None:
         self.runtime_fixtures = [*self.runtime_fixtures, *fixtures]
+        self.runtime_added += len(fixtures)
         self.index = self._build(self.loaded, self.runtime_fixtures)
         self.metrics.fixtures.set(len(self.index))
 

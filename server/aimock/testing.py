@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from aimock import reloading
 from aimock.fixtures.loading import FixtureSet, SourcedFixture, load_paths
 from aimock.fixtures.model import Fixture
 from aimock.state import STATE, ServeOptions, ServerState
@@ -39,7 +40,9 @@ class MockServer:
         port: int = 0,
         profile: str | None = None,
     ) -> None:
-        self._options = ServeOptions(paths=tuple(Path(p) for p in fixtures), strict=strict, profile=profile)
+        self._options = ServeOptions(
+            paths=tuple(Path(p) for p in fixtures), strict=strict, profile=profile
+        )
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -132,7 +135,7 @@ class MockServer:
         validated = [f if isinstance(f, Fixture) else Fixture.model_validate(f) for f in fixtures]
 
         def add(state: ServerState) -> None:
-            base = len(state.runtime_fixtures)
+            base = state.runtime_added
             state.add_runtime(
                 [SourcedFixture(f, f"python#fixtures[{base + i}]") for i, f in enumerate(validated)]
             )
@@ -154,13 +157,11 @@ class MockServer:
         return entries[-1] if entries else None
 
     def reset(self) -> None:
-        """Drop added fixtures, the journal and sequence counters; keep file fixtures."""
-
-        def reset(state: ServerState) -> None:
-            state.runtime_fixtures = []
-            state.one_shot_errors.clear()
-            state.journal.clear()
-            state.match_state.reset()
-            state.swap(state.loaded)
-
-        self._call(reset)
+        """Back to the start: file fixtures re-read; added fixtures, the journal and sequence
+        counters dropped."""
+        if self._loop is None or self._state is None:
+            raise RuntimeError("MockServer is not running; call start() or use `with`")
+        future = asyncio.run_coroutine_threadsafe(reloading.full_reset(self._state), self._loop)
+        error = future.result(timeout=60)
+        if error is not None:
+            raise error

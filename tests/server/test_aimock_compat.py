@@ -67,9 +67,7 @@ async def test_user_message_is_a_case_sensitive_substring_of_the_last_texted_use
     assert await answer(client, messages=[user("bye"), attachment]) == "farewell"
 
 
-async def test_tool_calls_with_string_arguments(
-    make_client: ClientFactory, tmp_path: Path
-) -> None:
+async def test_tool_calls_with_string_arguments(make_client: ClientFactory, tmp_path: Path) -> None:
     client = await aimock_client(
         make_client,
         tmp_path,
@@ -277,9 +275,7 @@ async def test_context_header(make_client: ClientFactory, tmp_path: Path) -> Non
     assert await answer(client, "hi") == "error:404:no_fixture_match"
 
 
-async def test_usage_with_provider_field_names(
-    make_client: ClientFactory, tmp_path: Path
-) -> None:
+async def test_usage_with_provider_field_names(make_client: ClientFactory, tmp_path: Path) -> None:
     client = await aimock_client(
         make_client,
         tmp_path,

@@ -161,7 +161,9 @@ async def test_a_policy_applies_to_what_its_match_selects(make_client: ClientFac
 
 
 async def test_a_policy_yields_to_the_fixture_and_header(make_client: ClientFactory) -> None:
-    text = policy().replace("response: {content: calm}", "response: {content: calm}\n    chaos: {dropRate: 0}")
+    text = policy().replace(
+        "response: {content: calm}", "response: {content: calm}\n    chaos: {dropRate: 0}"
+    )
     client = await make_client(text)
     assert await answer(client, "plain") == "calm"
     client = await make_client(policy())

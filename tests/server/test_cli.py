@@ -33,7 +33,7 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def serve() -> Iterator[Any]:
     """Start `aimock serve ARGS` exactly as given (no port added); stopped after the test."""
-    started: list[subprocess.Popen[str]] = []
+    started: list[tuple[subprocess.Popen[str], threading.Thread]] = []
 
     def start(*args: str, cwd: Path = ROOT) -> str:
         process = subprocess.Popen(
@@ -44,7 +44,6 @@ def serve() -> Iterator[Any]:
             cwd=cwd,
             env=os.environ.copy(),
         )
-        started.append(process)
         found: list[str] = []
         output: list[str] = []
         ready = threading.Event()
@@ -53,20 +52,25 @@ def serve() -> Iterator[Any]:
             assert process.stdout is not None
             for line in process.stdout:
                 output.append(line)
-                if not found and (match := READY.search(line)):
+                if not found and READY.search(line):
                     found.append(line)
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        started.append((process, reader))
         ready.wait(30)
         assert found, "".join(output)
         return found[0]
 
     yield start
-    for process in started:
+    for process, reader in started:
         process.terminate()
         process.wait(timeout=10)
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def free_port() -> int:

@@ -89,7 +89,9 @@ async def test_the_journal_records_requests_and_filters_them(
     assert first["body"]["messages"][0]["content"] == "file"
     assert first["response"]["status"] == 200
     assert first["response"]["source"] == "fixture"
-    assert first["response"]["fixture"]["match"] == {"userMessage": {"contains": "file", "ignoreCase": False}}
+    assert first["response"]["fixture"]["match"] == {
+        "userMessage": {"contains": "file", "ignoreCase": False}
+    }
     assert entries[1]["response"] == {"status": 404, "fixture": None, "source": "internal"}
 
     async def ids(**params: str) -> list[str]:
@@ -183,6 +185,22 @@ async def test_delete_fixtures_clears_every_fixture(
     assert await answer(client, "file") == "error:404:no_fixture_match"
 
 
+async def test_a_fixture_added_after_a_clear_starts_its_own_sequence(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client()
+    sequence = {
+        "fixtures": [
+            {"match": {"userMessage": "s"}, "sequence": [{"content": "1"}, {"content": "2"}]}
+        ]
+    }
+    await client.post("/__aimock/fixtures", json=sequence)
+    assert [await answer(client, "s") for _ in range(2)] == ["1", "2"]
+    await client.delete("/__aimock/fixtures")
+    await client.post("/__aimock/fixtures", json=sequence)
+    assert await answer(client, "s") == "1"
+
+
 # --- reset ---------------------------------------------------------------------------------
 
 
@@ -201,6 +219,20 @@ async def test_reset_restores_the_files_and_clears_everything_else(
     assert (await get_json(client, "/__aimock/health"))["fixtures"] == 3
     assert await answer(client, "runtime") == "error:404:no_fixture_match"
     assert await answer(client, "file") == "from the file"
+
+
+async def test_reset_with_a_broken_file_keeps_the_old_file_set(
+    make_client: ClientFactory, fixture_file: Path
+) -> None:
+    client = await file_client(make_client, fixture_file)
+    await client.post("/__aimock/fixtures", json=RUNTIME)
+    fixture_file.write_text("fixtures: [")
+    response = await client.post("/__aimock/reset")
+    assert response.status == 400
+    [detail] = (await response.json())["details"]
+    assert detail["file"] == str(fixture_file)
+    assert await answer(client, "file") == "from the file"
+    assert await answer(client, "runtime") == "error:404:no_fixture_match"
 
 
 async def test_reset_restarts_sequence_counts(
@@ -247,9 +279,7 @@ async def test_reset_fixtures_is_a_deprecated_full_reset(
     assert (await get_json(client, "/__aimock/health"))["fixtures"] == 3
 
 
-async def test_reset_counts_for_one_test_id(
-    make_client: ClientFactory, fixture_file: Path
-) -> None:
+async def test_reset_counts_for_one_test_id(make_client: ClientFactory, fixture_file: Path) -> None:
     client = await file_client(make_client, fixture_file)
     a, b = {"X-Test-Id": "a"}, {"X-Test-Id": "b"}
     assert await answer(client, "count", headers=a) == "first"
@@ -273,7 +303,12 @@ async def test_a_queued_error_answers_the_next_request_once(
     assert await response.json() == {"queued": True}
     status, body = await chat(client, "file")
     assert status == 503
-    assert body["error"] == {"message": "Overloaded", "type": "overloaded", "param": None, "code": "x"}
+    assert body["error"] == {
+        "message": "Overloaded",
+        "type": "overloaded",
+        "param": None,
+        "code": "x",
+    }
     assert await answer(client, "file") == "from the file"
 
 

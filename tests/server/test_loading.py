@@ -160,7 +160,7 @@ metadata: {name: demo}
 spec:
   strict: true
   profile: {ttft: 0, tps: 1000}
-  latency: 0
+  latency: 2
   chunkSize: 3
   replicas: 2
   fixtures:
@@ -183,6 +183,8 @@ async def test_mockstack_spec_takes_effect_when_serving(make_client: ClientFacto
     settings = state_of(client).settings
     assert settings.strict is True
     assert settings.defaults.chunk_size == 3
+    assert settings.defaults.latency == 2
+    assert state_of(client).index.entries[0].physics.latency == 2
     assert settings.defaults.profile is not None
     assert settings.defaults.profile.tps == 1000
     assert await answer(client, "stack") == "from the stack"
@@ -341,8 +343,7 @@ def test_invalid_json_names_the_file_and_line() -> None:
             1,
         ),
         (
-            "apiVersion: aimock.dev/v2\nkind: Fixture\nmetadata: {name: a}\n"
-            "spec: {fixtures: []}\n",
+            "apiVersion: aimock.dev/v2\nkind: Fixture\nmetadata: {name: a}\nspec: {fixtures: []}\n",
             "apiVersion",
             "aimock.dev/v1alpha1",
             1,

@@ -63,9 +63,7 @@ fixtures:
         ("what is the Weather like", "error:404:no_fixture_match"),  # case-sensitive
     ],
 )
-async def test_user_message_operators(
-    make_client: ClientFactory, text: str, expected: str
-) -> None:
+async def test_user_message_operators(make_client: ClientFactory, text: str, expected: str) -> None:
     client = await make_client(USER_MESSAGE)
     assert await answer(client, text) == expected
 
@@ -84,7 +82,10 @@ async def test_user_message_is_the_last_user_message_with_text(
     messages = [
         user("first"),
         {"role": "assistant", "content": "ok"},
-        {"role": "user", "content": [{"type": "text", "text": "lat"}, {"type": "text", "text": "est"}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "lat"}, {"type": "text", "text": "est"}],
+        },
         image_only,
     ]
     # The image-only message is skipped; text parts are joined; history is not consulted.
@@ -338,6 +339,11 @@ async def test_sequence_on_exhausted(
     assert await answer(client, "seq", headers={"X-Test-Id": "other"}) == "a"
 
 
+async def test_a_sequence_of_one_answer_is_exhausted_too(make_client: ClientFactory) -> None:
+    client = await make_client(sequence_fixture("fallthrough").replace(", {content: b}", ""))
+    assert [await answer(client, "seq") for _ in range(3)] == ["a", "after", "after"]
+
+
 async def test_first_match_wins_in_file_order(make_client: ClientFactory) -> None:
     client = await make_client(
         """
@@ -414,7 +420,9 @@ def random_request(rng: random.Random) -> CanonicalRequest:
     model = rng.choice(MODELS)
     if rng.random() < 0.3:
         inputs = tuple(rng.choice(SENTENCES) for _ in range(rng.randint(1, 2)))
-        return CanonicalRequest("openai.embeddings", "openai", "embedding", model, context, inputs=inputs)
+        return CanonicalRequest(
+            "openai.embeddings", "openai", "embedding", model, context, inputs=inputs
+        )
     messages: list[Message] = []
     if rng.random() < 0.3:
         messages.append(Message("system", rng.choice(["Be terse", "be kind", "Be"])))
@@ -462,7 +470,10 @@ def test_the_index_selects_what_a_linear_scan_selects(seed: int) -> None:
 
 def test_an_empty_ignore_case_substring_matches_everything() -> None:
     fixture = Fixture.model_validate(
-        {"match": {"userMessage": {"contains": "", "ignoreCase": True}}, "response": {"content": "c"}}
+        {
+            "match": {"userMessage": {"contains": "", "ignoreCase": True}},
+            "response": {"content": "c"},
+        }
     )
     index = FixtureIndex([SourcedFixture(fixture, "f#[0]")], ServerDefaults())
     request = CanonicalRequest(

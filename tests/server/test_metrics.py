@@ -18,7 +18,9 @@ fixtures:
 """
 
 
-async def scrape(client: TestClient[Any, Any]) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+async def scrape(
+    client: TestClient[Any, Any],
+) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """Samples by name, keyed by their sorted labels."""
     response = await client.get("/metrics")
     assert response.status == 200

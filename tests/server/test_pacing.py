@@ -167,6 +167,7 @@ async def test_truncate_after_chunks_cuts_the_stream_without_a_terminator(
     assert entry.status == 200
     assert entry.interrupted == "truncated"
     assert entry.to_json()["response"]["interrupted"] is True
+    assert entry.to_json()["response"]["interruptReason"] == "truncateAfterChunks"
 
 
 async def test_disconnect_after_ms_cuts_the_stream(make_client: ClientFactory) -> None:
@@ -177,6 +178,7 @@ async def test_disconnect_after_ms_cuts_the_stream(make_client: ClientFactory) -
     assert len(payloads) < 12  # 10 content slices, role, finish and [DONE] were due
     [entry] = state_of(client).journal
     assert entry.interrupted == "disconnected"
+    assert entry.to_json()["response"]["interruptReason"] == "disconnectAfterMs"
 
 
 async def test_a_paced_stream_keeps_the_order_of_events(make_client: ClientFactory) -> None:

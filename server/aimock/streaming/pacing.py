@@ -66,6 +66,7 @@ async def stream(
     response: web.StreamResponse,
     events: Iterable[Any],
     physics: Physics,
+    *,
     framing: str,
     rng: random.Random | None = None,
 ) -> Outcome:
@@ -75,7 +76,7 @@ async def stream(
     deadline = physics.disconnect_after_ms
     try:
         if physics.is_instant and deadline is None:
-            frames = []
+            frames: list[bytes] = []
             for index, event in enumerate(events):
                 if truncate is not None and index >= truncate:
                     await response.write(b"".join(frames))
