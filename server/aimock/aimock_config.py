@@ -1,6 +1,7 @@
 """Reading AIMock's `aimock.json` config (`-c/--config`).
 
-Its `llm` section (fixtures, latency, chunkSize) and top-level port, host and strict apply now;
+Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
+apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
 the `mcp`, `a2a`, `vector` and `services` sections are read by the agent-stack surfaces and are
 reported, not silently dropped, until those land.
 """
@@ -13,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
+
+from aimock.fixtures.model import ChaosRates
 
 log = logging.getLogger("aimock.config")
 PENDING_SECTIONS = ("mcp", "a2a", "agui", "vector", "services", "auth")
+APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
 
 
 class ConfigError(Exception):
@@ -30,6 +35,7 @@ class AimockConfig:
     strict: bool | None = None
     latency: float | None = None
     chunk_size: int | None = None
+    chaos: ChaosRates | None = None
 
 
 def _typed(
@@ -78,6 +84,20 @@ def load(path: Path) -> AimockConfig:
     fixtures = _typed(llm, "fixtures", (str,), "llm.", path)
     if fixtures:
         config.fixture_paths = [(path.parent / fixtures).resolve()]
+    if llm.get("chaos") is not None:
+        try:
+            config.chaos = ChaosRates.model_validate(llm["chaos"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_path = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(
+                f"{path}: llm.chaos.{field_path}: {first['msg']}".replace(
+                    "llm.chaos.:", "llm.chaos:"
+                )
+            ) from None
+    for key in llm:
+        if key not in APPLIED_LLM_KEYS:
+            log.warning("%s: llm.%s is not applied by this version", path, key)
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)

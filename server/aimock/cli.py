@@ -160,6 +160,7 @@ def serve(args: argparse.Namespace) -> int:
     paths = list(args.fixtures or [])
     host, port = args.host, args.port
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
+    config_chaos = None
     if args.config is not None:
         try:
             config = aimock_config.load(args.config)
@@ -172,12 +173,13 @@ def serve(args: argparse.Namespace) -> int:
         strict = strict if strict is not None else config.strict
         port = port if port is not None else config.port
         host = host if host is not None else config.host
+        config_chaos = config.chaos
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
     embedded = not paths
     if embedded:
         paths = [default_fixture_path()]
-    chaos = None
+    chaos = config_chaos
     rates = (args.chaos_drop, args.chaos_malformed, args.chaos_disconnect)
     if any(rate is not None for rate in rates):  # each already checked to be within 0-1
         chaos = ChaosRates(

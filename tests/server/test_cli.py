@@ -121,6 +121,19 @@ def test_serve_with_an_aimock_config(serve: Any, tmp_path: Path) -> None:
     assert ask(f"http://127.0.0.1:{port}", "cfg") == "ok"
 
 
+def test_config_llm_chaos_applies(serve: Any, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "aimock.json"
+    config.write_text(
+        json.dumps({"port": port, "llm": {"chaos": {"dropRate": 1.0}, "replaySpeed": 2}})
+    )
+    serve("-c", str(config))
+    body = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+    response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=body)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "chaos_drop"
+
+
 def test_flags_win_over_the_config(serve: Any, tmp_path: Path) -> None:
     config = tmp_path / "aimock.json"
     config.write_text(json.dumps({"port": 1, "strict": True}))
@@ -139,6 +152,8 @@ def test_flags_win_over_the_config(serve: Any, tmp_path: Path) -> None:
         ('{"llm": {"chunkSize": 0}}', "llm.chunkSize: 0 is out of range"),
         ('{"llm": {"fixtures": 5}}', "llm.fixtures: expected str"),
         ('{"llm": []}', "llm: expected an object"),
+        ('{"llm": {"chaos": {"dropRate": 3}}}', "llm.chaos.dropRate"),
+        ('{"llm": {"chaos": {"dropRat": 1}}}', "llm.chaos.dropRat"),
     ],
 )
 def test_a_bad_config_exits_1_with_a_message(tmp_path: Path, content: str, message: str) -> None:
