@@ -144,14 +144,18 @@ UVLOOP_LAUNCHER = (
 )
 
 
-def ours_server(binary: Path, port: int, folder: Path, uvloop: bool) -> Server:
+def ours_server(binary: Path, port: int, folder: Path, args: argparse.Namespace) -> Server:
     serve = ["serve", "-p", str(port), "-f", str(folder), "--log-level", "warn"]
     out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
     version = (out.stdout or out.stderr).strip() or "unknown"
-    if not uvloop:
-        return Server("aimock (ours)", version, [str(binary), *serve])
-    python = binary.parent / "python"
-    return Server("aimock (ours, uvloop)", version, [str(python), "-c", UVLOOP_LAUNCHER, *serve])
+    python = str(binary.parent / "python")
+    if args.server_cprofile is not None:
+        # The server stops cleanly on SIGTERM, so cProfile writes its file on the way out.
+        profile = ["-m", "cProfile", "-o", str(args.server_cprofile.resolve()), "-m", "aimock"]
+        return Server("aimock (ours, cProfile)", version, [python, *profile, *serve])
+    if args.server_uvloop:
+        return Server("aimock (ours, uvloop)", version, [python, "-c", UVLOOP_LAUNCHER, *serve])
+    return Server("aimock (ours)", version, [str(binary), *serve])
 
 
 def peer_server(node_modules: Path, port: int, folder: Path) -> Server:
@@ -369,6 +373,7 @@ class RunResult:
     server_cpu_s: float
     server_cpu_us_per_request: float
     client_cpu_s: float
+    load_avg_1m: tuple[float, float]  # before and after the measured phase: other load on the box
     command: list[str]
 
 
@@ -378,7 +383,7 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
     if args.peer == "aimock":
         server = peer_server(args.node_modules, port, fixtures_dir)
     else:
-        server = ours_server(args.aimock_bin, port, fixtures_dir, args.server_uvloop)
+        server = ours_server(args.aimock_bin, port, fixtures_dir, args)
     base = f"http://{HOST}:{port}"
     load = Load(
         url=f"{base}/v1/chat/completions",
@@ -398,6 +403,7 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
         warmup = await run_phase(load, warm)
         if warmup.errors:
             raise RuntimeError(f"warm-up failed: {warmup.error_samples}")
+        load_before = os.getloadavg()[0]
         cpu_before = proc_cpu_seconds(server.pid)
         client_before = resource.getrusage(resource.RUSAGE_SELF)
         phase = await run_phase(load, targets)
@@ -432,6 +438,7 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
         server_cpu_s=server_cpu,
         server_cpu_us_per_request=server_cpu / max(phase.sent, 1) * 1e6,
         client_cpu_s=client_cpu,
+        load_avg_1m=(load_before, os.getloadavg()[0]),
         command=server.command,
     )
 
@@ -515,6 +522,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run our server on uvloop (needs uvloop in its venv; the CLI has no flag for it)",
     )
     parser.add_argument(
+        "--server-cprofile",
+        type=Path,
+        metavar="OUT.prof",
+        help="run our server under cProfile and write its stats here (slows it down; read "
+        "with `python -m pstats`)",
+    )
+    parser.add_argument(
         "--client-uvloop",
         action="store_true",
         help="run this load generator on uvloop (a lighter client leaves more CPU to the server)",
@@ -553,8 +567,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.peer and args.node_modules is None:
         parser.error("--peer aimock needs --node-modules (or AIMOCK_PEER_NODE_MODULES)")
-    if args.server_uvloop and args.peer:
-        parser.error("--server-uvloop applies to our server only")
+    if (args.server_uvloop or args.server_cprofile) and args.peer:
+        parser.error("--server-uvloop and --server-cprofile apply to our server only")
     if args.pin and (os.cpu_count() or 1) < 2:
         parser.error("--pin needs at least 2 CPUs")
     if args.pin and shutil.which("taskset") is None:
@@ -589,6 +603,18 @@ async def main_async(args: argparse.Namespace) -> list[RunResult]:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def git_revision() -> str:
+    """The commit benchmarked, with `+dirty` when the work tree has changes."""
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(ROOT), *args]
+        out = subprocess.run(command, check=False, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.pin:
@@ -603,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "revision": git_revision(),
             "machine": {
                 "cpus": os.cpu_count(),
                 "platform": platform.platform(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -13,6 +15,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int, bool], tuple[Any, Any, Any]] = {}
         self.requests = Counter(
             "aimock_requests",
             "Requests served, by surface, provider, status and whether a fixture matched.",
@@ -51,10 +54,20 @@ class Metrics:
     def observe(
         self, surface: str, provider: str, status: int, matched: bool, seconds: float
     ) -> None:
-        self.requests.labels(surface, provider, str(status), "true" if matched else "false").inc()
-        self.latency.labels(surface).observe(seconds)
-        if not matched and status in (404, 503):
-            self.unmatched.labels(surface).inc()
+        key = (surface, provider, status, matched)
+        children = self._children.get(key)
+        if children is None:
+            # Label lookups hash and lock; a request pays for them once per label set.
+            children = self._children[key] = (
+                self.requests.labels(surface, provider, str(status), str(matched).lower()),
+                self.latency.labels(surface),
+                self.unmatched.labels(surface) if not matched and status in (404, 503) else None,
+            )
+        requests, latency, unmatched = children
+        requests.inc()
+        latency.observe(seconds)
+        if unmatched is not None:
+            unmatched.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -196,7 +196,7 @@ async def _serve(
     selection = index.select(canonical, state.match_state)
     compiled = selection.compiled
     if compiled is not None:
-        entry.fixture = compiled.describe()
+        entry.fixture = compiled.description
         entry.source = "fixture"
 
     action = roll(
