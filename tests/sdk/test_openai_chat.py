@@ -7,16 +7,15 @@ tolerates missing fields that real clients read. Fixtures: tests/sdk/fixtures/ch
 
 from __future__ import annotations
 
-import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncOpenAI
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -28,6 +27,7 @@ from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel
 
 from tests.conftest import ServerProcess
+from tests.sdk.clients import Client, collect, resolve
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "gpt-4o"
@@ -45,34 +45,6 @@ ALWAYS: dict[type[BaseModel], set[str]] = {
     chat_completion_chunk.Choice: {"finish_reason", "logprobs"},
 }
 ALWAYS_WITH_USAGE = {**ALWAYS, ChatCompletionChunk: ALWAYS[ChatCompletionChunk] | {"usage"}}
-
-Client = OpenAI | AsyncOpenAI
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(
-    request: pytest.FixtureRequest, sdk_server: ServerProcess
-) -> AsyncIterator[Client]:
-    if request.param == "sync":
-        sync = OpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield sync
-        sync.close()
-    else:
-        async_client = AsyncOpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield async_client
-        await async_client.close()
-
-
-async def resolve(value: Any) -> Any:
-    """The result of a sync or async SDK call."""
-    return await value if inspect.isawaitable(value) else value
-
-
-async def collect(stream: Any) -> list[Any]:
-    """Every item of a sync or async SDK stream."""
-    if hasattr(stream, "__aiter__"):
-        return [item async for item in stream]
-    return list(stream)
 
 
 def user(text: str) -> list[dict[str, Any]]:

@@ -10,36 +10,19 @@ import base64
 import inspect
 import struct
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from openai import AsyncOpenAI, OpenAI
 from openai.types import CreateEmbeddingResponse
 
 from tests.conftest import ServerProcess
+from tests.sdk.clients import Client
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "text-embedding-3-small"
 FIXED = [0.1, -0.2, 0.3, -0.4, 0.5, 0.25]
-
-Client = OpenAI | AsyncOpenAI
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(
-    request: pytest.FixtureRequest, sdk_server: ServerProcess
-) -> AsyncIterator[Client]:
-    if request.param == "sync":
-        sync = OpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield sync
-        sync.close()
-    else:
-        async_client = AsyncOpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield async_client
-        await async_client.close()
 
 
 async def embed(client: Client, text: Any, **kwargs: Any) -> CreateEmbeddingResponse:

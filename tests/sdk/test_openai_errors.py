@@ -7,8 +7,7 @@ never a traceback, never an HTML page. Fixtures: tests/sdk/fixtures/chat.yaml ("
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,31 +17,11 @@ from openai import AsyncOpenAI, OpenAI
 from openai.types.chat import ChatCompletion
 
 from tests.conftest import ROOT, ServerProcess
+from tests.sdk.clients import Client, resolve
 
 MODEL = "gpt-4o"
 LIMIT = 10 * 1024 * 1024  # the server's request body limit
 ENVELOPE_KEYS = {"message", "type", "param", "code"}
-
-Client = OpenAI | AsyncOpenAI
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(
-    request: pytest.FixtureRequest, sdk_server: ServerProcess
-) -> AsyncIterator[Client]:
-    async for made in _client(request.param, sdk_server):
-        yield made
-
-
-async def _client(kind: str, server: ServerProcess) -> AsyncIterator[Client]:
-    if kind == "sync":
-        sync = OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-        yield sync
-        sync.close()
-    else:
-        async_client = AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-        yield async_client
-        await async_client.close()
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +30,6 @@ def strict_server(server_factory: Any) -> ServerProcess:
         "--strict", "-f", str(ROOT / "tests" / "sdk" / "fixtures" / "chat.yaml")
     )
     return server
-
-
-async def resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 async def post_chat(client: Client, **kwargs: Any) -> Any:
@@ -300,8 +275,9 @@ async def test_miss_is_a_404(client: Client, stream: bool) -> None:
 
 
 async def test_strict_server_miss_is_a_503(strict_server: ServerProcess) -> None:
-    async for client in _client("async", strict_server):
-        assert isinstance(client, AsyncOpenAI)
+    async with AsyncOpenAI(
+        base_url=strict_server.base_url, api_key="test", max_retries=0
+    ) as client:
         with pytest.raises(openai.InternalServerError) as caught:
             await chat(client, "chat-nothing-matches-this")
         assert caught.value.status_code == 503

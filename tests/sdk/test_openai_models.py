@@ -6,8 +6,6 @@ or a default set when no fixture names one.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +16,9 @@ from openai import AsyncOpenAI, OpenAI
 from openai.types import Model
 
 from tests.conftest import ServerProcess
+from tests.sdk.clients import Client, resolve
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
-Client = OpenAI | AsyncOpenAI
 SLASHED = "meta-llama/Llama-3-8b"
 DEFAULTS = [
     "gpt-4",
@@ -30,24 +28,6 @@ DEFAULTS = [
     "gemini-2.0-flash",
     "text-embedding-3-small",
 ]
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(
-    request: pytest.FixtureRequest, sdk_server: ServerProcess
-) -> AsyncIterator[Client]:
-    if request.param == "sync":
-        sync = OpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield sync
-        sync.close()
-    else:
-        async_client = AsyncOpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield async_client
-        await async_client.close()
-
-
-async def resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 async def list_ids(client: Client) -> list[str]:

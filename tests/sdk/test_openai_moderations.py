@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
 import pytest
-from openai import AsyncOpenAI, OpenAI
 from openai.types import ModerationCreateResponse
 from openai.types.moderation import Categories, CategoryAppliedInputTypes, CategoryScores
 from pydantic import BaseModel
 
-from tests.conftest import ServerProcess
+from tests.sdk.clients import Client
 from tests.sdk.typecheck import assert_required_fields, validate_strict
-
-Client = OpenAI | AsyncOpenAI
 
 
 def wire_keys(model: type[BaseModel]) -> set[str]:
@@ -28,20 +24,6 @@ def wire_keys(model: type[BaseModel]) -> set[str]:
 
 
 SDK_CATEGORIES = wire_keys(Categories)
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(
-    request: pytest.FixtureRequest, sdk_server: ServerProcess
-) -> AsyncIterator[Client]:
-    if request.param == "sync":
-        sync = OpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield sync
-        sync.close()
-    else:
-        async_client = AsyncOpenAI(base_url=sdk_server.base_url, api_key="test", max_retries=0)
-        yield async_client
-        await async_client.close()
 
 
 async def moderate(client: Client, text: Any, **kwargs: Any) -> ModerationCreateResponse:

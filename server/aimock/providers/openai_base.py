@@ -54,6 +54,15 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
 
 ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 
+# Where OpenAI clients send a route: the SDK's `/v1` base, a bare host (clients configured
+# without `/v1`), and Azure-style `/openai/v1`.
+PREFIXES = ("/v1", "", "/openai/v1")
+
+
+def paths(route: str) -> tuple[str, ...]:
+    """Every path an OpenAI route is reached on, e.g. paths("/embeddings")."""
+    return tuple(prefix + route for prefix in PREFIXES)
+
 
 def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int]:
     """(input, visible output, reasoning) tokens; a surface reports output + reasoning as its

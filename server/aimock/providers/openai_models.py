@@ -57,13 +57,11 @@ async def get_model(request: web.Request, view: ServerView) -> web.StreamRespons
 
 
 # The same bases the other OpenAI surfaces answer on, so one `base_url` serves them all.
-PREFIXES = ("/v1", "", "/openai/v1")
-
 PROVIDER = Provider(
     name="openai.models",
     routes=tuple(
         route
-        for prefix in PREFIXES
+        for prefix in openai_base.PREFIXES
         for route in (
             PlainRoute(
                 "openai.models",
