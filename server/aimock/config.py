@@ -53,7 +53,11 @@ class StackSpec(_Spec):
     fixture_selector: dict[str, Any] | None = Field(
         None, description="Label selector choosing Fixture resources in the namespace."
     )
-    surfaces: list[str] | None = Field(None, description="Surfaces to enable (default: all).")
+    surfaces: list[str] | None = Field(
+        None,
+        description="Surfaces (openai.chat) or provider families (openai) to serve; "
+        "default: all. Others answer 404.",
+    )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
     scheduling: dict[str, Any] | None = Field(
         None, description="Pod scheduling overrides (nodeSelector, tolerations, affinity)."

@@ -181,6 +181,15 @@ async def _serve(
     context: RequestContext,
     entry: Entry,
 ) -> web.StreamResponse:
+    if not state.settings.serves(surface.name, surface.provider):
+        raise ProtocolError(
+            ErrorInfo(
+                404,
+                f"The {surface.name} surface is not enabled on this stack (spec.surfaces)",
+                type="invalid_request_error",
+                code="surface_disabled",
+            )
+        )
     body = await read_json(request, state.settings.max_body_bytes)
     entry.body = body
     canonical = surface.parse(body, context, request.match_info)

@@ -48,6 +48,11 @@ class Settings:
     journal_max: int = 1000
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    # Surface names (openai.chat) or provider families (openai) served; None serves all.
+    surfaces: frozenset[str] | None = None
+
+    def serves(self, surface: str, provider: str) -> bool:
+        return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
 
 
 def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
@@ -65,6 +70,7 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
         journal_max=options.journal_max if options.journal_max is not None else spec.journal_max,
         admin_token=options.admin_token,
         max_body_bytes=options.max_body_bytes,
+        surfaces=frozenset(spec.surfaces) if spec.surfaces is not None else None,
     )
 
 

@@ -123,3 +123,6 @@ class Provider:
     name: str
     surfaces: tuple[Surface, ...] = ()
     routes: tuple[PlainRoute, ...] = field(default_factory=tuple)
+    # The variables its official SDK reads to find the service, with `{origin}` standing for
+    # the mock's scheme://host:port. The operator publishes them for `envFrom`.
+    environment: Mapping[str, str] = field(default_factory=dict)

@@ -113,3 +113,25 @@ async def test_strict_embeddings_do_not_fall_back(make_client: ClientFactory) ->
     response = await lenient.post("/v1/embeddings", json={"model": "m", "input": "x"})
     assert response.status == 200
     assert state_of(lenient).journal.query()[0].source == "fallback"
+
+
+async def test_a_stack_serves_only_the_surfaces_it_enables(make_client: ClientFactory) -> None:
+    client = await make_client(
+        """
+apiVersion: aimock.dev/v1alpha1
+kind: MockStack
+metadata: {name: only-chat}
+spec:
+  surfaces: [openai.chat]
+  fixtures:
+    - match: {}
+      response: {content: hi}
+""",
+    )
+    chat = await client.post(
+        "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert chat.status == 200
+    embeddings = await client.post("/v1/embeddings", json={"model": "m", "input": "x"})
+    assert embeddings.status == 404
+    assert (await embeddings.json())["error"]["code"] == "surface_disabled"

@@ -54,6 +54,9 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
 
 ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 
+# What the openai SDK (and most OpenAI-compatible clients) read to find the service.
+ENVIRONMENT = {"OPENAI_BASE_URL": "{origin}/v1", "OPENAI_API_KEY": "aimock"}
+
 # Where OpenAI clients send a route: the SDK's `/v1` base, a bare host (clients configured
 # without `/v1`), and Azure-style `/openai/v1`.
 PREFIXES = ("/v1", "", "/openai/v1")

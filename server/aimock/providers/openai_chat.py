@@ -253,4 +253,4 @@ CHAT = Surface(
     errors=openai_base.ERRORS,
 )
 
-PROVIDER = Provider(name="openai.chat", surfaces=(CHAT,))
+PROVIDER = Provider(name="openai.chat", surfaces=(CHAT,), environment=openai_base.ENVIRONMENT)

@@ -18,3 +18,16 @@ PROVIDERS: tuple[Provider, ...] = (
     openai_moderations.PROVIDER,
     openai_models.PROVIDER,
 )
+
+
+def environment(origin: str) -> dict[str, str]:
+    """Every SDK's base-URL (and dummy key) variable pointing at a mock served at `origin`."""
+    merged: dict[str, str] = {}
+    for provider in PROVIDERS:
+        for name, template in provider.environment.items():
+            merged.setdefault(name, template.replace("{origin}", origin.rstrip("/")))
+    return merged
+
+
+def surface_names() -> list[str]:
+    return [surface.name for provider in PROVIDERS for surface in provider.surfaces]

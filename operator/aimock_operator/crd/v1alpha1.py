@@ -1,0 +1,156 @@
+"""MockStack, Fixture and ChaosPolicy, version v1alpha1, as pydantic models.
+
+The specs ARE the server's models (`aimock.config`): a Fixture's spec is validated by the same
+fixture model `aimock serve -f` loads, so the cluster and the laptop cannot disagree. Statuses
+follow Kubernetes conventions: `observedGeneration` and `metav1.Condition`-shaped conditions.
+The CRD schemas in `crds/` are generated from these models (`crd/generate.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aimock.config import API_VERSION, ChaosPolicySpec, FixtureSpec, StackSpec
+
+GROUP, VERSION = API_VERSION.split("/")
+
+
+class _Status(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Condition(_Status):
+    """One condition, shaped like metav1.Condition."""
+
+    type: str = Field(description="Condition type in CamelCase, e.g. Ready.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(description="A CamelCase word saying why.")
+    message: str = Field("", description="A human-readable explanation.")
+    last_transition_time: str = Field(
+        alias="lastTransitionTime", description="When status last changed (RFC 3339)."
+    )
+    observed_generation: int | None = Field(
+        None, alias="observedGeneration", description="The generation this was computed from."
+    )
+
+
+class MockStackStatus(_Status):
+    observed_generation: int | None = Field(
+        None, alias="observedGeneration", description="The generation last reconciled."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Ready, FixturesValid, Progressing, ChaosActive."
+    )
+    replicas: int | None = Field(None, description="Pods wanted.")
+    ready_replicas: int | None = Field(None, alias="readyReplicas", description="Pods ready.")
+    fixtures: int | None = Field(None, description="Fixtures served.")
+    config_hash: str | None = Field(
+        None, alias="configHash", description="Hash of the served configuration."
+    )
+    endpoint: str | None = Field(None, description="In-cluster base URL of the mock.")
+    endpoints_config_map: str | None = Field(
+        None,
+        alias="endpointsConfigMap",
+        description="ConfigMap with each SDK's base-URL variables, for envFrom.",
+    )
+    selected_fixtures: list[str] = Field(
+        default_factory=list, alias="selectedFixtures", description="Fixture resources loaded."
+    )
+    rejected_fixtures: list[str] = Field(
+        default_factory=list,
+        alias="rejectedFixtures",
+        description="Selected Fixture resources left out because they are invalid.",
+    )
+
+
+class FixtureStatus(_Status):
+    observed_generation: int | None = Field(
+        None, alias="observedGeneration", description="The generation last checked."
+    )
+    accepted: bool | None = Field(None, description="Whether the fixtures are valid.")
+    conditions: list[Condition] = Field(default_factory=list, description="Accepted.")
+    fixtures: int | None = Field(None, description="How many fixtures this resource holds.")
+    stacks: list[str] = Field(default_factory=list, description="MockStacks that load it.")
+
+
+class ChaosPolicyStatus(_Status):
+    observed_generation: int | None = Field(
+        None, alias="observedGeneration", description="The generation last applied."
+    )
+    phase: Literal["Active", "Expired", "Invalid"] | None = Field(
+        None, description="Active, Expired or Invalid."
+    )
+    conditions: list[Condition] = Field(default_factory=list, description="Active.")
+    stacks: list[str] = Field(default_factory=list, description="MockStacks it applies to.")
+    started_at: str | None = Field(None, alias="startedAt", description="When it started.")
+    expires_at: str | None = Field(None, alias="expiresAt", description="When it ends.")
+
+
+class Kind(BaseModel):
+    """How one custom resource is named and shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    description: str
+    # (name, type, jsonPath, description, priority)
+    columns: tuple[tuple[str, str, str, str, int], ...]
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        kind="MockStack",
+        plural="mockstacks",
+        singular="mockstack",
+        short_names=("ms", "mock"),
+        spec=StackSpec,
+        status=MockStackStatus,
+        description="A running aimock server: its settings, fixtures and how it is exposed.",
+        columns=(
+            ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Serving", 0),
+            ("Replicas", "string", ".status.readyReplicas", "Ready pods", 0),
+            ("Fixtures", "integer", ".status.fixtures", "Fixtures served", 0),
+            ("Endpoint", "string", ".status.endpoint", "In-cluster base URL", 0),
+            ("Age", "date", ".metadata.creationTimestamp", "", 0),
+        ),
+    ),
+    Kind(
+        kind="Fixture",
+        plural="fixtures",
+        singular="fixture",
+        short_names=("fx",),
+        spec=FixtureSpec,
+        status=FixtureStatus,
+        description="An ordered set of fixtures, loaded by the MockStacks that select it.",
+        columns=(
+            ("Accepted", "boolean", ".status.accepted", "Whether it is valid", 0),
+            ("Fixtures", "integer", ".status.fixtures", "Fixtures held", 0),
+            ("Priority", "integer", ".spec.priority", "Lower loads first", 0),
+            ("Age", "date", ".metadata.creationTimestamp", "", 0),
+        ),
+    ),
+    Kind(
+        kind="ChaosPolicy",
+        plural="chaospolicies",
+        singular="chaospolicy",
+        short_names=("chaos",),
+        spec=ChaosPolicySpec,
+        status=ChaosPolicyStatus,
+        description="A chaos drill: fault rates for the MockStacks it selects, for a while.",
+        columns=(
+            ("Phase", "string", ".status.phase", "Active or Expired", 0),
+            ("Drop", "number", ".spec.dropRate", "Drop rate", 0),
+            ("Expires", "string", ".status.expiresAt", "When the drill ends", 0),
+            ("Age", "date", ".metadata.creationTimestamp", "", 0),
+        ),
+    ),
+)
+
+CATEGORY = "aimock"
