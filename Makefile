@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 4010
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench generate clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ lint: setup
 	$(BIN)/ruff format --check server operator tests bench
 	$(BIN)/mypy
 	PYTHONPATH=server:operator $(BIN)/lint-imports
+	$(BIN)/python -m aimock_operator.crd.generate --check
+
+generate: setup
+	$(BIN)/python -m aimock_operator.crd.generate
 
 test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)

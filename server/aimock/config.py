@@ -8,9 +8,17 @@ and ignored there; the operator gives them meaning.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+)
 from pydantic.alias_generators import to_camel
 
 from aimock.fixtures.model import ChaosRates, Fixture, StreamingProfile
@@ -23,6 +31,28 @@ class _Spec(BaseModel):
     model_config = ConfigDict(
         extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
     )
+
+
+def known_surfaces() -> frozenset[str]:
+    """What `spec.surfaces` may name: every surface (openai.chat) and provider family (openai)."""
+    from aimock.providers.registry import PROVIDERS  # the registry imports this module's users
+
+    names: set[str] = set()
+    for provider in PROVIDERS:
+        for surface in provider.surfaces:
+            names.update((surface.name, surface.provider))
+    return frozenset(names)
+
+
+def _known_surface(name: str) -> str:
+    # A typo would silently answer 404 on every route, so it is an error instead.
+    known = known_surfaces()
+    if name not in known:
+        raise ValueError(f"unknown surface {name!r}; known: {', '.join(sorted(known))}")
+    return name
+
+
+SurfaceName = Annotated[str, AfterValidator(_known_surface)]
 
 
 class ServiceSpec(_Spec):
@@ -53,12 +83,13 @@ class StackSpec(_Spec):
     fixture_selector: dict[str, Any] | None = Field(
         None, description="Label selector choosing Fixture resources in the namespace."
     )
-    surfaces: list[str] | None = Field(
+    surfaces: list[SurfaceName] | None = Field(
         None,
         description="Surfaces (openai.chat) or provider families (openai) to serve; "
         "default: all. Others answer 404.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
+
     scheduling: dict[str, Any] | None = Field(
         None, description="Pod scheduling overrides (nodeSelector, tolerations, affinity)."
     )
@@ -73,7 +104,7 @@ class FixtureSpec(_Spec):
     priority: int = Field(
         0, description="Lower numbers are consulted first; ties go by resource name."
     )
-    fixtures: list[Fixture] = Field(description="Fixtures, first match wins.")
+    fixtures: list[Fixture] = Field(min_length=1, description="Fixtures, first match wins.")
 
 
 class ChaosMatch(_Spec):

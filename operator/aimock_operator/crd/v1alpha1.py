@@ -8,13 +8,19 @@ The CRD schemas in `crds/` are generated from these models (`crd/generate.py`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aimock.config import API_VERSION, ChaosPolicySpec, FixtureSpec, StackSpec
 
 GROUP, VERSION = API_VERSION.split("/")
+
+# Conditions form a map keyed by type (metav1.Condition): server-side apply merges them by type.
+_CONDITION_LIST: dict[str, Any] = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"],
+}
 
 
 class _Status(BaseModel):
@@ -41,7 +47,9 @@ class MockStackStatus(_Status):
         None, alias="observedGeneration", description="The generation last reconciled."
     )
     conditions: list[Condition] = Field(
-        default_factory=list, description="Ready, FixturesValid, Progressing, ChaosActive."
+        default_factory=list,
+        description="Ready, FixturesValid, Progressing, ChaosActive.",
+        json_schema_extra=_CONDITION_LIST,
     )
     replicas: int | None = Field(None, description="Pods wanted.")
     ready_replicas: int | None = Field(None, alias="readyReplicas", description="Pods ready.")
@@ -70,7 +78,9 @@ class FixtureStatus(_Status):
         None, alias="observedGeneration", description="The generation last checked."
     )
     accepted: bool | None = Field(None, description="Whether the fixtures are valid.")
-    conditions: list[Condition] = Field(default_factory=list, description="Accepted.")
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Accepted.", json_schema_extra=_CONDITION_LIST
+    )
     fixtures: int | None = Field(None, description="How many fixtures this resource holds.")
     stacks: list[str] = Field(default_factory=list, description="MockStacks that load it.")
 
@@ -82,7 +92,9 @@ class ChaosPolicyStatus(_Status):
     phase: Literal["Active", "Expired", "Invalid"] | None = Field(
         None, description="Active, Expired or Invalid."
     )
-    conditions: list[Condition] = Field(default_factory=list, description="Active.")
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Active.", json_schema_extra=_CONDITION_LIST
+    )
     stacks: list[str] = Field(default_factory=list, description="MockStacks it applies to.")
     started_at: str | None = Field(None, alias="startedAt", description="When it started.")
     expires_at: str | None = Field(None, alias="expiresAt", description="When it ends.")
