@@ -1,0 +1,1 @@
+"""Tests against a real Kubernetes control plane (tests/k8s/plane.py) on loopback."""
