@@ -1,0 +1,114 @@
+{{/*
+Names and labels used by every template of this chart.
+*/}}
+
+{{- define "aimock.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* "<release>-aimock", or the release name when it already contains the chart name. */}}
+{{- define "aimock.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "aimock.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels of the operator pod. app.kubernetes.io/name is "<name>-operator", never the bare
+"aimock" the mock servers carry (with instance=<stack>): a MockStack named like this release in
+the same namespace must not select the operator pod through its Service.
+*/}}
+{{- define "aimock.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "aimock.name" . }}-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "aimock.labels" -}}
+helm.sh/chart: {{ include "aimock.chart" . }}
+{{ include "aimock.selectorLabels" . }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: aimock
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "aimock.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "aimock.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The operator image; also the default image of the mock servers it deploys. */}}
+{{- define "aimock.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* True (non-empty) when the operator watches every namespace. */}}
+{{- define "aimock.clusterWide" -}}
+{{- if not .Values.watch.namespaces }}true{{ end }}
+{{- end }}
+
+{{/* True (non-empty) when kopf peering is on: more than one operator replica. */}}
+{{- define "aimock.peering" -}}
+{{- if gt (int .Values.operator.replicas) 1 }}true{{ end }}
+{{- end }}
+
+{{- define "aimock.webhookServiceName" -}}
+{{- printf "%s-webhook" (include "aimock.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "aimock.webhookSecretName" -}}
+{{- default (printf "%s-webhook-tls" (include "aimock.fullname" .)) .Values.webhook.certificate.secretName }}
+{{- end }}
+
+{{/*
+The rules the operator needs in a namespace it watches (ClusterRole rules when cluster-wide,
+Role rules in each watched namespace otherwise). Nothing else: no Secrets (a MockStack's admin
+token reaches its pods through secretKeyRef, which the kubelet resolves), no Pods (readiness comes
+from the Deployment's status).
+*/}}
+{{- define "aimock.operatorRules" -}}
+# The three aimock kinds: watched, and patched for kopf's progress annotations.
+- apiGroups: ["aimock.dev"]
+  resources: ["mockstacks", "fixtures", "chaospolicies"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+# Their status subresources: conditions, observedGeneration, endpoints, ...
+- apiGroups: ["aimock.dev"]
+  resources: ["mockstacks/status", "fixtures/status", "chaospolicies/status"]
+  verbs: ["get", "patch", "update"]
+# What a MockStack is reconciled into (server-side apply: patch; owner references delete them).
+- apiGroups: [""]
+  resources: ["configmaps", "services"]
+  verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+# kopf posts Kubernetes events about the resources it handles.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- if include "aimock.peering" . }}
+# kopf peering: the replicas coordinate through the status of one peering object.
+- apiGroups: ["kopf.dev"]
+  resources: [{{ if include "aimock.clusterWide" . }}"clusterkopfpeerings"{{ else }}"kopfpeerings"{{ end }}]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
