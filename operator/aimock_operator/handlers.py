@@ -1,11 +1,437 @@
-"""kopf handlers. None are registered yet: reconciliation arrives with the operator issue.
+"""kopf handlers: every event ends in one idempotent reconcile of the MockStacks it touches.
 
-Keeping the module (and the entry point that loads it) in place now fixes the package layout,
-the console script and the import contracts the operator will be built into.
+A reconcile reads the MockStack, the Fixtures its selector chooses and the ChaosPolicies in
+force for it, renders every child (render/, pure), applies them with server-side apply
+(k8s.py), removes config ConfigMaps no longer needed and writes status explicitly (handlers
+return nothing, so kopf writes nothing into status). Rendering the whole stack each time makes
+a reconcile safe to repeat at any point: an operator killed half-way converges on restart.
+
+- MockStack create/update/resume (and a slow resync timer) -> reconcile it.
+- Fixture create/update (labels included) and deletion -> reconcile the stacks that select it
+  or served it, then write its status (Accepted, which stacks load it).
+- ChaosPolicy create/update and deletion -> stamp its drill (Active, startedAt, expiresAt) and
+  reconcile the stacks it selects; a timer marks it Expired at its end and reconciles again.
+- Deployment events (children only, by label) -> refresh the stack's Ready condition.
+
+An invalid Fixture is left out of the config (never served, never breaking a stack that was
+serving); the stack's FixturesValid condition and the Fixture's Accepted condition name it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
 from aimock.config import API_VERSION
+from aimock_operator import k8s
+from aimock_operator.render import chaos, names, selectors
+from aimock_operator.render.errors import SpecError
+from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
+from aimock_operator.render.status import (
+    Failure,
+    Reconciliation,
+    Rejected,
+    changed,
+    fixture_status,
+    stack_status,
+)
+from aimock_operator.settings import Options, configure, from_env
+from aimock_operator.validation import summary, validate_fixture, validate_mockstack
 
 GROUP, VERSION = API_VERSION.split("/")
+MOCKSTACKS, FIXTURES, CHAOS_POLICIES = k8s.MOCKSTACKS, k8s.FIXTURES, k8s.CHAOS_POLICIES
+Body = Mapping[str, Any]
+Log = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _meta(body: Body) -> Mapping[str, Any]:
+    return body.get("metadata") or {}
+
+
+def _listed_fixtures(stack: Body) -> set[str]:
+    """The Fixtures a stack's status says it served or left out."""
+    status = stack.get("status") or {}
+    return {*status.get("selectedFixtures", []), *status.get("rejectedFixtures", [])}
+
+
+def _controller_uid(child: Body) -> str | None:
+    for ref in _meta(child).get("ownerReferences") or []:
+        if ref.get("kind") == "MockStack" and ref.get("controller"):
+            return str(ref.get("uid"))
+    return None
+
+
+def stack_selects(stack: Body, labels: Mapping[str, str] | None) -> bool:
+    """Whether a MockStack's fixtureSelector chooses a Fixture with `labels`."""
+    raw = (stack.get("spec") or {}).get("fixtureSelector")
+    if raw is None:
+        return False
+    try:
+        return selectors.parse(raw, "spec.fixtureSelector").matches(labels)
+    except SpecError:
+        return False
+
+
+def policy_targets(policy: Body, stacks: Iterable[Body]) -> list[str]:
+    """The names of the MockStacks a ChaosPolicy selects, sorted."""
+    return sorted(
+        str(_meta(s)["name"]) for s in stacks if chaos.selects(policy, _meta(s).get("labels") or {})
+    )
+
+
+class Reconciler:
+    """The operator's behaviour; `register` wires its methods to kopf."""
+
+    def __init__(self, options: Options, clock: Callable[[], datetime] = utcnow) -> None:
+        self.options = options
+        self.clock = clock
+        self.reconciles = 0
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def _lock(self, namespace: str, name: str) -> asyncio.Lock:
+        # Several handlers (the stack's, a Fixture's, a policy's) may reconcile one stack at
+        # once; one at a time per stack, so a slower one cannot apply an older rendering last.
+        return self._locks.setdefault((namespace, name), asyncio.Lock())
+
+    # --- MockStack ---------------------------------------------------------------------------
+
+    async def reconcile(
+        self,
+        namespace: str,
+        stacks: Iterable[str],
+        logger: Log,
+        fixtures: Iterable[str] = (),
+    ) -> None:
+        """Reconcile `stacks`, then refresh the status of every Fixture they touched."""
+        touched = set(fixtures)
+        failures = []
+        for name in sorted(set(stacks)):
+            try:
+                touched |= await self.reconcile_stack(namespace, name, logger)
+            except k8s.ApiError as exc:
+                failures.append(f"MockStack {name}: {exc}")
+        await self.refresh_related(namespace, touched)
+        if failures:
+            raise kopf.TemporaryError("; ".join(failures), delay=self.options.backoff)
+
+    async def reconcile_stack(self, namespace: str, name: str, logger: Log) -> set[str]:
+        """One stack; returns the Fixture names whose status may have changed."""
+        async with self._lock(namespace, name):
+            body = await k8s.get(MOCKSTACKS, namespace, name)
+            if body is None or _meta(body).get("deletionTimestamp"):
+                return set()
+            touched = _listed_fixtures(body)
+            problems = validate_mockstack(body)
+            try:
+                if problems:
+                    raise SpecError(problems[0].field, summary(problems))
+                stack = parse_stack(body)
+            except SpecError as exc:
+                # Nothing is applied: the stack keeps serving what it served before.
+                logger.warning(f"MockStack {name} is invalid: {exc}")
+                await self._report(body, failure=Failure("InvalidSpec", str(exc)))
+                return touched
+            return touched | await self._apply(stack, body, logger)
+
+    async def _apply(self, stack: Stack, body: Body, logger: Log) -> set[str]:
+        now = self.clock()
+        selected = await self._selected_fixtures(stack)
+        valid, rejected = [], []
+        for fixture in selected:
+            problems = validate_fixture(fixture)
+            if problems:
+                rejected.append(Rejected(_meta(fixture)["name"], tuple(problems)))
+            else:
+                valid.append(fixture)
+        policies = [
+            policy
+            for policy in await k8s.list_resources(CHAOS_POLICIES, stack.namespace)
+            if chaos.in_force(policy, now) and chaos.selects(policy, stack.resource.labels)
+        ]
+        rendered = render_stack(stack, valid, policies, self.options.image)
+        try:
+            applied = await k8s.apply_all(rendered.objects)
+            await self._prune_config_maps(stack, rendered.config_map_names)
+        except k8s.ApiError as exc:
+            logger.error(f"MockStack {stack.name}: applying failed: {exc}")
+            await self._report(body, failure=Failure("ApplyFailed", exc.message))
+            raise
+        outcome = Reconciliation(
+            fixtures=rendered.fixture_count,
+            config_hash=rendered.config_hash,
+            endpoint=rendered.origin,
+            endpoints_config_map=names.endpoints(stack.name),
+            selected=tuple(sorted(_meta(f)["name"] for f in selected)),
+            rejected=tuple(rejected),
+            chaos_policies=tuple(rendered.chaos_policies),
+        )
+        await self._report(body, outcome=outcome, deployment=applied[-1])
+        self.reconciles += 1
+        logger.info(
+            f"MockStack {stack.name}: config {rendered.config_hash}, "
+            f"{rendered.fixture_count} fixtures, {len(rejected)} Fixture resources left out"
+        )
+        return set(outcome.selected)
+
+    async def _selected_fixtures(self, stack: Stack) -> list[dict[str, Any]]:
+        if stack.fixture_selector is None:
+            return []  # no selector: inline fixtures only
+        query = stack.fixture_selector.query() or None  # an empty selector: every Fixture
+        found = await k8s.list_resources(FIXTURES, stack.namespace, label_selector=query)
+        return sorted(found, key=lambda f: str(_meta(f).get("name")))
+
+    async def _prune_config_maps(self, stack: Stack, keep: list[str]) -> None:
+        """Delete this stack's config ConfigMaps past the last index in use."""
+        query = f"{names.STACK_LABEL}={stack.name},{names.MANAGED_BY_LABEL}={names.MANAGED_BY}"
+        for config_map in await k8s.list_config_maps(stack.namespace, query):
+            meta = _meta(config_map)
+            name = str(meta.get("name"))
+            owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
+            stale = names.config_map_index(stack.name, name) is not None and name not in keep
+            if stale and stack.resource.uid in owners:
+                await k8s.delete_config_map(stack.namespace, name, str(meta.get("uid")))
+
+    async def _report(
+        self,
+        body: Body,
+        *,
+        outcome: Reconciliation | None = None,
+        failure: Failure | None = None,
+        deployment: Body | None = None,
+    ) -> None:
+        resource = Resource.from_body(body)
+        if deployment is None:
+            child = names.deployment(resource.name)
+            deployment = await k8s.get_deployment(resource.namespace, child)
+        status = stack_status(
+            generation=resource.generation,
+            previous=resource.status,
+            deployment=deployment,
+            now=self.clock(),
+            outcome=outcome,
+            failure=failure,
+        )
+        if changed(resource.status, status):
+            await k8s.patch_status(MOCKSTACKS, resource.namespace, resource.name, status)
+
+    async def refresh_ready(self, namespace: str, name: str) -> None:
+        """The Deployment changed: recompute the stack's Ready and Progressing conditions.
+
+        The Deployment is read again under the stack's lock: an event's body may be older than
+        what a reconcile that held the lock meanwhile reported, and must not overwrite it.
+        """
+        async with self._lock(namespace, name):
+            body = await k8s.get(MOCKSTACKS, namespace, name)
+            deployment = await k8s.get_deployment(namespace, names.deployment(name))
+            if body is None or deployment is None:
+                return
+            if _controller_uid(deployment) != _meta(body).get("uid"):
+                return  # not made by this MockStack
+            await self._report(body, deployment=deployment)
+
+    async def stack_gone(self, body: Body) -> None:
+        meta = _meta(body)
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        self._locks.pop((namespace, name), None)
+        await self.refresh_related(namespace, _listed_fixtures(body))
+
+    # --- Fixture -----------------------------------------------------------------------------
+
+    async def fixture_changed(self, body: Body, logger: Log) -> None:
+        """Reconcile the stacks that select the Fixture now or served it before."""
+        meta = _meta(body)
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        labels = meta.get("labels") or {}
+        affected = [
+            _meta(stack)["name"]
+            for stack in await k8s.list_resources(MOCKSTACKS, namespace)
+            if stack_selects(stack, labels) or name in _listed_fixtures(stack)
+        ]
+        await self.reconcile(namespace, affected, logger, fixtures=[name])
+
+    async def refresh_related(self, namespace: str, fixtures: Iterable[str]) -> None:
+        """Bring the status of these Fixtures, and of the namespace's policies, up to date."""
+        wanted = set(fixtures)
+        stacks = await k8s.list_resources(MOCKSTACKS, namespace)
+        if wanted:
+            for fixture in await k8s.list_resources(FIXTURES, namespace):
+                if _meta(fixture).get("name") in wanted:
+                    await self._refresh_fixture(fixture, stacks)
+        for policy in await k8s.list_resources(CHAOS_POLICIES, namespace):
+            await self._refresh_policy_stacks(policy, stacks)
+
+    async def _refresh_fixture(self, fixture: Body, stacks: list[dict[str, Any]]) -> None:
+        meta = _meta(fixture)
+        labels = meta.get("labels") or {}
+        selected_by = [_meta(s)["name"] for s in stacks if stack_selects(s, labels)]
+        status = fixture_status(fixture, validate_fixture(fixture), selected_by, self.clock())
+        if changed(fixture.get("status") or {}, status):
+            await k8s.patch_status(FIXTURES, meta["namespace"], meta["name"], status)
+
+    # --- ChaosPolicy -------------------------------------------------------------------------
+
+    async def policy_changed(self, body: Body, logger: Log, *, always: bool = True) -> None:
+        """Stamp the drill's phase and times; reconcile its stacks when that changed anything.
+
+        `always` (a create or an edit): reconcile the stacks whatever the status says.
+        """
+        meta = _meta(body)
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        now = self.clock()
+        stacks = await k8s.list_resources(MOCKSTACKS, namespace)
+        selected = policy_targets(body, stacks)
+        previous = body.get("status") or {}
+        status = chaos.policy_status(body, chaos.drill(body, now), selected, now)
+        moved = changed(previous, status)
+        if moved:
+            await k8s.patch_status(CHAOS_POLICIES, namespace, name, status)
+            if status["phase"] != previous.get("phase"):
+                logger.info(f"ChaosPolicy {name}: {status['phase']}")
+        if always or moved:
+            await self.reconcile(namespace, {*selected, *previous.get("stacks", [])}, logger)
+
+    async def policy_tick(self, body: Body, logger: Log) -> None:
+        """The drill timer: act only once the drill is over (the check needs no API call, so
+        a tick is instant and an operator stopping never waits on one)."""
+        if chaos.drill(body, self.clock()).phase == chaos.PHASE_EXPIRED:
+            await self.policy_changed(body, logger, always=False)
+
+    async def policy_gone(self, body: Body, logger: Log) -> None:
+        meta = _meta(body)
+        namespace = str(meta.get("namespace"))
+        stacks = await k8s.list_resources(MOCKSTACKS, namespace)
+        affected = {*policy_targets(body, stacks), *(body.get("status") or {}).get("stacks", [])}
+        await self.reconcile(namespace, affected, logger)
+
+    async def _refresh_policy_stacks(self, policy: Body, stacks: list[dict[str, Any]]) -> None:
+        """Keep an active policy's status.stacks in step with the stacks that exist."""
+        meta, status = _meta(policy), policy.get("status") or {}
+        if status.get("phase") != chaos.PHASE_ACTIVE:
+            return
+        if status.get("observedGeneration") != meta.get("generation"):
+            return  # the policy's own handler has yet to stamp this generation
+        selected = policy_targets(policy, stacks)
+        if selected != list(status.get("stacks") or []):
+            await k8s.patch_status(
+                CHAOS_POLICIES, meta["namespace"], meta["name"], {"stacks": selected}
+            )
+
+    # --- Deployment --------------------------------------------------------------------------
+
+    async def deployment_event(self, event: str | None, body: Body, logger: Log) -> None:
+        meta = _meta(body)
+        namespace, stack = (
+            str(meta.get("namespace")),
+            (meta.get("labels") or {}).get(names.STACK_LABEL),
+        )
+        if not stack:
+            return
+        if event == "DELETED":
+            await self.reconcile(namespace, [stack], logger)  # deleted by hand: put it back
+        else:
+            await self.refresh_ready(namespace, stack)
+
+
+def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
+    """Wire a Reconciler's methods to kopf handlers in `registry`."""
+    r = Reconciler(options)
+    crd = (GROUP, VERSION)
+
+    @kopf.on.startup(registry=registry)
+    def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure(settings, options)
+
+    @kopf.on.probe(id="reconciles", registry=registry)
+    def reconciles(**_: Any) -> int:
+        return r.reconciles
+
+    @kopf.on.create(*crd, MOCKSTACKS, id="mockstack", registry=registry)
+    @kopf.on.update(*crd, MOCKSTACKS, id="mockstack", registry=registry)
+    @kopf.on.resume(*crd, MOCKSTACKS, id="mockstack", registry=registry)
+    async def mockstack(namespace: str | None, name: str, logger: Log, **_: Any) -> None:
+        await r.reconcile(str(namespace), [name], logger)
+
+    @kopf.on.event(*crd, MOCKSTACKS, id="mockstack_event", registry=registry)
+    async def mockstack_event(type: str, body: kopf.Body, **_: Any) -> None:
+        if type == "DELETED":
+            await r.stack_gone(body)
+
+    if options.resync:
+
+        @kopf.timer(
+            *crd,
+            MOCKSTACKS,
+            interval=options.resync,
+            idle=options.resync,
+            id="mockstack_resync",
+            registry=registry,
+        )
+        async def mockstack_resync(namespace: str | None, name: str, logger: Log, **_: Any) -> None:
+            await r.reconcile(str(namespace), [name], logger)
+
+    @kopf.on.create(*crd, FIXTURES, id="fixture", registry=registry)
+    @kopf.on.update(*crd, FIXTURES, id="fixture", registry=registry)
+    async def fixture(body: kopf.Body, logger: Log, **_: Any) -> None:
+        await r.fixture_changed(body, logger)
+
+    @kopf.on.resume(*crd, FIXTURES, id="fixture_resume", registry=registry)
+    async def fixture_resume(namespace: str | None, name: str, **_: Any) -> None:
+        # The stacks reconcile themselves on resume; only this Fixture's status is left.
+        await r.refresh_related(str(namespace), [name])
+
+    @kopf.on.event(*crd, FIXTURES, id="fixture_event", registry=registry)
+    async def fixture_event(type: str, body: kopf.Body, logger: Log, **_: Any) -> None:
+        if type == "DELETED":
+            await r.fixture_changed(body, logger)
+
+    @kopf.on.create(*crd, CHAOS_POLICIES, id="chaos_policy", registry=registry)
+    @kopf.on.update(*crd, CHAOS_POLICIES, id="chaos_policy", registry=registry)
+    async def chaos_policy(body: kopf.Body, logger: Log, **_: Any) -> None:
+        await r.policy_changed(body, logger)
+
+    @kopf.on.resume(*crd, CHAOS_POLICIES, id="chaos_policy_resume", registry=registry)
+    async def chaos_policy_resume(body: kopf.Body, logger: Log, **_: Any) -> None:
+        await r.policy_changed(body, logger, always=False)
+
+    def drill_with_end(status: kopf.Status, **_: Any) -> bool:
+        return status.get("phase") == chaos.PHASE_ACTIVE and bool(status.get("expiresAt"))
+
+    @kopf.timer(
+        *crd,
+        CHAOS_POLICIES,
+        interval=options.chaos_interval,
+        when=drill_with_end,
+        id="chaos_policy_end",
+        registry=registry,
+    )
+    async def chaos_policy_end(body: kopf.Body, logger: Log, **_: Any) -> None:
+        await r.policy_tick(body, logger)
+
+    @kopf.on.event(*crd, CHAOS_POLICIES, id="chaos_policy_event", registry=registry)
+    async def chaos_policy_event(type: str, body: kopf.Body, logger: Log, **_: Any) -> None:
+        if type == "DELETED":
+            await r.policy_gone(body, logger)
+
+    children: dict[str, Any] = {
+        names.MANAGED_BY_LABEL: names.MANAGED_BY,
+        names.STACK_LABEL: kopf.PRESENT,
+    }
+
+    @kopf.on.event("apps", "v1", "deployments", labels=children, id="deployment", registry=registry)
+    async def deployment(type: str, body: kopf.Body, logger: Log, **_: Any) -> None:
+        await r.deployment_event(type, body, logger)
+
+    return r
+
+
+# `kopf run -m aimock_operator.handlers` (what `aimock-operator` does) uses the default registry.
+RECONCILER = register(kopf.get_default_registry(), from_env())

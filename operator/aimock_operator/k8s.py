@@ -1,0 +1,211 @@
+"""The only module that talks to the Kubernetes API (kopf's own watching aside).
+
+Children are written with server-side apply under one field manager with force, so a
+reconcile states the whole desired object and fields it no longer sets are removed. Status is
+written with a merge patch on the status subresource. Everything returns plain dicts, as the
+API sends them (camelCase), so the pure render/ functions can read them directly.
+
+The official client is synchronous; each call runs in a worker thread so the operator's event
+loop keeps serving other handlers. Configuration: in-cluster when running in a pod, else
+KUBECONFIG (or ~/.kube/config).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from kubernetes import client
+from kubernetes import config as _config_module
+from kubernetes.client.exceptions import ApiException
+
+from aimock_operator.render import names
+
+# The loaders and ApiClient.close are untyped in the client; called through Any.
+config: Any = _config_module
+GROUP, VERSION = names.GROUP, names.VERSION
+MOCKSTACKS, FIXTURES, CHAOS_POLICIES = "mockstacks", "fixtures", "chaospolicies"
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+TIMEOUT = 30.0
+
+
+class _Connection:
+    """The one API client, made on first use (so tests can point it elsewhere first)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.client: client.ApiClient | None = None
+        self.kubeconfig: str | None = None
+
+
+_connection = _Connection()
+
+
+class ApiError(Exception):
+    """An API call failed; `status` is the HTTP status, `message` the API's explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status, self.message = status, message
+
+
+def use(kubeconfig: str | None = None) -> None:
+    """Talk to the cluster of `kubeconfig` from now on (None: in-cluster or KUBECONFIG)."""
+    with _connection.lock:
+        if _connection.client is not None:
+            closing: Any = _connection.client
+            closing.close()
+        _connection.client, _connection.kubeconfig = None, kubeconfig
+
+
+def api_client() -> client.ApiClient:
+    with _connection.lock:
+        if _connection.client is None:
+            _connection.client = _connect(_connection.kubeconfig)
+        return _connection.client
+
+
+def _connect(kubeconfig: str | None) -> client.ApiClient:
+    configuration = client.Configuration()
+    in_pod = kubeconfig is None and "KUBERNETES_SERVICE_HOST" in os.environ
+    if in_pod and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def _error(exc: ApiException) -> ApiError:
+    message = exc.reason or ""
+    with contextlib.suppress(ValueError, AttributeError):  # not a JSON Status body
+        message = json.loads(exc.body or "{}").get("message") or message
+    return ApiError(int(exc.status or 0), str(message))
+
+
+async def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one client call in a thread and decode its JSON body; API errors -> ApiError."""
+
+    def run() -> dict[str, Any]:
+        try:
+            response = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
+        except ApiException as exc:
+            raise _error(exc) from None
+        data: dict[str, Any] = json.loads(response.data or b"{}")
+        return data
+
+    return await asyncio.to_thread(run)
+
+
+def _core() -> client.CoreV1Api:
+    return client.CoreV1Api(api_client())
+
+
+def _apps() -> client.AppsV1Api:
+    return client.AppsV1Api(api_client())
+
+
+def _custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client())
+
+
+def _appliers() -> dict[str, Callable[..., Any]]:
+    return {
+        "ConfigMap": _core().patch_namespaced_config_map,
+        "Service": _core().patch_namespaced_service,
+        "Deployment": _apps().patch_namespaced_deployment,
+    }
+
+
+async def apply(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Server-side apply one child object; returns the object as stored."""
+    meta = obj["metadata"]
+    method = _appliers()[obj["kind"]]
+    return await _call(
+        method,
+        meta["name"],
+        meta["namespace"],
+        dict(obj),
+        field_manager=names.FIELD_MANAGER,
+        force=True,
+        _content_type=APPLY,
+    )
+
+
+async def apply_all(objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Apply in order (ConfigMaps before the Deployment that mounts them)."""
+    return [await apply(obj) for obj in objects]
+
+
+async def get(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """One of our custom resources, or None when it does not exist."""
+    try:
+        return await _call(
+            _custom().get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def list_resources(
+    plural: str, namespace: str, label_selector: str | None = None
+) -> list[dict[str, Any]]:
+    """Custom resources of one kind in a namespace, optionally by label selector."""
+    kwargs = {"label_selector": label_selector} if label_selector else {}
+    found = await _call(
+        _custom().list_namespaced_custom_object, GROUP, VERSION, namespace, plural, **kwargs
+    )
+    items: list[dict[str, Any]] = found.get("items") or []
+    return items
+
+
+async def patch_status(plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    """Merge `status` into the resource's status subresource (None values remove fields)."""
+    try:
+        await _call(
+            _custom().patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"status": dict(status)},
+            _content_type=MERGE,
+        )
+    except ApiError as exc:
+        if exc.status != 404:  # gone meanwhile: nothing left to report on
+            raise
+
+
+async def get_deployment(namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return await _call(_apps().read_namespaced_deployment, name, namespace)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def list_config_maps(namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    found = await _call(
+        _core().list_namespaced_config_map, namespace, label_selector=label_selector
+    )
+    items: list[dict[str, Any]] = found.get("items") or []
+    return items
+
+
+async def delete_config_map(namespace: str, name: str, uid: str) -> None:
+    """Delete one ConfigMap, only if it is still the object with `uid`."""
+    options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid))
+    try:
+        await _call(_core().delete_namespaced_config_map, name, namespace, body=options)
+    except ApiError as exc:
+        if exc.status not in (404, 409):  # already gone, or replaced by a new object
+            raise

@@ -1,0 +1,117 @@
+"""ChaosPolicy: which stacks it selects, whether it is in force, and its status.
+
+A drill starts when the operator first sees a generation of the policy (status.startedAt) and
+ends `durationSeconds` later (status.expiresAt). Editing the spec starts a new drill; an
+expired drill stays expired until then. Only a policy stamped Active for its current
+generation and not past its end goes into a stack's config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aimock_operator.render import selectors
+from aimock_operator.render.errors import SpecError
+from aimock_operator.render.status import (
+    ACTIVE,
+    condition,
+    merge_conditions,
+    parse_time,
+    timestamp,
+)
+from aimock_operator.validation import Problem, validate_chaospolicy
+
+PHASE_ACTIVE, PHASE_EXPIRED, PHASE_INVALID = "Active", "Expired", "Invalid"
+
+
+def selector(body: Mapping[str, Any]) -> selectors.Selector:
+    """The policy's stack selector; no selector means every MockStack in the namespace."""
+    raw = (body.get("spec") or {}).get("selector")
+    if raw is None:
+        return selectors.Selector(())
+    return selectors.parse(raw, "spec.selector")
+
+
+def selects(body: Mapping[str, Any], stack_labels: Mapping[str, str]) -> bool:
+    try:
+        return selector(body).matches(stack_labels)
+    except SpecError:
+        return False
+
+
+def problem(body: Mapping[str, Any]) -> Problem | None:
+    """What makes the policy unusable (the first problem), if anything."""
+    found = validate_chaospolicy(body)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Drill:
+    phase: str
+    started_at: datetime | None = None
+    expires_at: datetime | None = None
+    problem: Problem | None = None
+
+
+def drill(body: Mapping[str, Any], now: datetime) -> Drill:
+    """Where the policy's drill stands at `now`."""
+    found = problem(body)
+    if found is not None:
+        return Drill(PHASE_INVALID, problem=found)
+    generation = int((body.get("metadata") or {}).get("generation") or 0)
+    status = body.get("status") or {}
+    started = parse_time(status.get("startedAt"))
+    same = (
+        status.get("observedGeneration") == generation
+        and status.get("phase") in (PHASE_ACTIVE, PHASE_EXPIRED)
+        and started is not None
+    )
+    if same:
+        expires = parse_time(status.get("expiresAt"))
+        ended = status.get("phase") == PHASE_EXPIRED or (expires is not None and now >= expires)
+        return Drill(PHASE_EXPIRED if ended else PHASE_ACTIVE, started, expires)
+    # Times are kept to the second; round the start up so a drill never runs short.
+    start = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+    duration = (body.get("spec") or {}).get("durationSeconds")
+    expires = start + timedelta(seconds=int(duration)) if duration else None
+    return Drill(PHASE_ACTIVE, start, expires)
+
+
+def in_force(body: Mapping[str, Any], now: datetime) -> bool:
+    """Whether the policy belongs in the config of the stacks it selects, at `now`."""
+    status = body.get("status") or {}
+    generation = int((body.get("metadata") or {}).get("generation") or 0)
+    if status.get("phase") != PHASE_ACTIVE or status.get("observedGeneration") != generation:
+        return False
+    if problem(body) is not None:
+        return False
+    expires = parse_time(status.get("expiresAt"))
+    return expires is None or now < expires
+
+
+def policy_status(
+    body: Mapping[str, Any], current: Drill, stacks: Sequence[str], now: datetime
+) -> dict[str, Any]:
+    generation = int((body.get("metadata") or {}).get("generation") or 0)
+    if current.phase == PHASE_INVALID:
+        active = condition(ACTIVE, False, "Invalid", str(current.problem))
+    elif current.phase == PHASE_EXPIRED:
+        ended = timestamp(current.expires_at) if current.expires_at else "its end"
+        active = condition(ACTIVE, False, "Expired", f"the drill ended at {ended}")
+    elif current.expires_at is not None:
+        active = condition(ACTIVE, True, "Active", f"until {timestamp(current.expires_at)}")
+    else:
+        active = condition(ACTIVE, True, "Active", "no end set: delete the ChaosPolicy to stop")
+    previous = (body.get("status") or {}).get("conditions") or []
+    in_use = current.phase == PHASE_ACTIVE
+    return {
+        "observedGeneration": generation,
+        "phase": current.phase,
+        "conditions": merge_conditions(previous, [active], now, generation),
+        "stacks": sorted(stacks) if in_use else [],
+        "startedAt": timestamp(current.started_at) if current.started_at else None,
+        "expiresAt": timestamp(current.expires_at) if current.expires_at else None,
+    }

@@ -1,0 +1,128 @@
+"""The Deployment running `aimock serve` on the mounted config folder.
+
+Nothing in the pod template depends on the served documents: the config hash goes on the
+Deployment's own annotations, so a Fixture edit reaches the pods through the ConfigMap volume
+(the server reloads the folder) instead of rolling them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aimock.config import StackSpec
+from aimock_operator.render import names
+from aimock_operator.render.errors import SpecError
+
+SCHEDULING_KEYS = ("nodeSelector", "tolerations", "affinity")
+SERVE_ARGS = ("serve", "-f", names.CONFIG_DIR, "--host", "0.0.0.0", "--port", str(names.PORT))
+
+
+def container_security() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": names.RUN_AS_USER,
+        "runAsGroup": names.RUN_AS_USER,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": names.RUN_AS_USER,
+        "runAsGroup": names.RUN_AS_USER,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _probe(path: str, period: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": names.PORT_NAME},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+
+
+def _env(spec: StackSpec) -> list[dict[str, Any]]:
+    if not spec.admin_token_secret:
+        return []
+    ref = {"name": spec.admin_token_secret, "key": "token"}
+    return [{"name": "AIMOCK_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": ref}}]
+
+
+def container(spec: StackSpec, image: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": names.CONTAINER,
+        "image": image,
+        "args": [*SERVE_ARGS, "--watch"],
+        "ports": [{"name": names.PORT_NAME, "containerPort": names.PORT, "protocol": "TCP"}],
+        "readinessProbe": _probe("/ready", 5),
+        "livenessProbe": _probe("/health", 10),
+        "securityContext": container_security(),
+        "volumeMounts": [
+            {"name": names.CONFIG_VOLUME, "mountPath": names.CONFIG_DIR, "readOnly": True},
+            {"name": names.TMP_VOLUME, "mountPath": "/tmp"},
+        ],
+    }
+    env = _env(spec)
+    if env:
+        out["env"] = env
+    if spec.resources:
+        out["resources"] = dict(spec.resources)
+    return out
+
+
+def scheduling(spec: StackSpec) -> dict[str, Any]:
+    """Pod-spec fields from spec.scheduling; an unknown key is a spec error."""
+    given = spec.scheduling or {}
+    for key in sorted(given):
+        if key not in SCHEDULING_KEYS:
+            allowed = ", ".join(SCHEDULING_KEYS)
+            raise SpecError(f"spec.scheduling.{key}", f"unknown field; expected {allowed}")
+    return {key: given[key] for key in SCHEDULING_KEYS if given.get(key) is not None}
+
+
+def deployment(
+    stack: str,
+    *,
+    namespace: str,
+    spec: StackSpec,
+    image: str,
+    config_maps: Sequence[str],
+    config_hash: str,
+    owner: Mapping[str, Any],
+) -> dict[str, Any]:
+    labels = names.labels(stack)
+    projected = [{"configMap": {"name": name}} for name in config_maps]
+    pod: dict[str, Any] = {
+        "automountServiceAccountToken": False,  # the mock never calls the Kubernetes API
+        "enableServiceLinks": False,  # keep other Services' variables out of the server's env
+        "securityContext": pod_security(),
+        "containers": [container(spec, image)],
+        "volumes": [
+            {"name": names.CONFIG_VOLUME, "projected": {"sources": projected}},
+            {"name": names.TMP_VOLUME, "emptyDir": {}},
+        ],
+        **scheduling(spec),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": names.deployment(stack),
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {names.CONFIG_HASH_ANNOTATION: config_hash},
+            "ownerReferences": [dict(owner)],
+        },
+        "spec": {
+            "replicas": spec.replicas,
+            "selector": {"matchLabels": names.selector_labels(stack)},
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }

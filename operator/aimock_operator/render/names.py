@@ -1,0 +1,92 @@
+"""Every name, label and fixed path the operator gives the objects it makes, in one place.
+
+A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps <s>-config-0,
+<s>-config-1, ... (the served documents) and ConfigMap <s>-endpoints (SDK variables).
+"""
+
+from __future__ import annotations
+
+from aimock.config import API_VERSION
+
+GROUP, VERSION = API_VERSION.split("/")
+FIELD_MANAGER = "aimock-operator"
+
+CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+STACK_LABEL = f"{GROUP}/stack"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+APP_NAME = "aimock"
+MANAGED_BY = "aimock-operator"
+SERVER_COMPONENT = "mock-server"
+ENDPOINTS_COMPONENT = "endpoints"
+
+CONTAINER = "aimock"
+PORT = 4010
+PORT_NAME = "http"
+CONFIG_DIR = "/etc/aimock/config"
+CONFIG_VOLUME = "config"
+TMP_VOLUME = "tmp"
+RUN_AS_USER = 65532
+
+# Each config ConfigMap stays under this many bytes of data, well below the ~1 MiB object
+# limit, leaving room for metadata and the managed-fields bookkeeping of server-side apply.
+CONFIG_MAP_BUDGET = 900 * 1024
+
+
+def deployment(stack: str) -> str:
+    return stack
+
+
+def service(stack: str) -> str:
+    return stack
+
+
+def config_map(stack: str, index: int) -> str:
+    return f"{stack}-config-{index}"
+
+
+def config_map_index(stack: str, name: str) -> int | None:
+    """The index of a config ConfigMap name of `stack`, or None for any other name."""
+    prefix = f"{stack}-config-"
+    tail = name.removeprefix(prefix)
+    if tail == name or not tail.isdigit() or (tail != "0" and tail.startswith("0")):
+        return None
+    return int(tail)
+
+
+def endpoints(stack: str) -> str:
+    return f"{stack}-endpoints"
+
+
+def origin(stack: str, namespace: str, port: int) -> str:
+    """The in-cluster base URL of the stack's Service."""
+    return f"http://{service(stack)}.{namespace}.svc.cluster.local:{port}"
+
+
+def mockstack_file() -> str:
+    return "00-mockstack.yaml"
+
+
+def fixture_file(fixture: str) -> str:
+    return f"10-fixture-{fixture}.yaml"
+
+
+def chaos_policy_file(policy: str) -> str:
+    return f"20-chaospolicy-{policy}.yaml"
+
+
+def selector_labels(stack: str) -> dict[str, str]:
+    """What the Deployment and Service select pods by."""
+    return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: stack}
+
+
+def labels(stack: str, component: str = SERVER_COMPONENT) -> dict[str, str]:
+    """The labels on every child of `stack`."""
+    return {
+        **selector_labels(stack),
+        COMPONENT_LABEL: component,
+        MANAGED_BY_LABEL: MANAGED_BY,
+        STACK_LABEL: stack,
+    }

@@ -1,0 +1,35 @@
+"""The Service in front of the stack's pods."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aimock.config import StackSpec
+from aimock_operator.render import names
+
+
+def service(
+    stack: str, namespace: str, spec: StackSpec, owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    port = {
+        "name": names.PORT_NAME,
+        "port": spec.service.port,
+        "targetPort": names.PORT_NAME,
+        "protocol": "TCP",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": names.service(stack),
+            "namespace": namespace,
+            "labels": names.labels(stack),
+            "ownerReferences": [dict(owner)],
+        },
+        "spec": {
+            "type": spec.service.type,
+            "selector": names.selector_labels(stack),
+            "ports": [port],
+        },
+    }

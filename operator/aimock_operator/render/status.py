@@ -1,0 +1,281 @@
+"""Status as Kubernetes expects it, computed from what was observed; no API access here.
+
+Conditions follow metav1.Condition: `lastTransitionTime` moves only when a condition's status
+flips, so a steady stack keeps the time it became Ready however often it is reconciled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aimock_operator.validation import Problem
+
+READY, PROGRESSING, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED = (
+    "Ready",
+    "Progressing",
+    "FixturesValid",
+    "ChaosActive",
+    "Reconciled",
+)
+STACK_CONDITIONS = (READY, PROGRESSING, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED)
+ACCEPTED = "Accepted"
+ACTIVE = "Active"
+MAX_PROBLEMS = 3  # per Fixture in a message; the Fixture's own status lists them all
+
+_STACK_FIELDS = (
+    "observedGeneration",
+    "replicas",
+    "readyReplicas",
+    "fixtures",
+    "configHash",
+    "endpoint",
+    "endpointsConfigMap",
+    "selectedFixtures",
+    "rejectedFixtures",
+)
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def condition(kind: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:
+    status = "Unknown" if ok is None else ("True" if ok else "False")
+    return {"type": kind, "status": status, "reason": reason, "message": message}
+
+
+def merge_conditions(
+    previous: Sequence[Mapping[str, Any]],
+    current: Sequence[Mapping[str, Any]],
+    now: datetime,
+    generation: int | None,
+    order: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """`current` over `previous`; a condition whose status did not flip keeps its time.
+
+    Types in `previous` that `current` does not mention are kept as they were.
+    """
+    old = {c.get("type"): c for c in previous}
+    merged: dict[str, dict[str, Any]] = {str(t): dict(c) for t, c in old.items() if t}
+    for new in current:
+        kind = new["type"]
+        before = old.get(kind)
+        same = before is not None and before.get("status") == new["status"]
+        stamp = before.get("lastTransitionTime") if same and before else None
+        item = {**new, "lastTransitionTime": stamp or timestamp(now)}
+        if generation is not None:
+            item["observedGeneration"] = generation
+        merged[kind] = item
+    rank = {kind: i for i, kind in enumerate(order)}
+    return sorted(merged.values(), key=lambda c: (rank.get(c["type"], len(rank)), c["type"]))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A selected Fixture left out of the served config, and why."""
+
+    name: str
+    problems: tuple[Problem, ...]
+
+    def describe(self) -> str:
+        shown = "; ".join(str(p) for p in self.problems[:MAX_PROBLEMS])
+        more = len(self.problems) - MAX_PROBLEMS
+        return f"Fixture {self.name}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What a Deployment's status says about its pods."""
+
+    found: bool
+    wanted: int = 0
+    ready: int = 0
+    updated: int = 0
+    available: int = 0
+    total: int = 0
+    current: bool = False  # the Deployment controller has seen the latest template
+    available_condition: bool = False
+    stalled: str | None = None  # the message when the progress deadline passed
+
+    @classmethod
+    def of(cls, deployment: Mapping[str, Any] | None) -> Rollout:
+        if not deployment:
+            return cls(found=False)
+        spec = deployment.get("spec") or {}
+        status = deployment.get("status") or {}
+        generation = (deployment.get("metadata") or {}).get("generation") or 0
+        conditions = {c.get("type"): c for c in status.get("conditions") or []}
+        available = conditions.get("Available") or {}
+        progressing = conditions.get("Progressing") or {}
+        stalled = None
+        if progressing.get("reason") == "ProgressDeadlineExceeded":
+            stalled = str(progressing.get("message") or "progress deadline exceeded")
+        return cls(
+            found=True,
+            wanted=int(spec.get("replicas", 1)),
+            ready=int(status.get("readyReplicas") or 0),
+            updated=int(status.get("updatedReplicas") or 0),
+            available=int(status.get("availableReplicas") or 0),
+            total=int(status.get("replicas") or 0),
+            current=int(status.get("observedGeneration") or 0) >= int(generation),
+            available_condition=available.get("status") == "True",
+            stalled=stalled,
+        )
+
+
+def ready_condition(rollout: Rollout) -> dict[str, Any]:
+    if not rollout.found:
+        return condition(READY, False, "DeploymentMissing", "the Deployment does not exist yet")
+    if rollout.wanted == 0:
+        return condition(READY, False, "ScaledToZero", "spec.replicas is 0")
+    counts = f"{rollout.ready}/{rollout.wanted} pods ready"
+    if rollout.available_condition and rollout.ready >= rollout.wanted:
+        return condition(READY, True, "Available", counts)
+    return condition(READY, False, "PodsNotReady", counts)
+
+
+def progressing_condition(rollout: Rollout) -> dict[str, Any]:
+    if not rollout.found:
+        return condition(PROGRESSING, True, "Creating", "creating the Deployment")
+    if rollout.stalled:
+        return condition(PROGRESSING, False, "ProgressDeadlineExceeded", rollout.stalled)
+    settled = (
+        rollout.current
+        and rollout.updated >= rollout.wanted
+        and rollout.available >= rollout.wanted
+        and rollout.total <= rollout.wanted
+    )
+    if settled:
+        return condition(PROGRESSING, False, "RolloutComplete", "every pod runs the latest spec")
+    message = f"{rollout.updated}/{rollout.wanted} pods updated, {rollout.available} available"
+    return condition(PROGRESSING, True, "RollingOut", message)
+
+
+def fixtures_condition(selected: Sequence[str], rejected: Sequence[Rejected]) -> dict[str, Any]:
+    if rejected:
+        message = "left out: " + " | ".join(r.describe() for r in rejected)
+        return condition(FIXTURES_VALID, False, "InvalidFixture", message)
+    return condition(
+        FIXTURES_VALID, True, "AllValid", f"{len(selected)} Fixture resources selected and valid"
+    )
+
+
+def chaos_condition(policies: Sequence[str]) -> dict[str, Any]:
+    if policies:
+        return condition(CHAOS_ACTIVE, True, "PolicyActive", "ChaosPolicy " + ", ".join(policies))
+    return condition(CHAOS_ACTIVE, False, "NoPolicy", "no active ChaosPolicy selects this stack")
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What one successful reconcile of a stack served."""
+
+    fixtures: int
+    config_hash: str
+    endpoint: str
+    endpoints_config_map: str
+    selected: tuple[str, ...]
+    rejected: tuple[Rejected, ...]
+    chaos_policies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a reconcile did not apply; the stack keeps serving what it served before."""
+
+    reason: str  # InvalidSpec, ApplyFailed
+    message: str
+
+
+def stack_status(
+    *,
+    generation: int,
+    previous: Mapping[str, Any],
+    deployment: Mapping[str, Any] | None,
+    now: datetime,
+    outcome: Reconciliation | None = None,
+    failure: Failure | None = None,
+) -> dict[str, Any]:
+    """A MockStack's status.
+
+    With `outcome` (applied) or `failure` (not applied) this is a reconcile's report; with
+    neither, a refresh after the Deployment changed, which recomputes only the pod side.
+    """
+    status = {k: previous[k] for k in _STACK_FIELDS if k in previous}
+    rollout = Rollout.of(deployment)
+    fresh = [ready_condition(rollout), progressing_condition(rollout)]
+    if outcome is not None:
+        status.update(
+            fixtures=outcome.fixtures,
+            configHash=outcome.config_hash,
+            endpoint=outcome.endpoint,
+            endpointsConfigMap=outcome.endpoints_config_map,
+            selectedFixtures=list(outcome.selected),
+            rejectedFixtures=[r.name for r in outcome.rejected],
+        )
+        fresh += [
+            fixtures_condition(outcome.selected, outcome.rejected),
+            chaos_condition(outcome.chaos_policies),
+            condition(RECONCILED, True, "Applied", "children are up to date"),
+        ]
+    if failure is not None:
+        fresh.append(condition(RECONCILED, False, failure.reason, failure.message))
+    if outcome is not None or failure is not None:
+        status["observedGeneration"] = generation
+    if rollout.found:
+        status["replicas"] = rollout.wanted
+        status["readyReplicas"] = rollout.ready
+    observed = status.get("observedGeneration")
+    status["conditions"] = merge_conditions(
+        previous.get("conditions") or [], fresh, now, observed, STACK_CONDITIONS
+    )
+    return status
+
+
+def fixture_status(
+    body: Mapping[str, Any],
+    problems: Sequence[Problem],
+    selected_by: Sequence[str],
+    now: datetime,
+) -> dict[str, Any]:
+    """A Fixture's status: accepted or not (naming fields), and which stacks load it."""
+    meta = body.get("metadata") or {}
+    generation = int(meta.get("generation") or 0)
+    stacks = sorted(selected_by)
+    if problems:
+        shown = "; ".join(str(p) for p in problems)
+        where = f"; left out of MockStack {', '.join(stacks)}" if stacks else ""
+        accepted = condition(ACCEPTED, False, "Invalid", shown + where)
+        loaded: list[str] = []
+    else:
+        message = "no MockStack selects it"
+        if stacks:
+            message = f"loaded by MockStack {', '.join(stacks)}"
+        accepted = condition(ACCEPTED, True, "Valid", message)
+        loaded = stacks
+    fixtures = (body.get("spec") or {}).get("fixtures")
+    previous = (body.get("status") or {}).get("conditions") or []
+    return {
+        "observedGeneration": generation,
+        "accepted": not problems,
+        "conditions": merge_conditions(previous, [accepted], now, generation),
+        "fixtures": len(fixtures) if isinstance(fixtures, list) else 0,
+        "stacks": loaded,
+    }
+
+
+def changed(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether patching `wanted` over `current` would change anything."""
+    return any(current.get(key) != value for key, value in wanted.items())

@@ -1,0 +1,623 @@
+"""The handlers' behaviour against an in-memory API (k8s.py's functions replaced).
+
+Each test drives the Reconciler the way kopf would (a stack created, a Fixture edited, a
+policy's timer firing) and asserts what ended up applied and reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+import pytest
+import yaml
+
+from aimock_operator import k8s
+from aimock_operator.__main__ import kopf_args
+from aimock_operator.handlers import Reconciler, register
+from aimock_operator.render import selectors
+from aimock_operator.settings import (
+    DigestDiffBaseStorage,
+    Options,
+    Webhook,
+    configure,
+    digest,
+    from_env,
+)
+from tests.operator.test_render import IMAGE, example_documents, fixture_body
+
+NS = "team-a"
+LOG = logging.getLogger("test-handlers")
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+PLURALS = {"ConfigMap": "configmaps", "Service": "services", "Deployment": "deployments"}
+
+
+def _requirement(term: str) -> selectors.Requirement:
+    """One term of a label query as Selector.query() writes it."""
+    term = term.strip()
+    found = re.fullmatch(r"(\S+) (in|notin) \((.*)\)", term)
+    if found:
+        key, word, values = found.groups()
+        operator = "In" if word == "in" else "NotIn"
+        return selectors.Requirement(key, operator, tuple(values.split(",")))
+    if "=" in term:
+        key, value = term.split("=", 1)
+        return selectors.Requirement(key, "In", (value,))
+    if term.startswith("!"):
+        return selectors.Requirement(term[1:], "DoesNotExist")
+    return selectors.Requirement(term, "Exists")
+
+
+def matches(query: str | None, labels: dict[str, str]) -> bool:
+    if not query:
+        return True
+    terms = re.findall(r"[^,(]+(?:\([^)]*\))?", query)
+    return all(_requirement(t).matches(labels) for t in terms)
+
+
+class FakeApi:
+    """Objects by (plural, namespace, name); server-side apply replaces, status merges."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.applied: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+        self.fail_kind: str | None = None
+        self._uids = 0
+
+    def _uid(self) -> str:
+        self._uids += 1
+        return f"uid-{self._uids}"
+
+    # --- what tests use to set the scene ---
+
+    def add(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(body)
+        meta = body["metadata"]
+        meta.setdefault("namespace", NS)
+        meta.setdefault("generation", 1)
+        meta["uid"] = meta.get("uid") or self._uid()
+        self.objects[(plural, NS, meta["name"])] = body
+        return copy.deepcopy(body)
+
+    def edit(self, plural: str, name: str, **spec: Any) -> dict[str, Any]:
+        body = self.objects[(plural, NS, name)]
+        body["spec"].update(spec)
+        body["metadata"]["generation"] += 1
+        return copy.deepcopy(body)
+
+    def relabel(self, plural: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
+        body = self.objects[(plural, NS, name)]
+        body["metadata"]["labels"] = labels
+        return copy.deepcopy(body)
+
+    def remove(self, plural: str, name: str) -> dict[str, Any]:
+        return self.objects.pop((plural, NS, name))
+
+    def one(self, plural: str, name: str) -> dict[str, Any]:
+        return self.objects[(plural, NS, name)]
+
+    def has(self, plural: str, name: str) -> bool:
+        return (plural, NS, name) in self.objects
+
+    def config(self, stack: str = "preview") -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for (plural, _, name), obj in sorted(self.objects.items()):
+            if plural == "configmaps" and name.startswith(f"{stack}-config-"):
+                merged.update(obj["data"])
+        return merged
+
+    # --- the k8s.py surface ---
+
+    async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["kind"] == self.fail_kind:
+            raise k8s.ApiError(422, f"{obj['kind']} is invalid: spec.template: broken")
+        self.applied.append(copy.deepcopy(obj))
+        key = (PLURALS[obj["kind"]], obj["metadata"]["namespace"], obj["metadata"]["name"])
+        stored = copy.deepcopy(obj)
+        previous = self.objects.get(key)
+        stored["metadata"]["uid"] = previous["metadata"]["uid"] if previous else self._uid()
+        if previous and "status" in previous:
+            stored["status"] = previous["status"]
+        if obj["kind"] == "Deployment":
+            changed = previous is None or previous["spec"] != obj["spec"]
+            generation = previous["metadata"].get("generation", 1) if previous else 1
+            stored["metadata"]["generation"] = generation + (1 if previous and changed else 0)
+        self.objects[key] = stored
+        return copy.deepcopy(stored)
+
+    async def apply_all(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [await self.apply(o) for o in objects]
+
+    async def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get((plural, namespace, name))
+        return copy.deepcopy(found) if found else None
+
+    async def list_resources(
+        self, plural: str, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(obj)
+            for (p, ns, _), obj in sorted(self.objects.items())
+            if p == plural
+            and ns == namespace
+            and matches(label_selector, obj["metadata"].get("labels") or {})
+        ]
+
+    async def list_config_maps(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        return await self.list_resources("configmaps", namespace, label_selector)
+
+    async def patch_status(
+        self, plural: str, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        obj = self.objects.get((plural, namespace, name))
+        if obj is None:
+            return
+        merged = {**obj.get("status", {}), **copy.deepcopy(status)}
+        obj["status"] = {k: v for k, v in merged.items() if v is not None}
+
+    async def get_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get("deployments", namespace, name)
+
+    async def delete_config_map(self, namespace: str, name: str, uid: str) -> None:
+        obj = self.objects.get(("configmaps", namespace, name))
+        if obj is not None and obj["metadata"]["uid"] == uid:
+            del self.objects[("configmaps", namespace, name)]
+            self.deleted.append(name)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
+    fake = FakeApi()
+    for name in (
+        "apply",
+        "apply_all",
+        "get",
+        "list_resources",
+        "list_config_maps",
+        "patch_status",
+        "get_deployment",
+        "delete_config_map",
+    ):
+        monkeypatch.setattr(k8s, name, getattr(fake, name))
+    yield fake
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def reconciler(clock: Clock) -> Reconciler:
+    return Reconciler(Options(image=IMAGE), clock=clock)
+
+
+def seed(api: FakeApi) -> dict[str, dict[str, Any]]:
+    """The example's MockStack and Fixture, as if applied with kubectl."""
+    docs = example_documents()
+    for doc in docs.values():
+        del doc["metadata"]["uid"]
+    return {
+        "stack": api.add("mockstacks", docs["MockStack"]),
+        "fixture": api.add("fixtures", docs["Fixture"]),
+        "policy": docs["ChaosPolicy"],
+    }
+
+
+def conditions(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in body["status"]["conditions"]}
+
+
+def bad_fixture(name: str = "broken") -> dict[str, Any]:
+    body = fixture_body(name)
+    body["spec"]["fixtures"][0]["match"]["userMessage"] = {"regex": "order ["}
+    del body["metadata"]["uid"]
+    return body
+
+
+# --- MockStack ---------------------------------------------------------------------------------
+
+
+async def test_reconcile_applies_every_child_and_reports_status(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert [(o["kind"], o["metadata"]["name"]) for o in api.applied] == [
+        ("ConfigMap", "preview-config-0"),
+        ("ConfigMap", "preview-endpoints"),
+        ("Service", "preview"),
+        ("Deployment", "preview"),
+    ]
+    assert sorted(api.config()) == ["00-mockstack.yaml", "10-fixture-checkout-assistant.yaml"]
+    stack = api.one("mockstacks", "preview")
+    deployment = api.one("deployments", "preview")
+    status = stack["status"]
+    assert status["configHash"] == deployment["metadata"]["annotations"]["aimock.dev/config-hash"]
+    assert status["fixtures"] == 3
+    assert status["observedGeneration"] == 1
+    assert status["endpoint"] == "http://preview.team-a.svc.cluster.local:4010"
+    assert status["selectedFixtures"] == ["checkout-assistant"]
+    assert {t: c["status"] for t, c in conditions(stack).items()} == {
+        "Ready": "False",  # no pod is ready yet
+        "Progressing": "True",
+        "FixturesValid": "True",
+        "ChaosActive": "False",
+        "Reconciled": "True",
+    }
+    fixture = api.one("fixtures", "checkout-assistant")
+    assert fixture["status"]["accepted"] is True
+    assert fixture["status"]["stacks"] == ["preview"]
+
+
+async def test_reconcile_twice_changes_nothing(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    objects = copy.deepcopy(api.objects)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.objects == objects
+    assert api.applied[:4] == api.applied[4:]
+
+
+async def test_deployment_readiness_makes_the_stack_ready(
+    api: FakeApi, reconciler: Reconciler, clock: Clock
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    deployment = api.one("deployments", "preview")
+    deployment["status"] = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "updatedReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "conditions": [{"type": "Available", "status": "True"}],
+    }
+    clock.now += timedelta(seconds=4)
+    await reconciler.deployment_event("MODIFIED", copy.deepcopy(deployment), LOG)
+    stack = api.one("mockstacks", "preview")
+    ready = conditions(stack)["Ready"]
+    assert (ready["status"], ready["reason"]) == ("True", "Available")
+    assert ready["lastTransitionTime"] == "2026-11-25T12:00:04Z"
+    assert stack["status"]["readyReplicas"] == 1
+    # The event's body may be stale: what counts is the Deployment as it is now.
+    stale = copy.deepcopy(deployment)
+    stale["status"]["readyReplicas"] = 0
+    await reconciler.deployment_event("MODIFIED", stale, LOG)
+    assert api.one("mockstacks", "preview")["status"]["readyReplicas"] == 1
+    # A Deployment of that name owned by something else is not ours to report on.
+    deployment["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
+    deployment["status"]["readyReplicas"] = 0
+    await reconciler.deployment_event("MODIFIED", copy.deepcopy(deployment), LOG)
+    assert api.one("mockstacks", "preview")["status"]["readyReplicas"] == 1
+
+
+async def test_deployment_deleted_by_hand_is_put_back(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    gone = api.remove("deployments", "preview")
+    await reconciler.deployment_event("DELETED", gone, LOG)
+    assert api.has("deployments", "preview")
+
+
+async def test_invalid_stack_spec_applies_nothing_and_names_the_field(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    served = api.config()
+    applied = len(api.applied)
+    api.edit("mockstacks", "preview", scheduling={"hostNetwork": True})
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert len(api.applied) == applied
+    assert api.config() == served
+    stack = api.one("mockstacks", "preview")
+    reconciled = conditions(stack)["Reconciled"]
+    assert (reconciled["status"], reconciled["reason"]) == ("False", "InvalidSpec")
+    assert "spec.scheduling.hostNetwork" in reconciled["message"]
+    assert stack["status"]["observedGeneration"] == 2
+
+
+async def test_apply_failure_is_reported_and_retried(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    api.fail_kind = "Deployment"
+    with pytest.raises(kopf.TemporaryError, match=r"spec\.template: broken"):
+        await reconciler.reconcile(NS, ["preview"], LOG)
+    reconciled = conditions(api.one("mockstacks", "preview"))["Reconciled"]
+    assert (reconciled["status"], reconciled["reason"]) == ("False", "ApplyFailed")
+    assert "spec.template: broken" in reconciled["message"]
+
+
+async def test_shrinking_config_deletes_the_config_maps_left_over(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    for i in range(3):
+        big = fixture_body(f"big-{i}", content="x" * (400 * 1024))
+        del big["metadata"]["uid"]
+        api.add("fixtures", big)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.has("configmaps", "preview-config-1")
+    for i in range(3):
+        gone = api.remove("fixtures", f"big-{i}")
+        await reconciler.fixture_changed(gone, LOG)
+    assert api.deleted == ["preview-config-1"]
+    assert sorted(api.config()) == ["00-mockstack.yaml", "10-fixture-checkout-assistant.yaml"]
+    sources = api.one("deployments", "preview")["spec"]["template"]["spec"]["volumes"][0]
+    assert sources["projected"]["sources"] == [{"configMap": {"name": "preview-config-0"}}]
+
+
+async def test_a_config_map_of_another_owner_is_never_deleted(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    api.add(
+        "configmaps",
+        {
+            "metadata": {
+                "name": "preview-config-5",
+                "labels": {
+                    "aimock.dev/stack": "preview",
+                    "app.kubernetes.io/managed-by": "aimock-operator",
+                },
+                "ownerReferences": [{"uid": "another-stack"}],
+            },
+            "data": {},
+        },
+    )
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.has("configmaps", "preview-config-5")
+
+
+async def test_stack_deletion_frees_its_fixtures(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    gone = api.remove("mockstacks", "preview")
+    await reconciler.stack_gone(gone)
+    assert api.one("fixtures", "checkout-assistant")["status"]["stacks"] == []
+
+
+# --- Fixture -----------------------------------------------------------------------------------
+
+
+async def test_fixture_edit_changes_the_config_not_the_pods(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    before = copy.deepcopy(api.one("deployments", "preview"))
+    hash_before = api.one("mockstacks", "preview")["status"]["configHash"]
+    fixtures = api.one("fixtures", "checkout-assistant")["spec"]["fixtures"]
+    fixtures[0]["response"]["content"] = "It arrives on Friday."
+    edited = api.edit("fixtures", "checkout-assistant", fixtures=fixtures)
+    await reconciler.fixture_changed(edited, LOG)
+    after = api.one("deployments", "preview")
+    assert "It arrives on Friday." in api.config()["10-fixture-checkout-assistant.yaml"]
+    new_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    assert new_hash != hash_before
+    assert after["metadata"]["annotations"]["aimock.dev/config-hash"] == new_hash
+    assert after["spec"]["template"] == before["spec"]["template"]
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+
+
+async def test_bad_fixture_is_left_out_and_named_while_the_stack_keeps_serving(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    added = api.add("fixtures", bad_fixture())
+    await reconciler.fixture_changed(added, LOG)
+    assert sorted(api.config()) == ["00-mockstack.yaml", "10-fixture-checkout-assistant.yaml"]
+    stack = api.one("mockstacks", "preview")
+    valid = conditions(stack)["FixturesValid"]
+    assert (valid["status"], valid["reason"]) == ("False", "InvalidFixture")
+    assert "Fixture broken: spec.fixtures[0].match.userMessage" in valid["message"]
+    assert stack["status"]["rejectedFixtures"] == ["broken"]
+    assert stack["status"]["fixtures"] == 3
+    assert conditions(stack)["Reconciled"]["status"] == "True"
+    broken = api.one("fixtures", "broken")["status"]
+    assert broken["accepted"] is False
+    accepted = broken["conditions"][0]
+    assert (accepted["type"], accepted["status"]) == ("Accepted", "False")
+    assert accepted["message"].startswith("spec.fixtures[0].match.userMessage")
+    assert "left out of MockStack preview" in accepted["message"]
+    # Fixed: served, and both conditions clear.
+    fixed = api.edit("fixtures", "broken", fixtures=fixture_body("broken")["spec"]["fixtures"])
+    await reconciler.fixture_changed(fixed, LOG)
+    assert "10-fixture-broken.yaml" in api.config()
+    assert conditions(api.one("mockstacks", "preview"))["FixturesValid"]["status"] == "True"
+    assert api.one("fixtures", "broken")["status"]["accepted"] is True
+
+
+async def test_relabelled_fixture_leaves_the_stack(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    moved = api.relabel("fixtures", "checkout-assistant", {"app": "billing"})
+    await reconciler.fixture_changed(moved, LOG)
+    assert sorted(api.config()) == ["00-mockstack.yaml"]
+    status = api.one("fixtures", "checkout-assistant")["status"]
+    assert status["stacks"] == []
+    assert status["conditions"][0]["message"] == "no MockStack selects it"
+    assert api.one("mockstacks", "preview")["status"]["fixtures"] == 1
+
+
+async def test_deleted_fixture_leaves_the_config(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    gone = api.remove("fixtures", "checkout-assistant")
+    await reconciler.fixture_changed(gone, LOG)
+    assert sorted(api.config()) == ["00-mockstack.yaml"]
+    assert api.one("mockstacks", "preview")["status"]["selectedFixtures"] == []
+
+
+async def test_unselected_fixture_gets_a_status_too(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    lonely = fixture_body("lonely", labels={"app": "nobody"})
+    del lonely["metadata"]["uid"]
+    await reconciler.fixture_changed(api.add("fixtures", lonely), LOG)
+    assert api.one("fixtures", "lonely")["status"]["accepted"] is True
+    assert api.applied == []  # no stack selects it: nothing to reconcile
+
+
+# --- ChaosPolicy -------------------------------------------------------------------------------
+
+
+async def test_chaos_policy_applies_then_expires_by_itself(
+    api: FakeApi, reconciler: Reconciler, clock: Clock
+) -> None:
+    scene = seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    scene["policy"]["spec"]["durationSeconds"] = 60
+    policy = api.add("chaospolicies", scene["policy"])
+    await reconciler.policy_changed(policy, LOG)
+    status = api.one("chaospolicies", "checkout-drill")["status"]
+    assert (status["phase"], status["stacks"]) == ("Active", ["preview"])
+    assert (status["startedAt"], status["expiresAt"]) == (
+        "2026-11-25T12:00:00Z",
+        "2026-11-25T12:01:00Z",
+    )
+    served = yaml.safe_load(api.config()["20-chaospolicy-checkout-drill.yaml"])
+    assert served["spec"]["dropRate"] == 0.0
+    assert served["spec"]["durationSeconds"] == 60
+    assert conditions(api.one("mockstacks", "preview"))["ChaosActive"]["status"] == "True"
+
+    # The timer before the end: nothing changes, nothing is applied.
+    applied = len(api.applied)
+    clock.now += timedelta(seconds=30)
+    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    await reconciler.policy_changed(api.one("chaospolicies", "checkout-drill"), LOG, always=False)
+    assert len(api.applied) == applied
+
+    # At the end: Expired, and out of the config.
+    clock.now += timedelta(seconds=31)
+    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    status = api.one("chaospolicies", "checkout-drill")["status"]
+    assert status["phase"] == "Expired"
+    assert status["conditions"][0]["reason"] == "Expired"
+    assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
+    chaos_active = conditions(api.one("mockstacks", "preview"))["ChaosActive"]
+    assert chaos_active["status"] == "False"
+
+
+async def test_deleted_policy_leaves_the_config(api: FakeApi, reconciler: Reconciler) -> None:
+    scene = seed(api)
+    policy = api.add("chaospolicies", scene["policy"])
+    await reconciler.policy_changed(policy, LOG)
+    assert "20-chaospolicy-checkout-drill.yaml" in api.config()
+    gone = api.remove("chaospolicies", "checkout-drill")
+    await reconciler.policy_gone(gone, LOG)
+    assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
+
+
+async def test_a_new_stack_joins_a_running_drill(api: FakeApi, reconciler: Reconciler) -> None:
+    scene = seed(api)
+    policy = api.add("chaospolicies", scene["policy"])
+    await reconciler.policy_changed(policy, LOG)
+    second = copy.deepcopy(scene["stack"])
+    second["metadata"].update(name="second", uid=None)
+    api.add("mockstacks", second)
+    await reconciler.reconcile(NS, ["second"], LOG)
+    assert "20-chaospolicy-checkout-drill.yaml" in api.config("second")
+    assert api.one("chaospolicies", "checkout-drill")["status"]["stacks"] == ["preview", "second"]
+
+
+async def test_invalid_policy_is_marked_and_never_served(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    scene = seed(api)
+    scene["policy"]["spec"]["dropRate"] = 2
+    await reconciler.policy_changed(api.add("chaospolicies", scene["policy"]), LOG)
+    status = api.one("chaospolicies", "checkout-drill")["status"]
+    assert status["phase"] == "Invalid"
+    assert "spec.dropRate" in status["conditions"][0]["message"]
+    assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
+
+
+# --- wiring and settings -----------------------------------------------------------------------
+
+
+def test_digest_storage_tells_changed_from_unchanged() -> None:
+    storage = DigestDiffBaseStorage()
+    body = kopf.Body({"metadata": {"name": "f", "labels": {"a": "b"}}, "spec": {"x": 1}})
+    assert storage.fetch(body=body) is None  # never handled: kopf sees a creation
+    patch = kopf.Patch()
+    essence = storage.build(body=body)
+    storage.store(body=body, patch=patch, essence=essence)
+    stored = patch["metadata"]["annotations"]["aimock.dev/last-handled-digest"]
+    assert stored == digest(essence) and len(stored) == 64
+    handled = {
+        **body,
+        "metadata": {**body["metadata"], "annotations": dict(patch["metadata"]["annotations"])},
+    }
+    assert storage.fetch(body=kopf.Body(handled)) == storage.build(body=kopf.Body(handled))
+    handled["spec"] = {"x": 2}
+    assert storage.fetch(body=kopf.Body(handled)) == {}
+
+
+def test_settings_watch_only_the_operators_deployments() -> None:
+    settings = kopf.OperatorSettings()
+    configure(settings, Options(image=IMAGE, backoff=2))
+    assert settings.execution.default_backoff == 2
+    assert settings.persistence.finalizer == "aimock.dev/finalizer"
+    assert isinstance(settings.persistence.diffbase_storage, DigestDiffBaseStorage)
+    (selector,) = list(settings.watching.label_selectors)
+    assert (selector.group, selector.any_name) == ("apps", "deployments")
+    assert settings.watching.label_selectors[selector] == (
+        "app.kubernetes.io/managed-by=aimock-operator,aimock.dev/stack"
+    )
+
+
+def test_register_wires_a_fresh_registry() -> None:
+    registry = kopf.OperatorRegistry()
+    reconciler = register(registry, Options(image=IMAGE, resync=0))
+    assert isinstance(reconciler, Reconciler)
+    ids = {handler.id for handler in registry._changing.get_all_handlers()}
+    assert {"mockstack", "fixture", "fixture_resume", "chaos_policy"} <= ids
+    assert {h.id for h in registry._spawning.get_all_handlers()} == {"chaos_policy_end"}
+    watching = {h.id for h in registry._watching.get_all_handlers()}
+    assert watching == {"mockstack_event", "fixture_event", "chaos_policy_event", "deployment"}
+
+
+def test_options_from_the_environment() -> None:
+    options = from_env(
+        {
+            "AIMOCK_IMAGE": "mine:1",
+            "AIMOCK_OPERATOR_BACKOFF": "2",
+            "AIMOCK_OPERATOR_RESYNC": "0",
+            "AIMOCK_WEBHOOK_PORT": "9443",
+            "AIMOCK_WEBHOOK_CERT": "/certs/tls.crt",
+        }
+    )
+    assert options == Options("mine:1", 2.0, 5.0, 0.0, Webhook(9443, "/certs"))
+    assert from_env({}).image.startswith("ghcr.io/aimock/aimock:")
+    with pytest.raises(ValueError, match="AIMOCK_OPERATOR_BACKOFF"):
+        from_env({"AIMOCK_OPERATOR_BACKOFF": "-1"})
+
+
+def test_operator_runs_standalone_unless_peering_is_asked_for() -> None:
+    assert kopf_args(["-n", "a"], {}) == [
+        "run",
+        "--standalone",
+        "-m",
+        "aimock_operator.handlers",
+        "-n",
+        "a",
+    ]
+    assert "--standalone" not in kopf_args(["--peering=team"], {})
+    assert "--standalone" not in kopf_args(["--peering", "team"], {})
+    with_webhook = kopf_args([], {"AIMOCK_WEBHOOK_PORT": "9443"})
+    assert with_webhook[-2:] == ["-m", "aimock_operator.webhook"]

@@ -1,0 +1,365 @@
+"""Status: conditions from what was observed, times that move only on a flip, drill timing.
+
+Every status computed here is also validated against the CRD's status models, so a field the
+apiserver would prune (and silently lose) fails a test instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aimock_operator.crd.v1alpha1 import ChaosPolicyStatus, FixtureStatus, MockStackStatus
+from aimock_operator.render import chaos
+from aimock_operator.render.status import (
+    Failure,
+    Reconciliation,
+    Rejected,
+    Rollout,
+    changed,
+    fixture_status,
+    merge_conditions,
+    progressing_condition,
+    ready_condition,
+    stack_status,
+)
+from aimock_operator.validation import Problem
+
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=5)
+
+
+def deployment(
+    replicas: int = 1, ready: int = 1, *, generation: int = 1, observed: int = 1, **extra: Any
+) -> dict[str, Any]:
+    available = "True" if ready >= replicas else "False"
+    status = {
+        "observedGeneration": observed,
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "conditions": [
+            {"type": "Available", "status": available},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        ],
+        **extra,
+    }
+    return {
+        "metadata": {"generation": generation},
+        "spec": {"replicas": replicas},
+        "status": status,
+    }
+
+
+def by_type(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in status["conditions"]}
+
+
+OUTCOME = Reconciliation(
+    fixtures=3,
+    config_hash="0123456789abcdef",
+    endpoint="http://preview.team-a.svc.cluster.local:4010",
+    endpoints_config_map="preview-endpoints",
+    selected=("checkout-assistant",),
+    rejected=(),
+    chaos_policies=(),
+)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+
+def test_transition_time_moves_only_when_status_flips() -> None:
+    first = merge_conditions([], [{"type": "Ready", "status": "False", "reason": "A"}], T0, 1)
+    same = merge_conditions(first, [{"type": "Ready", "status": "False", "reason": "B"}], T1, 2)
+    flipped = merge_conditions(same, [{"type": "Ready", "status": "True", "reason": "C"}], T1, 2)
+    assert first[0]["lastTransitionTime"] == "2026-11-25T12:00:00Z"
+    assert same[0]["lastTransitionTime"] == "2026-11-25T12:00:00Z"
+    assert (same[0]["reason"], same[0]["observedGeneration"]) == ("B", 2)
+    assert flipped[0]["lastTransitionTime"] == "2026-11-25T12:05:00Z"
+
+
+def test_merge_keeps_conditions_it_was_not_given_and_orders_by_type() -> None:
+    previous = [{"type": "FixturesValid", "status": "True", "reason": "AllValid"}]
+    merged = merge_conditions(
+        previous,
+        [{"type": "Ready", "status": "True", "reason": "Available"}],
+        T0,
+        1,
+        ("Ready", "FixturesValid"),
+    )
+    assert [c["type"] for c in merged] == ["Ready", "FixturesValid"]
+    assert merged[1] == previous[0]
+
+
+def test_ready_needs_available_and_every_replica_ready() -> None:
+    assert ready_condition(Rollout.of(deployment(2, 2)))["status"] == "True"
+    not_ready = ready_condition(Rollout.of(deployment(2, 1)))
+    assert (not_ready["status"], not_ready["reason"]) == ("False", "PodsNotReady")
+    assert not_ready["message"] == "1/2 pods ready"
+    assert ready_condition(Rollout.of(None))["reason"] == "DeploymentMissing"
+    assert ready_condition(Rollout.of(deployment(0, 0)))["reason"] == "ScaledToZero"
+    fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}}  # just applied, no status
+    assert ready_condition(Rollout.of(fresh))["status"] == "False"
+
+
+def test_progressing_while_the_rollout_runs() -> None:
+    assert progressing_condition(Rollout.of(deployment()))["status"] == "False"
+    behind = progressing_condition(Rollout.of(deployment(generation=2, observed=1)))
+    assert (behind["status"], behind["reason"]) == ("True", "RollingOut")
+    stalled = deployment()
+    stalled["status"]["conditions"][1] = {
+        "type": "Progressing",
+        "status": "False",
+        "reason": "ProgressDeadlineExceeded",
+        "message": 'ReplicaSet "preview-1" has timed out progressing.',
+    }
+    result = progressing_condition(Rollout.of(stalled))
+    assert (result["status"], result["reason"]) == ("False", "ProgressDeadlineExceeded")
+    assert "timed out" in result["message"]
+
+
+# --- MockStack status --------------------------------------------------------------------------
+
+
+def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
+    status = stack_status(
+        generation=4, previous={}, deployment=deployment(), now=T0, outcome=OUTCOME
+    )
+    MockStackStatus.model_validate(status)
+    assert status["observedGeneration"] == 4
+    assert (status["replicas"], status["readyReplicas"], status["fixtures"]) == (1, 1, 3)
+    assert status["configHash"] == "0123456789abcdef"
+    assert status["endpoint"] == OUTCOME.endpoint
+    assert status["endpointsConfigMap"] == "preview-endpoints"
+    assert status["selectedFixtures"] == ["checkout-assistant"]
+    conditions = by_type(status)
+    assert [c["type"] for c in status["conditions"]] == [
+        "Ready",
+        "Progressing",
+        "FixturesValid",
+        "ChaosActive",
+        "Reconciled",
+    ]
+    assert {t: c["status"] for t, c in conditions.items()} == {
+        "Ready": "True",
+        "Progressing": "False",
+        "FixturesValid": "True",
+        "ChaosActive": "False",
+        "Reconciled": "True",
+    }
+    assert all(c["observedGeneration"] == 4 for c in status["conditions"])
+
+
+def test_rejected_fixture_is_named_with_its_field() -> None:
+    bad = Rejected("broken", (Problem("spec.fixtures[0].match.userMessage", "invalid regex"),))
+    outcome = Reconciliation(**{**OUTCOME.__dict__, "rejected": (bad,)})
+    status = stack_status(
+        generation=1, previous={}, deployment=deployment(), now=T0, outcome=outcome
+    )
+    MockStackStatus.model_validate(status)
+    valid = by_type(status)["FixturesValid"]
+    assert (valid["status"], valid["reason"]) == ("False", "InvalidFixture")
+    assert "Fixture broken: spec.fixtures[0].match.userMessage: invalid regex" in valid["message"]
+    assert status["rejectedFixtures"] == ["broken"]
+    assert by_type(status)["Ready"]["status"] == "True"  # the stack keeps serving
+
+
+def test_many_problems_are_summarised() -> None:
+    problems = tuple(Problem(f"spec.fixtures[{i}]", "bad") for i in range(5))
+    assert Rejected("x", problems).describe().endswith("(and 2 more)")
+
+
+def test_chaos_condition_names_the_policies() -> None:
+    outcome = Reconciliation(**{**OUTCOME.__dict__, "chaos_policies": ("drill",)})
+    status = stack_status(
+        generation=1, previous={}, deployment=deployment(), now=T0, outcome=outcome
+    )
+    active = by_type(status)["ChaosActive"]
+    assert (active["status"], active["message"]) == ("True", "ChaosPolicy drill")
+
+
+def test_failure_keeps_what_was_served_and_says_why() -> None:
+    served = stack_status(
+        generation=1, previous={}, deployment=deployment(), now=T0, outcome=OUTCOME
+    )
+    failed = stack_status(
+        generation=2,
+        previous=served,
+        deployment=deployment(),
+        now=T1,
+        failure=Failure("InvalidSpec", "spec.scheduling.hostNetwork: unknown field"),
+    )
+    MockStackStatus.model_validate(failed)
+    reconciled = by_type(failed)["Reconciled"]
+    assert (reconciled["status"], reconciled["reason"]) == ("False", "InvalidSpec")
+    assert "spec.scheduling.hostNetwork" in reconciled["message"]
+    assert failed["configHash"] == served["configHash"]
+    assert failed["observedGeneration"] == 2
+    # Ready did not flip, so it keeps the time it became Ready.
+    assert by_type(failed)["Ready"]["lastTransitionTime"] == "2026-11-25T12:00:00Z"
+    assert by_type(failed)["FixturesValid"] == by_type(served)["FixturesValid"]
+
+
+def test_refresh_after_a_deployment_change_touches_only_the_pod_side() -> None:
+    pending = stack_status(
+        generation=3, previous={}, deployment=deployment(ready=0), now=T0, outcome=OUTCOME
+    )
+    refreshed = stack_status(generation=5, previous=pending, deployment=deployment(), now=T1)
+    assert by_type(pending)["Ready"]["status"] == "False"
+    ready = by_type(refreshed)["Ready"]
+    assert (ready["status"], ready["lastTransitionTime"]) == ("True", "2026-11-25T12:05:00Z")
+    assert ready["observedGeneration"] == 3  # the generation the children were made from
+    assert refreshed["observedGeneration"] == 3
+    assert by_type(refreshed)["Reconciled"] == by_type(pending)["Reconciled"]
+    assert changed(pending, refreshed)
+    assert not changed(
+        refreshed,
+        stack_status(
+            generation=5, previous=refreshed, deployment=deployment(), now=T1 + timedelta(hours=1)
+        ),
+    )
+
+
+# --- Fixture status ----------------------------------------------------------------------------
+
+
+def fixture(generation: int = 2, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "orders", "namespace": "team-a", "generation": generation},
+        "spec": {"fixtures": [{}, {}]},
+        "status": status or {},
+    }
+
+
+def test_accepted_fixture_lists_the_stacks_that_load_it() -> None:
+    status = fixture_status(fixture(), [], ["b-stack", "a-stack"], T0)
+    FixtureStatus.model_validate(status)
+    assert status["accepted"] is True
+    assert status["stacks"] == ["a-stack", "b-stack"]
+    assert status["fixtures"] == 2
+    assert status["observedGeneration"] == 2
+    (accepted,) = status["conditions"]
+    assert (accepted["type"], accepted["status"], accepted["reason"]) == (
+        "Accepted",
+        "True",
+        "Valid",
+    )
+    assert accepted["message"] == "loaded by MockStack a-stack, b-stack"
+
+
+def test_rejected_fixture_names_the_field_and_the_stacks_it_is_left_out_of() -> None:
+    problems = [Problem("spec.fixtures[1].match.userMessage", "invalid regex 'a['")]
+    status = fixture_status(fixture(), problems, ["preview"], T0)
+    FixtureStatus.model_validate(status)
+    assert status["accepted"] is False
+    assert status["stacks"] == []
+    (accepted,) = status["conditions"]
+    assert (accepted["status"], accepted["reason"]) == ("False", "Invalid")
+    assert accepted["message"] == (
+        "spec.fixtures[1].match.userMessage: invalid regex 'a['; left out of MockStack preview"
+    )
+
+
+# --- ChaosPolicy -------------------------------------------------------------------------------
+
+
+def policy(
+    generation: int = 1, status: dict[str, Any] | None = None, **spec: Any
+) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "drill",
+            "namespace": "team-a",
+            "generation": generation,
+            "labels": {},
+        },
+        "spec": {"dropRate": 0.5, "selector": {"matchLabels": {"app": "checkout"}}, **spec},
+        "status": status or {},
+    }
+
+
+def test_a_new_drill_starts_now_and_ends_after_its_duration() -> None:
+    body = policy(durationSeconds=90)
+    drill = chaos.drill(body, T0)
+    assert (drill.phase, drill.started_at, drill.expires_at) == (
+        "Active",
+        T0,
+        T0 + timedelta(seconds=90),
+    )
+    status = chaos.policy_status(body, drill, ["preview"], T0)
+    ChaosPolicyStatus.model_validate(status)
+    assert status["startedAt"] == "2026-11-25T12:00:00Z"
+    assert status["expiresAt"] == "2026-11-25T12:01:30Z"
+    assert status["stacks"] == ["preview"]
+    assert status["conditions"][0]["message"] == "until 2026-11-25T12:01:30Z"
+
+
+def test_a_drill_never_runs_short_of_its_duration() -> None:
+    drill = chaos.drill(policy(durationSeconds=4), T0 + timedelta(milliseconds=300))
+    assert (drill.started_at, drill.expires_at) == (
+        T0 + timedelta(seconds=1),
+        T0 + timedelta(seconds=5),
+    )
+    assert drill.expires_at is not None
+    assert drill.expires_at - (T0 + timedelta(milliseconds=300)) >= timedelta(seconds=4)
+
+
+def test_a_running_drill_keeps_its_clock_and_expires_at_its_end() -> None:
+    body = policy(durationSeconds=90)
+    body["status"] = chaos.policy_status(body, chaos.drill(body, T0), ["preview"], T0)
+    assert chaos.in_force(body, T0 + timedelta(seconds=89))
+    assert chaos.drill(body, T0 + timedelta(seconds=60)).started_at == T0
+    ended = chaos.drill(body, T0 + timedelta(seconds=90))
+    assert ended.phase == "Expired"
+    assert not chaos.in_force(body, T0 + timedelta(seconds=90))
+    body["status"] = chaos.policy_status(body, ended, ["preview"], T1)
+    ChaosPolicyStatus.model_validate(body["status"])
+    assert body["status"]["phase"] == "Expired"
+    assert body["status"]["stacks"] == []
+    assert body["status"]["conditions"][0]["reason"] == "Expired"
+    # An expired drill stays expired; editing the spec starts a new one.
+    assert chaos.drill(body, T1 + timedelta(days=1)).phase == "Expired"
+    edited = {**body, "metadata": {**body["metadata"], "generation": 2}}
+    restarted = chaos.drill(edited, T1)
+    assert (restarted.phase, restarted.started_at) == ("Active", T1)
+
+
+def test_without_a_duration_a_drill_runs_until_deleted() -> None:
+    body = policy()
+    body["status"] = chaos.policy_status(body, chaos.drill(body, T0), [], T0)
+    assert body["status"]["expiresAt"] is None
+    assert chaos.in_force(body, T0 + timedelta(days=365))
+
+
+def test_only_a_stamped_current_generation_is_in_force() -> None:
+    body = policy()
+    assert not chaos.in_force(body, T0)  # not stamped by the operator yet
+    body["status"] = chaos.policy_status(body, chaos.drill(body, T0), [], T0)
+    assert chaos.in_force(body, T0)
+    body["metadata"]["generation"] = 2
+    assert not chaos.in_force(body, T0)  # edited: waits for the new drill's stamp
+
+
+def test_invalid_policy_is_never_in_force() -> None:
+    body = policy(dropRate=3)
+    drill = chaos.drill(body, T0)
+    assert drill.phase == "Invalid"
+    assert drill.problem is not None and drill.problem.field == "spec.dropRate"
+    status = chaos.policy_status(body, drill, ["preview"], T0)
+    ChaosPolicyStatus.model_validate(status)
+    assert status["phase"] == "Invalid"
+    assert "spec.dropRate" in status["conditions"][0]["message"]
+    body["status"] = {**status, "phase": "Active"}
+    assert not chaos.in_force(body, T0)
+
+
+def test_policy_selects_stacks_by_label_and_all_without_a_selector() -> None:
+    assert chaos.selects(policy(), {"app": "checkout"})
+    assert not chaos.selects(policy(), {"app": "billing"})
+    everywhere = policy()
+    del everywhere["spec"]["selector"]
+    assert chaos.selects(everywhere, {})
+    broken = policy(selector={"matchExpressions": [{"key": "a", "operator": "Near"}]})
+    assert not chaos.selects(broken, {"a": "b"})
