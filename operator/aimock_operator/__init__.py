@@ -2,8 +2,7 @@
 Deployment and Services running `aimock serve` on the same documents.
 
 It imports the server's models and loader (`aimock`); the server never imports it.
-This package is a skeleton until the operator issue lands: the entry point starts kopf with
-the handlers module, which registers no handlers yet.
+`render/` is pure, `k8s.py` is the only module talking to the API, `handlers.py` is thin.
 """
 
 from __future__ import annotations

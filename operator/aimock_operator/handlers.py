@@ -346,7 +346,7 @@ def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
     r = Reconciler(options)
     crd = (GROUP, VERSION)
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="configure", registry=registry)
     def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure(settings, options)
 

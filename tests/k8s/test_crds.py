@@ -363,3 +363,17 @@ def test_the_webhook_refuses_what_only_the_fixture_model_can_judge(
         "MockStack typo is invalid: spec.surfaces[0]: unknown surface 'opneai'"
         in caught.value.stderr
     )
+
+
+def test_a_mockstack_name_longer_than_a_service_name_is_refused(
+    crds: ControlPlane, namespace: str
+) -> None:
+    manifest = {
+        "apiVersion": "aimock.dev/v1alpha1",
+        "kind": "MockStack",
+        "metadata": {"name": "m" * 64},
+        "spec": {},
+    }
+    with pytest.raises(ToolError) as refused:
+        _dry_run(crds, namespace, manifest)
+    assert "at most 63 characters" in refused.value.stderr

@@ -91,6 +91,14 @@ def crd(kind: Kind) -> dict[str, Any]:
     }
     if spec_required:
         root["required"] = ["spec"]
+    if kind.kind == "MockStack":
+        # Its name becomes a Service name and label values: both end at 63 characters.
+        root["x-kubernetes-validations"] = [
+            {
+                "rule": "size(self.metadata.name) <= 63",
+                "message": "a MockStack name is at most 63 characters (it names a Service)",
+            }
+        ]
     subresources: dict[str, Any] = {"status": {}}
     if "replicas" in kind.spec.model_fields and "replicas" in kind.status.model_fields:
         subresources["scale"] = {

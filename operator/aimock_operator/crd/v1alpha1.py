@@ -48,7 +48,7 @@ class MockStackStatus(_Status):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, FixturesValid, Progressing, ChaosActive.",
+        description="Ready, Reconciled, FixturesValid, Progressing, ChaosActive.",
         json_schema_extra=_CONDITION_LIST,
     )
     replicas: int | None = Field(None, description="Pods wanted.")
