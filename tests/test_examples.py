@@ -19,7 +19,7 @@ EXAMPLE_FILES = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".yaml", "
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
 def test_example_loads(path: Path) -> None:
     loaded = load_paths([path])
-    assert loaded.fixtures, f"{path} holds no fixtures"
+    assert loaded.fixtures or loaded.chaos_policies, f"{path} holds nothing to serve"
 
 
 @pytest.fixture(scope="module")
@@ -122,5 +122,33 @@ def test_mockstack_manifest_serves_locally() -> None:
         with pytest.raises(openai.InternalServerError) as caught:  # strict: true in the spec
             ask(client, "something no fixture covers")
         assert caught.value.status_code == 503
+    finally:
+        server.stop()
+
+
+def test_gitops_fixtures_and_the_chaos_drill_run_locally() -> None:
+    server = start_server(
+        ["-f", str(EXAMPLES / "gitops"), "-f", str(EXAMPLES / "chaos-drill.yaml")]
+    )
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        outcomes = []
+        for _ in range(60):
+            try:
+                outcomes.append(ask(client, "Can I RETURN my shoes?").choices[0].message.content)
+            except (openai.InternalServerError, ValueError) as exc:  # 500, or a broken body
+                outcomes.append(type(exc).__name__)
+        answers = [o for o in outcomes if o and o.startswith("You can return")]
+        assert answers, outcomes
+        assert len(answers) < len(outcomes), "the drill dropped or broke nothing"
+        actions = {e["response"].get("chaosAction") for e in server.journal()}  # type: ignore[union-attr]
+        assert actions & {"drop", "malformed"}
+        with pytest.raises(openai.InternalServerError) as outage:
+            ask(
+                client,
+                "simulate an outage",
+                extra_headers={"x-aimock-chaos-drop": "0", "x-aimock-chaos-malformed": "0"},
+            )
+        assert outage.value.status_code == 503
     finally:
         server.stop()

@@ -85,6 +85,19 @@ def test_the_example_manifests_are_accepted(crds: ControlPlane, namespace: str) 
     ]
 
 
+MANIFEST_EXAMPLES = [
+    ROOT / "examples/mockstack.yaml",
+    ROOT / "examples/chaos-drill.yaml",
+    *sorted((ROOT / "examples/gitops").glob("*.yaml")),
+]
+
+
+@pytest.mark.parametrize("path", MANIFEST_EXAMPLES, ids=lambda p: p.name)
+def test_every_example_manifest_is_accepted(crds: ControlPlane, namespace: str, path: Path) -> None:
+    out = crds.kubectl("apply", "-n", namespace, "--dry-run=server", "-f", str(path))
+    assert out.strip() and all(line.endswith("(server dry run)") for line in out.splitlines())
+
+
 def _shipped_fixture_files() -> Iterator[Path]:
     yield from sorted((ROOT / "examples/fixtures").glob("*.yaml"))
     yield from sorted((ROOT / "tests/sdk/fixtures").glob("*.yaml"))
