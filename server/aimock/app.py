@@ -16,7 +16,6 @@ from aiohttp import web
 
 from aimock import control, pipeline
 from aimock.fixtures.loading import FixtureSet
-from aimock.journal import Entry
 from aimock.providers import openai_base  # unknown routes answer in the most common envelope
 from aimock.providers.registry import PROVIDERS
 from aimock.state import STATE, ServeOptions, ServerState
@@ -75,14 +74,7 @@ def _plain_handler(route: PlainRoute) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]
         context = pipeline.request_context(request)
-        entry = Entry(
-            method=request.method,
-            path=request.path_qs,
-            headers=context.headers,
-            surface=route.name,
-            provider=route.provider,
-            test_id=context.test_id,
-        )
+        entry = pipeline.journal_entry(request, context, route.name, route.provider)
         response = await route.handler(request, state)
         entry.status = response.status
         state.journal.add(entry)

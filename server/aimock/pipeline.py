@@ -44,6 +44,21 @@ def request_context(request: web.Request) -> RequestContext:
     return RequestContext(headers=headers, test_id=test_id, strict_override=strict)
 
 
+def journal_entry(
+    request: web.Request, context: RequestContext, surface: str, provider: str
+) -> Entry:
+    """The journal entry every request gets, matched or not, whatever route served it."""
+    return Entry(
+        method=request.method,
+        path=request.path_qs,
+        headers=context.headers,
+        surface=surface,
+        provider=provider,
+        test_id=context.test_id,
+        strict_override=context.strict_override,
+    )
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:
@@ -141,15 +156,7 @@ async def handle(request: web.Request, surface: Surface) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
     context = request_context(request)
-    entry = Entry(
-        method=request.method,
-        path=request.path_qs,
-        headers=context.headers,
-        surface=surface.name,
-        provider=surface.provider,
-        test_id=context.test_id,
-        strict_override=context.strict_override,
-    )
+    entry = journal_entry(request, context, surface.name, surface.provider)
     try:
         response = await _serve(request, surface, state, context, entry)
     except ProtocolError as exc:
