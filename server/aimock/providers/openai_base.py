@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimock.canonical import CanonicalRequest
-from aimock.fixtures.compiled import Reply
-from aimock.providers.common import estimate_tokens
 from aimock.surface import ErrorDialect, ErrorInfo
 
 _DEFAULT_TYPES = {
@@ -65,27 +62,3 @@ PREFIXES = ("/v1", "", "/openai/v1")
 def paths(route: str) -> tuple[str, ...]:
     """Every path an OpenAI route is reached on, e.g. paths("/embeddings")."""
     return tuple(prefix + route for prefix in PREFIXES)
-
-
-def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int]:
-    """(input, visible output, reasoning) tokens; a surface reports output + reasoning as its
-    completion total, as OpenAI counts reasoning inside `completion_tokens`/`output_tokens`.
-
-    A fixture's numbers win over estimates. A fixture's output count is that total, so it is
-    reported unchanged and the reasoning share is carved out of it, not added on top.
-    """
-    prompt = reply.input_tokens
-    if prompt is None:
-        prompt = max(1, -(-request.prompt_chars // 4))
-    reasoning = reply.reasoning_tokens
-    if reasoning is None:
-        reasoning = estimate_tokens(reply.reasoning)
-    total = reply.output_tokens
-    if total is None:
-        visible = estimate_tokens(reply.content) + estimate_tokens(reply.refusal)
-        for call in reply.tool_calls:
-            visible += estimate_tokens(call.name) + estimate_tokens(call.arguments)
-        return prompt, visible, reasoning
-    if reply.reasoning_tokens is None:
-        reasoning = min(reasoning, total)  # an estimate never exceeds the fixture's total
-    return prompt, max(0, total - reasoning), reasoning

@@ -25,6 +25,7 @@ from aimock.providers.common import (
     require,
     slices,
     text_of,
+    token_counts,
 )
 from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
 
@@ -133,7 +134,7 @@ def _finish_reason(reply: Reply) -> str:
 
 
 def _usage(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
-    prompt, completion, reasoning = openai_base.token_counts(request, reply)
+    prompt, completion, reasoning = token_counts(request, reply)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion + reasoning,

@@ -44,6 +44,7 @@ from aimock.providers.common import (
     require,
     slices,
     text_of,
+    token_counts,
 )
 from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
 
@@ -334,7 +335,7 @@ def _encrypted(reply: Reply) -> str:
 
 
 def _usage(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
-    prompt, completion, reasoning = openai_base.token_counts(request, reply)
+    prompt, completion, reasoning = token_counts(request, reply)
     return {
         "input_tokens": prompt,
         "input_tokens_details": {

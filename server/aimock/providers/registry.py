@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aimock.providers import (
+    anthropic_messages,
     openai_chat,
     openai_embeddings,
     openai_models,
@@ -17,6 +18,7 @@ PROVIDERS: tuple[Provider, ...] = (
     openai_embeddings.PROVIDER,
     openai_moderations.PROVIDER,
     openai_models.PROVIDER,
+    anthropic_messages.PROVIDER,
 )
 
 
