@@ -300,7 +300,17 @@ def ready_example(
 def test_example_becomes_ready_with_its_children(
     plane: ControlPlane, namespace: str, operator: Operator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack = ready_example(plane, namespace, capsys)
+    ready_example(plane, namespace, capsys)
+
+    def settled(body: dict[str, Any]) -> bool:
+        # The example's Fixture and ChaosPolicy events reconcile again right after Ready; the
+        # checks below read several objects, so wait until status and children agree.
+        deployment = read(plane, namespace, "deployment", "preview") or {}
+        annotations = deployment.get("metadata", {}).get("annotations") or {}
+        wanted = body.get("status", {}).get("configHash")
+        return is_ready(body) and annotations.get("aimock.dev/config-hash") == wanted
+
+    stack = wait_for(plane, namespace, "mockstack/preview", settled, "status matches children")
     status = stack["status"]
     origin = f"http://preview.{namespace}.svc.cluster.local:4010"
     assert status["endpoint"] == origin
