@@ -639,13 +639,8 @@ class ControlPlane:
 
     def _start_controller_manager(self) -> None:
         assert self.pki is not None
-        kubeconfig = str(self.kubeconfig)
         argv = [
-            str(self.bin / "kube-controller-manager"),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--leader-elect=false",
+            *self._component_flags("kube-controller-manager", "controller-manager"),
             "--controllers=*",
             f"--root-ca-file={self.pki.ca_cert}",
             f"--service-account-private-key-file={self.pki.sa_key}",
@@ -653,36 +648,35 @@ class ControlPlane:
             "--use-service-account-credentials=false",
             f"--cluster-signing-cert-file={self.pki.ca_cert}",
             f"--cluster-signing-key-file={self.pki.ca_key}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={self.ports['controller-manager']}",
-            f"--cert-dir={self.workdir / 'controller-manager'}",
-            "--kube-api-qps=200",
-            "--kube-api-burst=400",
         ]
-        manager = self._spawn("kube-controller-manager", argv)
-        url = f"https://127.0.0.1:{self.ports['controller-manager']}/healthz"
-        self._await(
-            manager, lambda: _http_get(url, _insecure_tls()) == (200, b"ok"), "controller /healthz"
-        )
+        self._start_component("kube-controller-manager", "controller-manager", argv)
 
     def _start_scheduler(self) -> None:
+        argv = self._component_flags("kube-scheduler", "scheduler")
+        self._start_component("kube-scheduler", "scheduler", argv)
+
+    def _component_flags(self, binary: str, port: str) -> list[str]:
+        """What the controller-manager and the scheduler share: admin kubeconfig, loopback,
+        no leader election, a generous client rate."""
         kubeconfig = str(self.kubeconfig)
-        argv = [
-            str(self.bin / "kube-scheduler"),
+        return [
+            str(self.bin / binary),
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
-            f"--secure-port={self.ports['scheduler']}",
-            f"--cert-dir={self.workdir / 'scheduler'}",
+            f"--secure-port={self.ports[port]}",
+            f"--cert-dir={self.workdir / port}",
             "--kube-api-qps=200",
             "--kube-api-burst=400",
         ]
-        scheduler = self._spawn("kube-scheduler", argv)
-        url = f"https://127.0.0.1:{self.ports['scheduler']}/healthz"
+
+    def _start_component(self, binary: str, port: str, argv: list[str]) -> None:
+        process = self._spawn(binary, argv)
+        url = f"https://127.0.0.1:{self.ports[port]}/healthz"
         self._await(
-            scheduler, lambda: _http_get(url, _insecure_tls()) == (200, b"ok"), "scheduler /healthz"
+            process, lambda: _http_get(url, _insecure_tls()) == (200, b"ok"), f"{binary} /healthz"
         )
 
     def _start_kwok(self) -> None:
