@@ -24,6 +24,7 @@ from aimock.surface import ErrorInfo, PlainRoute, Surface
 log = logging.getLogger("aimock.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+OPENAI, OPENAI_BASE = "openai", "/v1/"
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
@@ -89,14 +90,43 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
     control.add_routes(app)
+    taken: set[tuple[str, str]] = set()
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        if (method, path) not in taken:  # a configured prefix may repeat a built-in one
+            taken.add((method, path))
+            app.router.add_route(method, path, handler)
+
     for provider in PROVIDERS:
         for surface in provider.surfaces:
             handler = _surface_handler(surface)
             for path in surface.paths:
-                app.router.add_route(surface.method, path, handler)
+                add(surface.method, path, handler)
         for route in provider.routes:
-            app.router.add_route(route.method, route.path, _plain_handler(route))
+            add(route.method, route.path, _plain_handler(route))
+    for prefix in state.settings.openai_prefixes:
+        for method, path, handler in _openai_routes_under(prefix):
+            add(method, path, handler)
     return app
+
+
+def _openai_routes_under(prefix: str) -> list[tuple[str, str, Handler]]:
+    """Every OpenAI route served under `/v1`, again under `prefix` (`--openai-prefix`,
+    `openaiPrefixes`): `/v1/chat/completions` becomes `{prefix}/chat/completions`."""
+    routes: list[tuple[str, str, Handler]] = []
+    for provider in PROVIDERS:
+        for surface in provider.surfaces:
+            if surface.provider == OPENAI:
+                handler = _surface_handler(surface)
+                for path in surface.paths:
+                    if path.startswith(OPENAI_BASE):
+                        routes.append((surface.method, prefix + path[len("/v1") :], handler))
+        for route in provider.routes:
+            if route.provider == OPENAI and route.path.startswith(OPENAI_BASE):
+                routes.append(
+                    (route.method, prefix + route.path[len("/v1") :], _plain_handler(route))
+                )
+    return routes
 
 
 async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:

@@ -40,6 +40,8 @@ class RequestContext:
     headers: Mapping[str, str]  # lower-cased names
     test_id: str = DEFAULT_TEST_ID
     strict_override: bool | None = None
+    # The URL's query parameters (e.g. Azure's `api-version`).
+    query: Mapping[str, str] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

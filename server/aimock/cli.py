@@ -77,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="an AIMock aimock.json config (its llm section: fixtures, latency, chunkSize...)",
     )
+    serve.add_argument(
+        "--openai-prefix",
+        action="append",
+        type=_openai_prefix,
+        default=[],
+        metavar="PATH",
+        help="extra base path answering every OpenAI route, e.g. /my-gateway/v1 (repeatable)",
+    )
     for action in ("drop", "malformed", "disconnect"):
         serve.add_argument(
             f"--chaos-{action}",
@@ -106,6 +114,15 @@ def _bounded(
         return value
 
     return parse
+
+
+def _openai_prefix(raw: str) -> str:
+    from aimock.config import check_openai_prefix
+
+    try:
+        return check_openai_prefix(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -202,6 +219,7 @@ def serve(args: argparse.Namespace) -> int:
         journal_max=args.journal_max,
         chaos=chaos,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
+        openai_prefixes=tuple(args.openai_prefix),
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 

@@ -8,6 +8,7 @@ and ignored there; the operator gives them meaning.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -54,6 +55,30 @@ def _known_surface(name: str) -> str:
 
 SurfaceName = Annotated[str, AfterValidator(_known_surface)]
 
+_PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+RESERVED_PREFIX = "/__aimock"
+
+
+def check_openai_prefix(value: str) -> str:
+    """An extra base path for OpenAI-compatible clients, e.g. `/my-gateway/v1`: it starts with
+    '/', has no trailing '/', and holds plain path segments only (no route variables)."""
+    if not value.startswith("/"):
+        raise ValueError(f"openai prefix {value!r} must start with '/'")
+    if value.endswith("/"):
+        raise ValueError(f"openai prefix {value!r} must not end with '/'")
+    for segment in value[1:].split("/"):
+        if not _PREFIX_SEGMENT.fullmatch(segment):
+            raise ValueError(
+                f"openai prefix {value!r}: segment {segment!r} may hold only letters, digits "
+                "and . _ ~ -"
+            )
+    if value == RESERVED_PREFIX or value.startswith(RESERVED_PREFIX + "/"):
+        raise ValueError(f"openai prefix {value!r} is reserved for the control API")
+    return value
+
+
+OpenAIPrefix = Annotated[str, AfterValidator(check_openai_prefix)]
+
 
 class ServiceSpec(_Spec):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
@@ -87,6 +112,11 @@ class StackSpec(_Spec):
         None,
         description="Surfaces (openai.chat) or provider families (openai) to serve; "
         "default: all. Others answer 404.",
+    )
+    openai_prefixes: list[OpenAIPrefix] | None = Field(
+        None,
+        description="Extra base paths answering every OpenAI route (chat/completions, "
+        "responses, embeddings, models...), e.g. /my-gateway/v1. Read at start.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
 

@@ -21,7 +21,7 @@ from aiohttp import web
 from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
 from aimock.chaos import MALFORMED_BODY, roll
 from aimock.fixtures.compiled import Physics, Reply
-from aimock.fixtures.matching import Selection
+from aimock.fixtures.matching import FixtureIndex, Selection
 from aimock.journal import Entry
 from aimock.state import STATE, ServerState
 from aimock.streaming import pacing
@@ -41,7 +41,9 @@ def request_context(request: web.Request) -> RequestContext:
         strict = True
     elif strict_raw in ("false", "0"):
         strict = False
-    return RequestContext(headers=headers, test_id=test_id, strict_override=strict)
+    return RequestContext(
+        headers=headers, test_id=test_id, strict_override=strict, query=request.query
+    )
 
 
 def journal_entry(
@@ -209,7 +211,7 @@ async def _serve(
         return error_response(surface.errors, info)
 
     index = state.index  # one snapshot for the whole request
-    selection = index.select(canonical, state.match_state)
+    canonical, selection = _select(index, surface, canonical, state)
     compiled = selection.compiled
     if compiled is not None:
         entry.fixture = compiled.description
@@ -248,13 +250,44 @@ async def _serve(
         await _wait_first_byte(physics)
         return error_response(surface.errors, _error_info(reply))
 
-    options = RenderOptions(chunk_size=physics.chunk_size)
+    options = RenderOptions(
+        chunk_size=physics.chunk_size,
+        open_router_processing=bool(compiled and compiled.fixture.open_router_processing),
+    )
     if canonical.stream and surface.stream is not None:
         return await _stream(
             request, surface, canonical, reply, physics=physics, options=options, entry=entry
         )
     await _wait_first_byte(physics)
-    return json_response(surface.render(canonical, reply, options))
+    headers = surface.headers(canonical) if surface.headers is not None else None
+    return json_response(surface.render(canonical, reply, options), headers=headers)
+
+
+def _select(
+    index: FixtureIndex, surface: Surface, canonical: CanonicalRequest, state: ServerState
+) -> tuple[CanonicalRequest, Selection]:
+    """The fixture answering this request, and the request it answered.
+
+    A surface with `candidates` (OpenRouter's `models` list) has each candidate matched in
+    turn, as OpenRouter fails over: the first non-error answer wins; an error fixture falls
+    through to the next model unless it says `fallthrough: false`; when every candidate
+    fails, the last error answers. Each candidate that matched counts as served.
+    """
+    if surface.candidates is None:
+        return canonical, index.select(canonical, state.match_state)
+    failed: tuple[CanonicalRequest, Selection] | None = None
+    skipped = 0
+    for candidate in surface.candidates(canonical):
+        selection = index.select(candidate, state.match_state)
+        skipped = max(skipped, selection.skipped_by_state)
+        reply = selection.reply
+        if reply is None:
+            continue
+        if reply.error is not None and reply.error.fallthrough:
+            failed = (candidate, selection)
+            continue
+        return candidate, selection
+    return failed or (canonical, Selection(None, None, skipped))
 
 
 async def _wait_first_byte(physics: Physics) -> None:
@@ -282,6 +315,7 @@ async def _stream(
             "Content-Type": pacing.FRAMERS[surface.framing][1],
             "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no",
+            **(surface.headers(canonical) if surface.headers is not None else {}),
         },
     )
     await response.prepare(request)

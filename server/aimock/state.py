@@ -37,6 +37,8 @@ class ServeOptions:
     chaos: ChaosRates | None = None
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    # Extra OpenAI base paths (`--openai-prefix`), added to the stack spec's `openaiPrefixes`.
+    openai_prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     # Surface names (openai.chat) or provider families (openai) served; None serves all.
     surfaces: frozenset[str] | None = None
+    # Extra base paths for the OpenAI routes; routes are built once, so a reload that changes
+    # them takes effect at the next start.
+    openai_prefixes: tuple[str, ...] = ()
 
     def serves(self, surface: str, provider: str) -> bool:
         return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
@@ -71,6 +76,10 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
         admin_token=options.admin_token,
         max_body_bytes=options.max_body_bytes,
         surfaces=frozenset(spec.surfaces) if spec.surfaces is not None else None,
+        # Flags first, then the spec's; each once, in order.
+        openai_prefixes=tuple(
+            dict.fromkeys((*options.openai_prefixes, *(spec.openai_prefixes or ())))
+        ),
     )
 
 

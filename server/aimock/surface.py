@@ -8,7 +8,7 @@ once for everyone.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -60,6 +60,9 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 @dataclass(frozen=True)
 class RenderOptions:
     chunk_size: int = 20
+    # The matched fixture's `openRouterProcessing`: OpenRouter streams open with a
+    # `: OPENROUTER PROCESSING` comment.
+    open_router_processing: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,14 @@ Parse = Callable[[Any, RequestContext, Mapping[str, str]], CanonicalRequest]
 Render = Callable[[CanonicalRequest, Reply, RenderOptions], dict[str, Any]]
 StreamRender = Callable[[CanonicalRequest, Reply, RenderOptions], Iterable[Event]]
 Fallback = Callable[[CanonicalRequest], Reply]
+# A recorded stream back into one answer: the events as (name, decoded JSON payload) pairs, in
+# order. Lives beside the stream renderer so the two change together (record mode uses it).
+Collapse = Callable[[Sequence[tuple[str | None, Any]]], Reply]
+# Headers a successful answer carries besides the body (request ids, content-type echoes).
+SuccessHeaders = Callable[[CanonicalRequest], Mapping[str, str]]
+# The requests to try in turn (OpenRouter's `models` fallback list): the pipeline answers
+# with the first whose fixture is not a falling-through error.
+Candidates = Callable[[CanonicalRequest], Sequence[CanonicalRequest]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,9 @@ class Surface:
     framing: Framing = "sse"
     # An answer for a miss when not strict (deterministic embeddings, unflagged moderation).
     fallback: Fallback | None = None
+    collapse: Collapse | None = None
+    headers: SuccessHeaders | None = None
+    candidates: Candidates | None = None
 
 
 class ServerView(Protocol):

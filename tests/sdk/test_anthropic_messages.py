@@ -102,6 +102,8 @@ def sse_events(server: ServerProcess, text: str, **body: Any) -> list[dict[str, 
         assert lines[0].startswith("event: ") and lines[1].startswith("data: "), block
         payload = json.loads(lines[1].removeprefix("data: "))
         assert payload["type"] == lines[0].removeprefix("event: ")
+        if payload == {"type": "ping"}:
+            continue  # keep-alive the SDK skips (test_stream_pings_after_message_start)
         event = EVENTS.validate_python(payload, strict=True)
         assert_required_fields(type(event), payload, ALWAYS)
         events.append(payload)
@@ -149,6 +151,7 @@ async def test_text_reply_async(aclient: AsyncAnthropic) -> None:
     )
     [block] = message.content
     assert block.type == "text" and block.text == HELLO
+    assert message._request_id is not None and message._request_id.startswith("req_")
 
 
 def test_block_content_and_system_blocks(client: Anthropic) -> None:
@@ -471,3 +474,151 @@ def test_malformed_requests_are_bad_requests(sdk_server: ServerProcess, body: An
     assert response.status_code == 400, response.text
     assert response.json()["type"] == "error"
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+# --------------------------------------------------------------------------- ping, redacted
+# thinking, count_tokens
+
+
+def test_stream_pings_after_message_start(sdk_server: ServerProcess) -> None:
+    """The API sends one `ping` right after `message_start`; the SDK skips it."""
+    with httpx.Client(timeout=30) as http:
+        response = http.post(
+            sdk_server.url + "/v1/messages",
+            json={
+                "model": MODEL,
+                "max_tokens": 64,
+                "stream": True,
+                "messages": [{"role": "user", "content": "anth-hello"}],
+            },
+        )
+    names = [
+        line.removeprefix("event: ") for line in response.text.splitlines() if line[:6] == "event:"
+    ]
+    assert names[:3] == ["message_start", "ping", "content_block_start"]
+    assert names.count("ping") == 1
+    assert 'event: ping\ndata: {"type":"ping"}\n\n' in response.text
+
+
+REDACTED = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+
+
+def test_redacted_thinking_follows_thinking(client: Anthropic) -> None:
+    message, raw = create_raw(client, "anth-redacted-reasoning", thinking=THINKING)
+    kinds = [block["type"] for block in raw["content"]]
+    assert kinds == ["thinking", "redacted_thinking", "text", "tool_use"]
+    assert raw["content"][1] == {"type": "redacted_thinking", "data": REDACTED}
+    redacted = message.content[1]
+    assert redacted.type == "redacted_thinking" and redacted.data == REDACTED
+    assert message.stop_reason == "tool_use"
+
+
+def test_redacted_thinking_without_visible_thinking(client: Anthropic) -> None:
+    _, raw = create_raw(client, "anth-sealed-mind", thinking=THINKING)
+    assert raw["content"] == [
+        {"type": "redacted_thinking", "data": "first-sealed-blob"},
+        {"type": "redacted_thinking", "data": "second-sealed-blob"},
+        {"type": "text", "text": "Only redacted thinking before me."},
+    ]
+
+
+def test_redacted_thinking_streamed(client: Anthropic, sdk_server: ServerProcess) -> None:
+    """Redacted blocks arrive whole in content_block_start, with no delta; later blocks move
+    up so indexes stay 0, 1, 2, ... in start order (the SDK appends on start)."""
+    events = sse_events(sdk_server, "anth-redacted-reasoning", thinking=THINKING)
+    starts = [e for e in events if e["type"] == "content_block_start"]
+    assert [e["index"] for e in starts] == [0, 1, 2, 3]
+    assert starts[1]["content_block"] == {"type": "redacted_thinking", "data": REDACTED}
+    assert not [e for e in events if e["type"] == "content_block_delta" and e["index"] == 1]
+    stops = [e["index"] for e in events if e["type"] == "content_block_stop"]
+    assert stops == [0, 1, 2, 3]
+    deltas = [e["index"] for e in events if e["type"] == "content_block_delta"]
+    assert deltas == sorted(deltas)
+
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=2048,
+        thinking=THINKING,
+        messages=[{"role": "user", "content": "anth-redacted-reasoning"}],
+    ) as stream:
+        final = stream.get_final_message()
+    thinking, redacted, text, tool = final.content
+    assert thinking.type == "thinking" and thinking.thinking == "Visible part of the reasoning."
+    assert redacted.type == "redacted_thinking" and redacted.data == REDACTED
+    assert text.type == "text" and text.text == "Answer after redacted thinking."
+    assert tool.type == "tool_use" and tool.input == {"city": "Oslo"}
+
+
+def test_redacted_only_streamed(sdk_server: ServerProcess) -> None:
+    events = sse_events(sdk_server, "anth-sealed-mind", thinking=THINKING)
+    starts = [e for e in events if e["type"] == "content_block_start"]
+    assert [(e["index"], e["content_block"]["type"]) for e in starts] == [
+        (0, "redacted_thinking"),
+        (1, "redacted_thinking"),
+        (2, "text"),
+    ]
+
+
+def test_count_tokens(client: Anthropic) -> None:
+    short = client.messages.count_tokens(
+        model=MODEL, messages=[{"role": "user", "content": "anth-hello"}]
+    )
+    long = client.messages.count_tokens(
+        model=MODEL,
+        system="You are a careful assistant who counts every token.",
+        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "anth-hello " * 40}],
+    )
+    assert short.input_tokens > 0
+    assert long.input_tokens > short.input_tokens
+    # The same estimate the message's usage reports.
+    message = client.messages.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "anth-hello"}]
+    )
+    assert message.usage.input_tokens == short.input_tokens
+
+
+async def test_count_tokens_async(aclient: AsyncAnthropic) -> None:
+    counted = await aclient.messages.count_tokens(
+        model=MODEL, messages=[{"role": "user", "content": "anything, no fixture needed"}]
+    )
+    assert counted.input_tokens == 7
+
+
+def test_count_tokens_is_not_a_conversation_turn(sdk_server: ServerProcess) -> None:
+    """count_tokens never consults fixtures: an error fixture's message still counts."""
+    response = httpx.post(
+        sdk_server.url + "/v1/messages/count_tokens",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "anth-rate-limit"}]},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"input_tokens": 4}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"messages": [{"role": "user", "content": "x"}]}, 400),
+        ({"model": MODEL, "messages": [{"role": "robot", "content": "x"}]}, 400),
+        ([1, 2], 400),
+        ("not json", 400),
+    ],
+    ids=["no-model", "bad-role", "array", "malformed"],
+)
+def test_count_tokens_bad_requests(sdk_server: ServerProcess, body: Any, status: int) -> None:
+    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    response = httpx.post(
+        sdk_server.url + "/v1/messages/count_tokens",
+        content=content,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["type"] == "error"
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_count_tokens_error_class(client: Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.count_tokens(model=MODEL, messages=[{"role": "system", "content": "x"}])  # type: ignore[misc, list-item]

@@ -5,11 +5,14 @@ Shared here so no provider copies another's loop.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+import orjson
 
 from aimock.canonical import CanonicalRequest
 from aimock.fixtures.compiled import Reply
@@ -163,3 +166,36 @@ def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int
     if reply.reasoning_tokens is None:
         reasoning = min(reasoning, total)  # an estimate never exceeds the fixture's total
     return prompt, max(0, total - reasoning), reasoning
+
+
+def deterministic_vector(text: str, dimensions: int) -> list[float]:
+    """AIMock's derivation, so both mocks give the same vector for the same input: bytes of
+    SHA-256(text), re-hashed every 32 values, each mapped to [-1, 1]."""
+    digest = hashlib.sha256(text.encode()).digest()
+    values = []
+    for i in range(dimensions):
+        if i > 0 and i % 32 == 0:
+            digest = hashlib.sha256(digest).digest()
+        values.append(digest[i % 32] / 127.5 - 1)
+    return values
+
+
+def embedding_vector(
+    reply: Reply, text: str, dimensions: int | None, default_dimensions: int
+) -> list[float]:
+    """The vector answered for one input: the fixture's (cut to `dimensions` when asked), or
+    the deterministic one derived from the text."""
+    if reply.embedding is not None:
+        vector = list(reply.embedding)
+        return vector[:dimensions] if dimensions else vector
+    return deterministic_vector(text, dimensions or default_dimensions)
+
+
+def json_object_of(arguments: str) -> dict[str, Any]:
+    """Tool-call arguments (JSON text) as the object wires that carry objects need; anything
+    that is not a JSON object becomes {}."""
+    try:
+        value = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,13 +1,32 @@
-"""What every OpenAI surface shares: the error envelope, rate-limit headers, usage maths.
+"""What every OpenAI surface shares: the error envelope, rate-limit headers, and where the
+OpenAI wire is served (OpenAI itself, Azure OpenAI, and the OpenAI-compatible vendors).
 
 Not a surface itself; the OpenAI surface modules import it, never each other.
+
+Bases. An OpenAI-compatible client appends the route (`/chat/completions`, `/embeddings`,
+`/responses`, `/models`) to its base URL, so each vendor's base is a path prefix here:
+
+    /v1            OpenAI, Together, Mistral (the mistralai SDK's paths hold `/v1`), DeepSeek,
+                   vLLM, LM Studio, llama.cpp, ...              provider "openai"
+    (bare)         clients configured without `/v1` (DeepSeek's documented base)   "openai"
+    /openai/v1     Groq, and Azure OpenAI's v1 API (the same path for both)        "openai"
+    /api/v1        OpenRouter                                                   "openrouter"
+    /inference/v1  Fireworks                                                     "fireworks"
+
+Azure OpenAI's classic API (`openai.AzureOpenAI`) puts the deployment in the path:
+`/openai/deployments/{deployment}/chat/completions|embeddings?api-version=...`; routes without
+a deployment (`/responses`, `/models`) live under `/openai`. Those surfaces have provider
+"azure", so `match.provider: azure` tells them apart; the deployment name is the model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from aimock.surface import ErrorDialect, ErrorInfo
+from aimock.canonical import CanonicalRequest, RequestContext
+from aimock.surface import ErrorDialect, ErrorInfo, Parse, ProtocolError
 
 _DEFAULT_TYPES = {
     400: "invalid_request_error",
@@ -51,14 +70,123 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
 
 ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 
-# What the openai SDK (and most OpenAI-compatible clients) read to find the service.
-ENVIRONMENT = {"OPENAI_BASE_URL": "{origin}/v1", "OPENAI_API_KEY": "aimock"}
+
+def azure_error_body(info: ErrorInfo) -> dict[str, Any]:
+    """The OpenAI envelope, plus Azure's `innererror` (content filter details) when an error
+    fixture gives one in its metadata: `metadata: {innererror: {code: ..., ...}}`."""
+    metadata = dict(info.metadata or {})
+    inner = metadata.pop("innererror", None)
+    body = error_body(
+        ErrorInfo(info.status, info.message, info.type, info.code, info.param, metadata=metadata)
+    )
+    if inner is not None:
+        body["error"]["innererror"] = inner
+    return body
+
+
+AZURE_ERRORS = ErrorDialect(body=azure_error_body, headers=error_headers)
+
+
+def openrouter_error_body(info: ErrorInfo) -> dict[str, Any]:
+    """OpenRouter's envelope: `{"error": {"code": <status>, "message", "metadata"?}}`. The
+    openai SDK picks its exception class from the status, not the body, so it raises the same
+    classes as on OpenAI. `param` is added when the mock knows it (a request it refuses):
+    the SDK exposes it as `error.param`."""
+    error: dict[str, Any] = {"code": info.status, "message": info.message}
+    if info.param is not None:
+        error["param"] = info.param
+    if info.metadata:
+        error["metadata"] = dict(info.metadata)
+    return {"error": error}
+
+
+OPENROUTER_ERRORS = ErrorDialect(body=openrouter_error_body, headers=error_headers)
+
+# What the openai SDK (and most OpenAI-compatible clients) read to find the service; the
+# Azure client reads its own three.
+ENVIRONMENT = {
+    "OPENAI_BASE_URL": "{origin}/v1",
+    "OPENAI_API_KEY": "aimock",
+    "AZURE_OPENAI_ENDPOINT": "{origin}",
+    "AZURE_OPENAI_API_KEY": "aimock",
+    "OPENAI_API_VERSION": "2024-10-21",
+}
 
 # Where OpenAI clients send a route: the SDK's `/v1` base, a bare host (clients configured
-# without `/v1`), and Azure-style `/openai/v1`.
+# without `/v1`), and `/openai/v1` (Groq; Azure's v1 API). Provider "openai".
 PREFIXES = ("/v1", "", "/openai/v1")
+
+# OpenAI-compatible vendors whose base path is theirs alone, by provider name.
+VENDOR_PREFIXES: Mapping[str, str] = {"openrouter": "/api/v1", "fireworks": "/inference/v1"}
+
+AZURE = "azure"
+OPENROUTER = "openrouter"
+AZURE_ROOT = "/openai"
+API_VERSION = "api-version"
+
+
+def errors_for(provider: str) -> ErrorDialect:
+    """The error envelope a provider's OpenAI routes answer with."""
+    return {AZURE: AZURE_ERRORS, OPENROUTER: OPENROUTER_ERRORS}.get(provider, ERRORS)
 
 
 def paths(route: str) -> tuple[str, ...]:
     """Every path an OpenAI route is reached on, e.g. paths("/embeddings")."""
     return tuple(prefix + route for prefix in PREFIXES)
+
+
+def azure_deployment_path(route: str) -> str:
+    """The classic Azure path of a deployment route, e.g. for "/chat/completions"."""
+    return f"{AZURE_ROOT}/deployments/{{deployment}}{route}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One provider's paths for one OpenAI route."""
+
+    provider: str
+    paths: tuple[str, ...]
+
+
+def vendor_mounts(route: str) -> tuple[Mount, ...]:
+    return tuple(Mount(name, (prefix + route,)) for name, prefix in VENDOR_PREFIXES.items())
+
+
+class ProviderParse(Protocol):
+    """A surface's parse that names the provider it serves."""
+
+    def __call__(
+        self,
+        body: Any,
+        context: RequestContext,
+        params: Mapping[str, str],
+        provider: str = ...,
+    ) -> CanonicalRequest: ...
+
+
+def parse_for(parse: ProviderParse, provider: str) -> Parse:
+    """`parse` for one provider; Azure's also checks `api-version` as Azure does."""
+
+    def parse_as(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+        if provider == AZURE:
+            require_api_version(context)
+        return parse(body, context, params, provider)
+
+    return parse_as
+
+
+MISTRAL_AGENT = "mistral-client"  # the mistralai SDK sends mistral-client-python/<version>
+
+
+def from_mistral(context: RequestContext) -> bool:
+    """Whether Mistral's own client sent the request: Mistral's API differs from OpenAI's in
+    a few fields its SDK requires (whole streamed tool calls, an embeddings `id`)."""
+    return MISTRAL_AGENT in (context.header("user-agent") or "")
+
+
+def require_api_version(context: RequestContext) -> None:
+    """Classic Azure routes answer 404 "Resource not found" without `?api-version=` (any
+    value is accepted here). The openai SDK's AzureOpenAI always sends it; a hand-built URL
+    that forgets it fails against the mock as it would against Azure."""
+    if not context.query.get(API_VERSION):
+        raise ProtocolError(ErrorInfo(404, "Resource not found", type=None, code="404"))

@@ -4,16 +4,36 @@ Stream order: role chunk, reasoning deltas, content (or refusal) deltas, one ope
 tool call (index, id, type, name, empty arguments) followed by argument fragments carrying only
 the index, a finish chunk, the usage chunk when `stream_options.include_usage`, `[DONE]`. Ids,
 names and roles appear once: the SDK's accumulator concatenates repeated strings.
+
+The same wire is served for Azure OpenAI and the OpenAI-compatible vendors (see openai_base).
+Two vendor differences are rendered:
+
+- Azure adds content-filter verdicts: `prompt_filter_results` on the body and
+  `content_filter_results` on each choice; its stream opens with a chunk that has
+  `choices: []` and only the prompt verdicts (code that reads `chunk.choices[0]` blindly
+  fails on Azure, and here).
+- Mistral streams each tool call whole, in one delta with its name and full arguments; the
+  mistralai SDK's types require `function.name` on every tool-call delta, so OpenAI's
+  argument fragments would not parse. Requests from Mistral's clients (User-Agent
+  `mistral-client-python/<version>`) get whole tool calls.
+
+Vendor request fields (OpenRouter `provider`/`transforms`/`models`/`reasoning`/`usage`,
+Mistral `safe_prompt`/`random_seed`, Groq `reasoning_format`, vLLM `guided_json`...) are
+accepted and ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import secrets
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
+from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -27,13 +47,25 @@ from aimock.providers.common import (
     text_of,
     token_counts,
 )
-from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
+from aimock.streaming import sse
+from aimock.surface import (
+    Event,
+    Provider,
+    Render,
+    RenderOptions,
+    StreamRender,
+    Surface,
+    bad_request,
+)
 
+SURFACE = "openai.chat"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 FORMATS = ("text", "json_object", "json_schema")
 
 
-def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+def parse(
+    body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
+) -> CanonicalRequest:
     body = expect_object(body)
     model = params.get("deployment") or require(body, "model", str, "a string")
     raw_messages = require(body, "messages", list, "an array")
@@ -57,8 +89,8 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
     stream = optional(body, "stream", bool, "a boolean") or False
     stream_options = optional(body, "stream_options", dict, "an object") or {}
     return CanonicalRequest(
-        surface="openai.chat",
-        provider="openai",
+        surface=SURFACE,
+        provider=provider,
         endpoint="chat",
         model=model,
         context=context,
@@ -66,7 +98,10 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
         tools=tuple(tools),
         response_format=response_format,
         stream=stream,
-        extras={"include_usage": bool(stream_options.get("include_usage"))},
+        extras={
+            "include_usage": bool(stream_options.get("include_usage")),
+            "whole_tool_calls": openai_base.from_mistral(context),
+        },
     )
 
 
@@ -224,8 +259,13 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     else:
         for piece in slices(reply.content or "", size):
             yield chunk({"content": piece}, tokens=estimate_tokens(piece))
+    whole = bool(request.extras.get("whole_tool_calls"))
     for index, call in enumerate(_tool_calls(reply)):
         function = call["function"]
+        if whole:
+            tokens = estimate_tokens(function["arguments"])
+            yield chunk({"tool_calls": [{"index": index, **call}]}, tokens=tokens)
+            continue
         opening = {
             "index": index,
             "id": call["id"],
@@ -242,16 +282,306 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     yield Event("[DONE]")
 
 
-CHAT = Surface(
-    name="openai.chat",
-    provider="openai",
-    endpoint="chat",
-    method="POST",
-    paths=openai_base.paths("/chat/completions"),
-    parse=parse,
-    render=render,
-    stream=stream,
-    errors=openai_base.ERRORS,
-)
+# --------------------------------------------------------------------------- Azure
 
-PROVIDER = Provider(name="openai.chat", surfaces=(CHAT,), environment=openai_base.ENVIRONMENT)
+_SAFE = {"filtered": False, "severity": "safe"}
+CONTENT_FILTER_RESULTS = dict.fromkeys(("hate", "self_harm", "sexual", "violence"), _SAFE)
+PROMPT_FILTER_RESULTS = [
+    {
+        "prompt_index": 0,
+        "content_filter_results": {
+            **CONTENT_FILTER_RESULTS,
+            "jailbreak": {"filtered": False, "detected": False},
+        },
+    }
+]
+
+
+def azure_render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    body = render(request, reply, options)
+    body["prompt_filter_results"] = PROMPT_FILTER_RESULTS
+    for choice in body["choices"]:
+        choice["content_filter_results"] = CONTENT_FILTER_RESULTS
+    return body
+
+
+def azure_stream(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> Iterator[Event]:
+    yield Event(
+        {
+            "choices": [],
+            "created": 0,
+            "id": "",
+            "model": "",
+            "object": "",
+            "prompt_filter_results": PROMPT_FILTER_RESULTS,
+        }
+    )
+    yield from stream(request, reply, options)
+
+
+# --------------------------------------------------------------------------- OpenRouter
+
+PROCESSING = "OPENROUTER PROCESSING"
+GENERATION_ID_ALPHABET = string.ascii_letters + string.digits
+# The upstream provider OpenRouter names for a model's author when a fixture does not say
+# (a real answer names the host that served it, e.g. "Amazon Bedrock" for a Claude model).
+UPSTREAM_PROVIDERS = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google AI Studio",
+    "x-ai": "xAI",
+    "z-ai": "Z.AI",
+    "mistralai": "Mistral",
+    "deepseek": "DeepSeek",
+    "cohere": "Cohere",
+    "moonshotai": "Moonshot AI",
+    "qwen": "Alibaba",
+    "amazon": "Amazon Bedrock",
+    "perplexity": "Perplexity",
+}
+# `reasoning_details[].format`: how the upstream encodes its reasoning.
+REASONING_FORMATS = {
+    "anthropic": "anthropic-claude-v1",
+    "openai": "openai-responses-v1",
+    "google": "google-gemini-v1",
+    "x-ai": "xai-responses-v1",
+}
+
+
+def generation_id() -> str:
+    """OpenRouter's id shape: `gen-<unix seconds>-<20 letters and digits>`."""
+    tail = "".join(secrets.choice(GENERATION_ID_ALPHABET) for _ in range(20))
+    return f"gen-{now()}-{tail}"
+
+
+def _author(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else ""
+
+
+def upstream_provider(model: str) -> str:
+    """The provider name for a model slug: `anthropic/claude-sonnet-4.6` -> "Anthropic"; an
+    unknown author is capitalised; a slug without an author is returned as it is."""
+    author = _author(model)
+    if not author:
+        return model
+    return UPSTREAM_PROVIDERS.get(author, author[:1].upper() + author[1:])
+
+
+def openrouter_parse(
+    body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openrouter"
+) -> CanonicalRequest:
+    """Chat Completions, plus OpenRouter's routing: the `models` fallback list (unless
+    `provider.allow_fallbacks` is false). Usage always ends a stream on OpenRouter."""
+    request = parse(body, context, params, provider)
+    models = [request.model]
+    routing = body.get("provider")
+    if not (isinstance(routing, dict) and routing.get("allow_fallbacks") is False):
+        fallbacks = optional(body, "models", list, "an array") or ()
+        models += [m for m in fallbacks if isinstance(m, str) and m]
+    extras = {**request.extras, "include_usage": True, "models": tuple(dict.fromkeys(models))}
+    return replace(request, extras=extras)
+
+
+def openrouter_candidates(request: CanonicalRequest) -> tuple[CanonicalRequest, ...]:
+    """The request once per model of `[model, ...models]`; the winner is echoed as `model`."""
+    models = request.extras.get("models") or ()
+    if len(models) < 2:
+        return (request,)
+    return tuple(replace(request, model=model) for model in models)
+
+
+class _OpenRouterShape:
+    """What every OpenRouter body and chunk of one answer shares."""
+
+    def __init__(self, request: CanonicalRequest, reply: Reply) -> None:
+        model = reply.model or request.model
+        self.request = request
+        self.reply = reply
+        self.id = reply.id or generation_id()
+        self.provider = reply.upstream_provider or upstream_provider(model)
+        self.format = REASONING_FORMATS.get(_author(model), "unknown")
+
+    def top(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAI body's top level, the OpenRouter way (its key order, too)."""
+        head = {key: body[key] for key in ("object", "created", "model")}
+        rest = {k: v for k, v in body.items() if k not in ("id", *head, "service_tier")}
+        return {
+            "id": self.id,
+            **head,
+            "provider": self.provider,
+            "system_fingerprint": self.reply.system_fingerprint,
+            **rest,
+        }
+
+    def native_finish_reason(self, finish_reason: str | None) -> str | None:
+        if finish_reason is None:
+            return None
+        return self.reply.native_finish_reason or finish_reason
+
+    def reasoning_detail(self, text: str, last: bool) -> dict[str, Any]:
+        detail: dict[str, Any] = {"type": "reasoning.text", "text": text}
+        if last and self.reply.reasoning_signature:
+            detail["signature"] = self.reply.reasoning_signature
+        return {**detail, "format": self.format, "index": 0}
+
+    def usage(self) -> dict[str, Any]:
+        """OpenAI's token counts with OpenRouter's details, and its accounting when the fixture
+        gives a cost (a mock cannot know one, so none is invented)."""
+        openai_usage = _usage(self.request, self.reply)
+        reply = self.reply
+        usage = {key: openai_usage[key] for key in ("prompt_tokens", "completion_tokens")}
+        usage["total_tokens"] = openai_usage["total_tokens"]
+        accounting = reply.accounting or {}
+        if accounting:
+            usage["cost"] = accounting["cost"]
+            usage["is_byok"] = accounting["is_byok"]
+        usage["prompt_tokens_details"] = {
+            "cached_tokens": reply.cached_tokens or 0,
+            "cache_write_tokens": 0,
+            "audio_tokens": 0,
+            "video_tokens": 0,
+        }
+        if accounting:
+            usage["cost_details"] = {
+                "upstream_inference_cost": 0,
+                "upstream_inference_prompt_cost": 0,
+                "upstream_inference_completions_cost": 0,
+                **accounting["cost_details"],  # type: ignore[dict-item]
+            }
+        reasoning = openai_usage["completion_tokens_details"]["reasoning_tokens"]
+        usage["completion_tokens_details"] = {
+            "reasoning_tokens": reasoning,
+            "image_tokens": 0,
+            "audio_tokens": 0,
+        }
+        return usage
+
+
+def openrouter_render(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> dict[str, Any]:
+    shape = _OpenRouterShape(request, reply)
+    body = shape.top(render(request, reply, options))
+    for choice in body["choices"]:
+        choice["native_finish_reason"] = shape.native_finish_reason(choice["finish_reason"])
+        message = choice["message"]
+        message.pop("annotations", None)
+        message.pop("reasoning_content", None)
+        message["reasoning"] = reply.reasoning
+        if reply.reasoning is not None:
+            message["reasoning_details"] = [shape.reasoning_detail(reply.reasoning, last=True)]
+    body["usage"] = shape.usage()
+    return body
+
+
+def openrouter_stream(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> Iterator[Event]:
+    """OpenAI's chunks the OpenRouter way: `gen-` id, `provider` and `native_finish_reason`
+    on every chunk, reasoning as `reasoning` + `reasoning_details` (the signature on the last
+    piece), usage with OpenRouter's details in the final chunk whatever `stream_options` said,
+    and the `: OPENROUTER PROCESSING` comment first when the fixture asks for it."""
+    if options.open_router_processing:
+        yield Event(PROCESSING, name=sse.COMMENT)
+    shape = _OpenRouterShape(request, reply)
+    reasoned = ""
+    for event in stream(request, reply, options):
+        chunk = event.data
+        if not isinstance(chunk, dict):
+            yield event  # [DONE]
+            continue
+        chunk = shape.top(chunk)
+        if chunk.get("usage") is None:
+            chunk.pop("usage", None)  # OpenAI's `usage: null` on every chunk; not OpenRouter's
+        else:
+            chunk["usage"] = shape.usage()
+        for choice in chunk["choices"]:
+            choice["native_finish_reason"] = shape.native_finish_reason(choice["finish_reason"])
+            piece = choice["delta"].pop("reasoning_content", None)
+            if piece is not None:
+                reasoned += piece
+                last = reasoned == reply.reasoning
+                choice["delta"]["reasoning"] = piece
+                choice["delta"]["reasoning_details"] = [shape.reasoning_detail(piece, last)]
+        yield Event(chunk, event.name, event.tokens)
+
+
+# --------------------------------------------------------------------------- surfaces
+
+
+# --------------------------------------------------------------------------- collapse
+
+
+def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded Chat Completions stream back into one answer."""
+    assembly = Assembly()
+    for _, chunk in events:
+        if not isinstance(chunk, dict):
+            continue  # the [DONE] terminator
+        assembly.id = assembly.id or chunk.get("id")
+        assembly.model = assembly.model or chunk.get("model")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            assembly.input_tokens = usage.get("prompt_tokens")
+            assembly.output_tokens = usage.get("completion_tokens")
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                assembly.text.append(delta["content"])
+            if delta.get("reasoning_content"):
+                assembly.reasoning.append(delta["reasoning_content"])
+            if delta.get("refusal"):
+                assembly.refusal.append(delta["refusal"])
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                assembly.tool_call(
+                    call.get("index"),
+                    id=call.get("id"),
+                    name=function.get("name"),
+                    arguments=function.get("arguments") or "",
+                )
+            assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
+    return assembly.reply()
+
+
+# Vendors whose answers differ from OpenAI's: their parse, render and stream.
+VARIANTS: Mapping[str, tuple[openai_base.ProviderParse, Render, StreamRender]] = {
+    openai_base.AZURE: (parse, azure_render, azure_stream),
+    openai_base.OPENROUTER: (openrouter_parse, openrouter_render, openrouter_stream),
+}
+
+
+def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
+    provider_parse, provider_render, provider_stream = VARIANTS.get(
+        provider, (parse, render, stream)
+    )
+    return Surface(
+        name=SURFACE,
+        provider=provider,
+        endpoint="chat",
+        method="POST",
+        paths=paths,
+        parse=openai_base.parse_for(provider_parse, provider),
+        render=provider_render,
+        stream=provider_stream,
+        errors=openai_base.errors_for(provider),
+        collapse=collapse,
+        candidates=openrouter_candidates if provider == openai_base.OPENROUTER else None,
+    )
+
+
+ROUTE = "/chat/completions"
+CHAT = _surface("openai", openai_base.paths(ROUTE))
+AZURE_CHAT = _surface(openai_base.AZURE, (openai_base.azure_deployment_path(ROUTE),))
+
+PROVIDER = Provider(
+    name="openai.chat",
+    surfaces=(
+        CHAT,
+        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
+        AZURE_CHAT,
+    ),
+    environment=openai_base.ENVIRONMENT,
+)

@@ -1,4 +1,5 @@
-"""OpenAI embeddings: `POST /v1/embeddings`.
+"""OpenAI embeddings: `POST /v1/embeddings` (and the same on Azure's
+`/openai/deployments/{deployment}/embeddings` and the OpenAI-compatible bases, see openai_base).
 
 A miss (when not strict) answers a deterministic vector per input, so retrieval code runs
 without a fixture per sentence. `encoding_format: base64` (the SDK's default) is little-endian
@@ -8,7 +9,6 @@ float32 bytes; `dimensions` is honoured for both explicit and derived vectors.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -16,25 +16,23 @@ from typing import Any
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
-from aimock.providers.common import estimate_tokens, expect_object, optional, require
+from aimock.providers.common import (
+    embedding_vector,
+    estimate_tokens,
+    expect_object,
+    new_id,
+    optional,
+    require,
+)
 from aimock.surface import Provider, RenderOptions, Surface, bad_request
 
+SURFACE = "openai.embeddings"
 DEFAULT_DIMENSIONS = 1536
 
 
-def deterministic_vector(text: str, dimensions: int) -> list[float]:
-    """AIMock's derivation, so both mocks give the same vector for the same input: bytes of
-    SHA-256(text), re-hashed every 32 values, each mapped to [-1, 1]."""
-    digest = hashlib.sha256(text.encode()).digest()
-    values = []
-    for i in range(dimensions):
-        if i > 0 and i % 32 == 0:
-            digest = hashlib.sha256(digest).digest()
-        values.append(digest[i % 32] / 127.5 - 1)
-    return values
-
-
-def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+def parse(
+    body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
+) -> CanonicalRequest:
     body = expect_object(body)
     model = params.get("deployment") or require(body, "model", str, "a string")
     raw = require(body, "input", (str, list), "a string or an array")
@@ -56,13 +54,17 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
             code="invalid_value",
         )
     return CanonicalRequest(
-        surface="openai.embeddings",
-        provider="openai",
+        surface=SURFACE,
+        provider=provider,
         endpoint="embedding",
         model=model,
         context=context,
         inputs=tuple(inputs),
-        extras={"dimensions": dimensions, "encoding_format": encoding},
+        extras={
+            "dimensions": dimensions,
+            "encoding_format": encoding,
+            "with_id": openai_base.from_mistral(context),
+        },
     )
 
 
@@ -97,22 +99,20 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
     encoding = request.extras.get("encoding_format", "float")
     data = []
     for index, text in enumerate(request.inputs):
-        if reply.embedding is not None:
-            vector = list(reply.embedding)
-            if dimensions:
-                vector = vector[:dimensions]
-        else:
-            vector = deterministic_vector(text, dimensions or DEFAULT_DIMENSIONS)
+        vector = embedding_vector(reply, text, dimensions, DEFAULT_DIMENSIONS)
         data.append({"object": "embedding", "index": index, "embedding": _encode(vector, encoding)})
     tokens = reply.input_tokens
     if tokens is None:
         tokens = sum(estimate_tokens(text) for text in request.inputs)
-    return {
+    body = {
         "object": "list",
         "data": data,
         "model": reply.model or request.model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
+    if request.extras.get("with_id"):  # Mistral's embeddings carry an id; its SDK needs it
+        body = {"id": reply.id or new_id("embd-"), **body}
+    return body
 
 
 def fallback(request: CanonicalRequest) -> Reply:
@@ -120,16 +120,29 @@ def fallback(request: CanonicalRequest) -> Reply:
     return Reply(kind="embedding")
 
 
-EMBEDDINGS = Surface(
-    name="openai.embeddings",
-    provider="openai",
-    endpoint="embedding",
-    method="POST",
-    paths=openai_base.paths("/embeddings"),
-    parse=parse,
-    render=render,
-    errors=openai_base.ERRORS,
-    fallback=fallback,
-)
+def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
+    azure = provider == openai_base.AZURE
+    return Surface(
+        name=SURFACE,
+        provider=provider,
+        endpoint="embedding",
+        method="POST",
+        paths=paths,
+        parse=openai_base.parse_for(parse, provider),
+        render=render,
+        errors=openai_base.AZURE_ERRORS if azure else openai_base.ERRORS,
+        fallback=fallback,
+    )
 
-PROVIDER = Provider(name="openai.embeddings", surfaces=(EMBEDDINGS,))
+
+ROUTE = "/embeddings"
+EMBEDDINGS = _surface("openai", openai_base.paths(ROUTE))
+
+PROVIDER = Provider(
+    name="openai.embeddings",
+    surfaces=(
+        EMBEDDINGS,
+        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
+        _surface(openai_base.AZURE, (openai_base.azure_deployment_path(ROUTE),)),
+    ),
+)

@@ -56,31 +56,29 @@ async def get_model(request: web.Request, view: ServerView) -> web.StreamRespons
     return _json(_model(model_id))
 
 
-# The same bases the other OpenAI surfaces answer on, so one `base_url` serves them all.
+def _routes(provider: str, prefix: str) -> tuple[PlainRoute, ...]:
+    errors = openai_base.AZURE_ERRORS if provider == openai_base.AZURE else openai_base.ERRORS
+    return (
+        PlainRoute("openai.models", provider, "GET", f"{prefix}/models", list_models, errors),
+        # `.+`: model ids may hold slashes (Hugging Face style "org/name"), sent encoded
+        # (%2F, as the SDK does) or not.
+        PlainRoute(
+            "openai.models", provider, "GET", f"{prefix}/models/{{model:.+}}", get_model, errors
+        ),
+    )
+
+
+# The same bases the other OpenAI surfaces answer on, so one `base_url` serves them all;
+# Azure's classic client lists models on `/openai/models?api-version=...`.
 PROVIDER = Provider(
     name="openai.models",
-    routes=tuple(
-        route
-        for prefix in openai_base.PREFIXES
-        for route in (
-            PlainRoute(
-                "openai.models",
-                "openai",
-                "GET",
-                f"{prefix}/models",
-                list_models,
-                openai_base.ERRORS,
-            ),
-            # `.+`: model ids may hold slashes (Hugging Face style "org/name"), sent encoded
-            # (%2F, as the SDK does) or not.
-            PlainRoute(
-                "openai.models",
-                "openai",
-                "GET",
-                f"{prefix}/models/{{model:.+}}",
-                get_model,
-                openai_base.ERRORS,
-            ),
-        )
+    routes=(
+        *(route for prefix in openai_base.PREFIXES for route in _routes("openai", prefix)),
+        *(
+            route
+            for provider, prefix in openai_base.VENDOR_PREFIXES.items()
+            for route in _routes(provider, prefix)
+        ),
+        *_routes(openai_base.AZURE, openai_base.AZURE_ROOT),
     ),
 )

@@ -25,13 +25,14 @@ Every event carries `sequence_number` from 0; there is no `[DONE]` terminator.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
+from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -48,6 +49,7 @@ from aimock.providers.common import (
 )
 from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
 
+SURFACE = "openai.responses"
 ROLES = ("assistant", "developer", "system", "user")
 TEXT_PARTS = ("input_text", "output_text", "text")
 FORMATS = ("text", "json_object", "json_schema")
@@ -58,7 +60,9 @@ FUNCTION_DEFAULTS = {"description": None, "parameters": None, "strict": True}
 # --------------------------------------------------------------------------- request
 
 
-def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+def parse(
+    body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
+) -> CanonicalRequest:
     body = expect_object(body)
     model = params.get("deployment") or require(body, "model", str, "a string")
     instructions = optional(body, "instructions", str, "a string")
@@ -67,8 +71,8 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
     names, echoed_tools = _tools(optional(body, "tools", list, "an array") or [])
     text = _text_config(optional(body, "text", dict, "an object"))
     return CanonicalRequest(
-        surface="openai.responses",
-        provider="openai",
+        surface=SURFACE,
+        provider=provider,
         endpoint="chat",
         model=model,
         context=context,
@@ -362,7 +366,7 @@ def _envelope(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
         "model": reply.model or request.model,
         "output": [],
         "usage": None,
-        **request.extras["echo"],
+        **request.extras.get("echo", {}),
     }
 
 
@@ -486,16 +490,69 @@ def _content_events(
     yield event("response.content_part.done", **at, part=part)
 
 
-RESPONSES = Surface(
-    name="openai.responses",
-    provider="openai",
-    endpoint="chat",
-    method="POST",
-    paths=openai_base.paths("/responses"),
-    parse=parse,
-    render=render,
-    stream=stream,
-    errors=openai_base.ERRORS,
-)
+# --------------------------------------------------------------------------- collapse
 
-PROVIDER = Provider(name="openai.responses", surfaces=(RESPONSES,))
+
+def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded Responses stream back into one answer: the finished output items (from
+    `response.output_item.done`, which a cut stream still has for the items it finished)."""
+    assembly = Assembly()
+    for _, event in events:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("type")
+        if kind in ("response.created", "response.completed", "response.incomplete"):
+            response = event.get("response") or {}
+            assembly.id = response.get("id") or assembly.id
+            assembly.model = response.get("model") or assembly.model
+            usage = response.get("usage")
+            if isinstance(usage, dict):
+                assembly.input_tokens = usage.get("input_tokens")
+                assembly.output_tokens = usage.get("output_tokens")
+        elif kind == "response.output_item.done":
+            _collapse_item(assembly, event.get("item") or {})
+    return assembly.reply()
+
+
+def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
+    if item.get("type") == "reasoning":
+        assembly.reasoning += [part.get("text", "") for part in item.get("summary") or ()]
+    elif item.get("type") == "message":
+        for part in item.get("content") or ():
+            if part.get("type") == "output_text":
+                assembly.text.append(part.get("text", ""))
+            elif part.get("type") == "refusal":
+                assembly.refusal.append(part.get("refusal", ""))
+    elif item.get("type") == "function_call":
+        assembly.whole_tool_call(item.get("call_id"), item.get("name", ""), item.get("arguments"))
+
+
+def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
+    azure = provider == openai_base.AZURE
+    return Surface(
+        name=SURFACE,
+        provider=provider,
+        endpoint="chat",
+        method="POST",
+        paths=paths,
+        parse=openai_base.parse_for(parse, provider),
+        render=render,
+        stream=stream,
+        errors=openai_base.AZURE_ERRORS if azure else openai_base.ERRORS,
+        collapse=collapse,
+    )
+
+
+ROUTE = "/responses"
+RESPONSES = _surface("openai", openai_base.paths(ROUTE))
+
+# Azure's classic client calls `/openai/responses?api-version=...` with or without a
+# deployment (responses is not one of its deployment routes); the model is the body's.
+PROVIDER = Provider(
+    name="openai.responses",
+    surfaces=(
+        RESPONSES,
+        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
+        _surface(openai_base.AZURE, (openai_base.AZURE_ROOT + ROUTE,)),
+    ),
+)

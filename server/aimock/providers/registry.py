@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from aimock.providers import (
     anthropic_messages,
+    bedrock_converse,
+    bedrock_invoke,
+    cohere,
+    gemini,
+    ollama,
     openai_chat,
     openai_embeddings,
     openai_models,
@@ -19,6 +24,11 @@ PROVIDERS: tuple[Provider, ...] = (
     openai_moderations.PROVIDER,
     openai_models.PROVIDER,
     anthropic_messages.PROVIDER,
+    gemini.PROVIDER,
+    bedrock_invoke.PROVIDER,
+    bedrock_converse.PROVIDER,
+    ollama.PROVIDER,
+    cohere.PROVIDER,
 )
 
 

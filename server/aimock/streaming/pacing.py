@@ -22,12 +22,13 @@ from typing import Any, Literal
 from aiohttp import web
 
 from aimock.fixtures.compiled import Physics
-from aimock.streaming import ndjson, sse
+from aimock.streaming import eventstream, ndjson, sse
 
 Framer = Callable[[Any, str | None], bytes]
 FRAMERS: dict[str, tuple[Framer, str]] = {
     "sse": (sse.frame, sse.CONTENT_TYPE),
     "ndjson": (ndjson.frame, ndjson.CONTENT_TYPE),
+    "eventstream": (eventstream.frame, eventstream.CONTENT_TYPE),
 }
 
 Outcome = Literal["complete", "truncated", "disconnected", "client_gone"]
@@ -75,6 +76,15 @@ async def stream(
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     try:
+        # SSE comments opening a stream (OpenRouter's processing notice) go out at once,
+        # before the first-token wait they announce, and are not chunks.
+        pending = list(events)
+        opening = 0
+        while opening < len(pending) and pending[opening].name == sse.COMMENT:
+            opening += 1
+        if opening:
+            await response.write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
+        events = pending[opening:]
         if physics.is_instant and deadline is None:
             frames: list[bytes] = []
             for index, event in enumerate(events):

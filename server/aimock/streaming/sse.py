@@ -1,6 +1,9 @@
 """Server-sent events framing (WHATWG): optional `event:` line, one `data:` line, blank line.
 
 The space after `data:` is required by google-genai's parser, so it is always written.
+
+An event named `COMMENT` is written as an SSE comment line (`: <text>`), which clients skip:
+OpenRouter sends `: OPENROUTER PROCESSING` that way while the upstream model starts.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from typing import Any
 import orjson
 
 CONTENT_TYPE = "text/event-stream"
+COMMENT = ":comment"  # an event name no real stream uses
 
 
 def frame(data: Any, name: str | None = None) -> bytes:
     payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
     if name is None:
         return b"data: " + payload + b"\n\n"
+    if name == COMMENT:
+        return b": " + payload + b"\n\n"
     return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"

@@ -1,0 +1,558 @@
+"""Cohere v2: `POST /v2/chat` (plain and streamed) and embeddings on `POST /v2/embed` and the
+v1 client's `POST /v1/embed`.
+
+Chat body: `{id, finish_reason, message:{role:"assistant", content:[thinking?, text?],
+tool_plan?, tool_calls?}, usage:{billed_units, tokens}}`. When the answer calls tools, the text
+that comes with the calls is the `tool_plan` (Cohere's reflection before calling), not content.
+Tool-call arguments are JSON strings. finish_reason: COMPLETE | MAX_TOKENS | STOP_SEQUENCE |
+TOOL_CALL.
+
+Stream (`stream: true`): SSE, each event named after its JSON `type` (the SDK routes on the
+JSON `type` only; the names are there for clients that read them):
+
+    message-start {id, delta:{message:{role:"assistant", content:[], tool_plan:"", ...}}}
+    per content block (thinking, then text), index 0, 1, ...:
+      content-start {index, delta:{message:{content:{type, text|thinking:""}}}}
+      content-delta xN {index, delta:{message:{content:{text|thinking: piece}}}}
+      content-end {index}
+    tool-plan-delta xN {delta:{message:{tool_plan: piece}}}
+    per call, index 0, 1, ...:
+      tool-call-start {index, delta:{message:{tool_calls:{id, type, function:{name,
+        arguments:""}}}}}   (one object, not a list)
+      tool-call-delta xN {index, delta:{message:{tool_calls:{function:{arguments: piece}}}}}
+      tool-call-end {index}
+    message-end {delta:{finish_reason, usage}}
+
+Errors are `{"id", "message"}` with the status; the SDK raises one class per status
+(BadRequestError 400, NotFoundError 404, TooManyRequestsError 429, ServiceUnavailableError 503...).
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
+from aimock.fixtures.compiled import Reply
+from aimock.providers.assembly import Assembly
+from aimock.providers.common import (
+    check_type,
+    embedding_vector,
+    estimate_tokens,
+    expect_object,
+    json_type_name,
+    optional,
+    slices,
+    token_counts,
+)
+from aimock.surface import (
+    ErrorDialect,
+    ErrorInfo,
+    Event,
+    ProtocolError,
+    Provider,
+    RenderOptions,
+    Surface,
+    bad_request,
+)
+
+PROVIDER_NAME = "cohere"
+CHAT = "cohere.chat"
+EMBED = "cohere.embed"
+ROLES = ("system", "user", "assistant", "tool")
+FINISH_REASONS = ("COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "TOOL_CALL", "ERROR", "TIMEOUT")
+INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
+V1_EMBED_MODEL = "embed-english-v2.0"  # the v1 API's default when no model is named
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_body(info: ErrorInfo) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "message": info.message}
+
+
+def error_headers(info: ErrorInfo) -> dict[str, str]:
+    if info.status == 429:
+        retry = info.retry_after if info.retry_after is not None else 1.0
+        return {"retry-after": f"{max(1, round(retry))}"}
+    return {}
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+
+
+def invalid(message: str, param: str | None = None) -> ProtocolError:
+    """Cohere words every 400 as `invalid request: ...`."""
+    return bad_request(f"invalid request: {message}", param=param)
+
+
+def _required(body: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
+    if body.get(key) is None:
+        raise invalid(f"{key} is a required field", key)
+    return check_type(body[key], key, kind, what)
+
+
+# --------------------------------------------------------------------------- chat request
+
+
+def parse_chat(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+    del params
+    body = expect_object(body)
+    model = _required(body, "model", str, "a string")
+    raw_messages = _required(body, "messages", list, "an array")
+    if not raw_messages:
+        raise invalid("messages must contain at least one message", "messages")
+    thinking = optional(body, "thinking", dict, "an object")
+    if thinking is not None and thinking.get("type") not in ("enabled", "disabled"):
+        raise invalid("thinking.type must be one of enabled, disabled", "thinking.type")
+    return CanonicalRequest(
+        surface=CHAT,
+        provider=PROVIDER_NAME,
+        endpoint="chat",
+        model=model,
+        context=context,
+        messages=tuple(_message(raw, i) for i, raw in enumerate(raw_messages)),
+        tools=_tool_names(optional(body, "tools", list, "an array") or []),
+        response_format=_response_format(body),
+        stream=optional(body, "stream", bool, "a boolean") or False,
+        extras={"thinking": (thinking or {}).get("type")},
+    )
+
+
+def _tool_names(tools: list[Any]) -> tuple[str, ...]:
+    names = []
+    for i, tool in enumerate(tools):
+        check_type(tool, f"tools[{i}]", dict, "an object")
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name:
+            raise invalid(f"tools[{i}].function.name is a required field", f"tools[{i}]")
+        names.append(name)
+    return tuple(names)
+
+
+def _response_format(body: Mapping[str, Any]) -> str | None:
+    """`json_object` with a `json_schema` is structured output; without, JSON mode."""
+    response_format = optional(body, "response_format", dict, "an object")
+    if response_format is None:
+        return None
+    kind = response_format.get("type")
+    if kind == "text":
+        return "text"
+    if kind != "json_object":
+        raise invalid("response_format.type must be one of text, json_object", "response_format")
+    schema = optional(
+        response_format, "json_schema", dict, "an object", "response_format.json_schema"
+    )
+    return "json_schema" if schema is not None else "json_object"
+
+
+def _message(raw: Any, i: int) -> Message:
+    param = f"messages[{i}]"
+    check_type(raw, param, dict, "an object")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise invalid(
+            f"{param}.role must be one of {', '.join(ROLES)}, got {role!r}", f"{param}.role"
+        )
+    content = raw.get("content")
+    if role == "tool":
+        call_id = raw.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise invalid(f"{param}.tool_call_id is a required field", f"{param}.tool_call_id")
+        return Message("tool", _tool_text(content, f"{param}.content"), (), call_id)
+    if role == "assistant":
+        calls = tuple(
+            _tool_call(call, f"{param}.tool_calls[{j}]")
+            for j, call in enumerate(
+                optional(raw, "tool_calls", list, "an array", f"{param}.tool_calls") or ()
+            )
+        )
+        if content is None and not calls:
+            raise invalid(f"{param} needs content or tool_calls", f"{param}.content")
+        return Message("assistant", _text(content, f"{param}.content"), calls)
+    if content is None:
+        raise invalid(f"{param}.content is a required field", f"{param}.content")
+    return Message(role, _text(content, f"{param}.content"))
+
+
+def _text(content: Any, param: str) -> str | None:
+    """A string, or the text items of a content list joined (thinking and images are not
+    text)."""
+    if content is None or isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise invalid(
+            f"{param} must be a string or an array of content items, got {json_type_name(content)}",
+            param,
+        )
+    texts = []
+    for j, item in enumerate(content):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise invalid(f"{param}[{j}] must be a content object with a type", f"{param}[{j}]")
+        if item["type"] == "text":
+            texts.append(check_type(item.get("text"), f"{param}[{j}].text", str, "a string"))
+    return "".join(texts) if texts else None
+
+
+def _tool_text(content: Any, param: str) -> str:
+    """A tool result's text: its text items, and its documents as JSON."""
+    if isinstance(content, list):
+        pieces = []
+        for item in content:
+            if isinstance(item, dict) and item.get("type") == "document":
+                pieces.append(orjson.dumps(item.get("document", {}).get("data", {})).decode())
+            else:
+                pieces.append(_text([item], param) or "")
+        return "".join(pieces)
+    return _text(content, param) or ""
+
+
+def _tool_call(raw: Any, param: str) -> ToolCall:
+    check_type(raw, param, dict, "an object")
+    function = optional(raw, "function", dict, "an object", f"{param}.function") or {}
+    arguments = function.get("arguments", "")
+    if not isinstance(arguments, str):
+        arguments = orjson.dumps(arguments).decode()
+    return ToolCall(
+        id=str(raw.get("id", "")), name=str(function.get("name", "")), arguments=arguments
+    )
+
+
+# --------------------------------------------------------------------------- chat response
+
+
+def _finish_reason(reply: Reply) -> str:
+    finish = reply.finish_reason
+    if finish in FINISH_REASONS:
+        return str(finish)
+    if finish in ("length", "max_tokens"):
+        return "MAX_TOKENS"
+    if finish in ("stop_sequence",):
+        return "STOP_SEQUENCE"
+    return "TOOL_CALL" if reply.tool_calls else "COMPLETE"
+
+
+def _usage(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
+    prompt, visible, reasoning = token_counts(request, reply)
+    counts = {"input_tokens": prompt, "output_tokens": visible + reasoning}
+    return {"billed_units": dict(counts), "tokens": dict(counts)}
+
+
+def _shows_thinking(request: CanonicalRequest, reply: Reply) -> bool:
+    return reply.reasoning is not None and request.extras.get("thinking") != "disabled"
+
+
+def _content(request: CanonicalRequest, reply: Reply) -> list[dict[str, str]]:
+    """The content items in order; with tool calls the text is the tool plan instead."""
+    items = []
+    if _shows_thinking(request, reply):
+        items.append({"type": "thinking", "thinking": reply.reasoning or ""})
+    if reply.content is not None and not reply.tool_calls:
+        items.append({"type": "text", "text": reply.content})
+    return items
+
+
+def _wire_tool_calls(reply: Reply) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": call.id or f"{call.name}_{uuid.uuid4().hex[:12]}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments or "{}"},
+        }
+        for call in reply.tool_calls
+    ]
+
+
+def render_chat(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    del options
+    message: dict[str, Any] = {"role": "assistant"}
+    content = _content(request, reply)
+    if content:
+        message["content"] = content
+    if reply.tool_calls:
+        if reply.content:
+            message["tool_plan"] = reply.content
+        message["tool_calls"] = _wire_tool_calls(reply)
+    return {
+        "id": reply.id or str(uuid.uuid4()),
+        "finish_reason": _finish_reason(reply),
+        "message": message,
+        "usage": _usage(request, reply),
+    }
+
+
+def _event(kind: str, tokens: int = 0, **fields: Any) -> Event:
+    return Event({"type": kind, **fields}, name=kind, tokens=tokens)
+
+
+def _in_message(**fields: Any) -> dict[str, Any]:
+    return {"message": fields}
+
+
+def stream_chat(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
+    size = options.chunk_size
+    opening = {
+        "role": "assistant",
+        "content": [],
+        "tool_plan": "",
+        "tool_calls": [],
+        "citations": [],
+    }
+    yield _event("message-start", id=reply.id or str(uuid.uuid4()), delta=_in_message(**opening))
+    for index, item in enumerate(_content(request, reply)):
+        kind = item["type"]
+        start = {"type": kind, kind: ""}
+        yield _event("content-start", index=index, delta=_in_message(content=start))
+        for piece in slices(item[kind], size):
+            delta = _in_message(content={kind: piece})
+            yield _event("content-delta", estimate_tokens(piece), index=index, delta=delta)
+        yield _event("content-end", index=index)
+    if reply.tool_calls:
+        for piece in slices(reply.content or "", size):
+            delta = _in_message(tool_plan=piece)
+            yield _event("tool-plan-delta", estimate_tokens(piece), delta=delta)
+        yield from _tool_call_events(reply, size)
+    end = {"finish_reason": _finish_reason(reply), "usage": _usage(request, reply)}
+    yield _event("message-end", delta=end)
+
+
+def _tool_call_events(reply: Reply, size: int) -> Iterator[Event]:
+    for index, call in enumerate(_wire_tool_calls(reply)):
+        function = call["function"]
+        opening = {**call, "function": {"name": function["name"], "arguments": ""}}
+        yield _event("tool-call-start", 1, index=index, delta=_in_message(tool_calls=opening))
+        for piece in slices(function["arguments"], size):
+            fragment = {"function": {"arguments": piece}}
+            delta = _in_message(tool_calls=fragment)
+            yield _event("tool-call-delta", estimate_tokens(piece), index=index, delta=delta)
+        yield _event("tool-call-end", index=index)
+
+
+def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded chat stream back into one answer (the tool plan becomes its text)."""
+    parts = Assembly()
+    kinds: dict[Any, str] = {}
+    for _, event in events:
+        if not isinstance(event, dict):
+            continue
+        kind, index = event.get("type"), event.get("index")
+        message = (event.get("delta") or {}).get("message") or {}
+        if kind == "message-start":
+            parts.id = event.get("id")
+        elif kind == "content-start":
+            kinds[index] = (message.get("content") or {}).get("type", "text")
+        elif kind == "content-delta":
+            content = message.get("content") or {}
+            if kinds.get(index) == "thinking":
+                parts.reasoning.append(content.get("thinking") or "")
+            else:
+                parts.text.append(content.get("text") or "")
+        elif kind == "tool-plan-delta":
+            parts.text.append(message.get("tool_plan") or "")
+        elif kind in ("tool-call-start", "tool-call-delta"):
+            call = message.get("tool_calls") or {}
+            function = call.get("function") or {}
+            parts.tool_call(
+                index,
+                id=call.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments") or "",
+            )
+        elif kind == "message-end":
+            _collapse_end(parts, event.get("delta") or {})
+    return parts.reply()
+
+
+def _collapse_end(parts: Assembly, delta: Mapping[str, Any]) -> None:
+    if delta.get("finish_reason") == "MAX_TOKENS":
+        parts.finish_reason = "length"
+    tokens = (delta.get("usage") or {}).get("tokens") or {}
+    parts.input_tokens = tokens.get("input_tokens")
+    parts.output_tokens = tokens.get("output_tokens")
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def _embed_inputs(body: Mapping[str, Any]) -> list[str]:
+    """What is embedded: `texts`, else `images` (data URIs), else the text of `inputs`."""
+    for key in ("texts", "images"):
+        values = optional(body, key, list, "an array")
+        if values is not None:
+            for i, value in enumerate(values):
+                check_type(value, f"{key}[{i}]", str, "a string")
+            return list(values)
+    inputs = optional(body, "inputs", list, "an array")
+    if inputs is None:
+        raise invalid("one of texts, images or inputs must be provided", "texts")
+    texts = []
+    for i, item in enumerate(inputs):
+        check_type(item, f"inputs[{i}]", dict, "an object")
+        content = optional(item, "content", list, "an array", f"inputs[{i}].content") or []
+        texts.append(_text(content, f"inputs[{i}].content") or "")
+    return texts
+
+
+def _embedding_types(body: Mapping[str, Any]) -> list[str] | None:
+    kinds: list[str] | None = optional(body, "embedding_types", list, "an array")
+    for kind in kinds or ():
+        if kind not in EMBEDDING_TYPES:
+            raise invalid(
+                f"embedding_types must be among {', '.join(EMBEDDING_TYPES)}, got {kind!r}",
+                "embedding_types",
+            )
+    return kinds
+
+
+def _parse_embed(
+    body: Any, context: RequestContext, *, version: str, default_model: str | None
+) -> CanonicalRequest:
+    body = expect_object(body)
+    if default_model is None:
+        model = _required(body, "model", str, "a string")
+    else:
+        model = optional(body, "model", str, "a string") or default_model
+    input_type = optional(body, "input_type", str, "a string")
+    if input_type is not None and input_type not in INPUT_TYPES:
+        raise invalid(f"input_type must be one of {', '.join(INPUT_TYPES)}", "input_type")
+    dimensions = optional(body, "output_dimension", int, "an integer")
+    if dimensions is not None and dimensions < 1:
+        raise invalid("output_dimension must be a positive integer", "output_dimension")
+    return CanonicalRequest(
+        surface=EMBED,
+        provider=PROVIDER_NAME,
+        endpoint="embedding",
+        model=model,
+        context=context,
+        inputs=tuple(_embed_inputs(body)),
+        extras={
+            "version": version,
+            "embedding_types": _embedding_types(body),
+            "dimensions": dimensions,
+            "texts": "texts" in body,
+        },
+    )
+
+
+def parse_embed_v2(
+    body: Any, context: RequestContext, params: Mapping[str, str]
+) -> CanonicalRequest:
+    del params
+    return _parse_embed(body, context, version="2", default_model=None)
+
+
+def parse_embed_v1(
+    body: Any, context: RequestContext, params: Mapping[str, str]
+) -> CanonicalRequest:
+    del params
+    return _parse_embed(body, context, version="1", default_model=V1_EMBED_MODEL)
+
+
+def _default_dimensions(model: str) -> int:
+    return 1536 if "v4" in model else 1024
+
+
+def _packed_bits(vector: list[float]) -> list[int]:
+    """One bit per value (positive = 1), eight to a byte, first value in the high bit."""
+    out = []
+    for start in range(0, len(vector), 8):
+        byte = 0
+        for offset, value in enumerate(vector[start : start + 8]):
+            if value > 0:
+                byte |= 0x80 >> offset
+        out.append(byte)
+    return out
+
+
+def _encoded(vector: list[float], kind: str) -> Any:
+    if kind == "int8":
+        return [max(-128, min(127, round(v * 127))) for v in vector]
+    if kind == "uint8":
+        return [max(0, min(255, round((v + 1) * 127.5))) for v in vector]
+    if kind == "ubinary":
+        return _packed_bits(vector)
+    if kind == "binary":
+        return [byte - 128 for byte in _packed_bits(vector)]
+    if kind == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+def render_embed(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    del options
+    extras = request.extras
+    dimensions = extras.get("dimensions")
+    default = _default_dimensions(request.model)
+    vectors = [embedding_vector(reply, text, dimensions, default) for text in request.inputs]
+    tokens = reply.input_tokens
+    if tokens is None:
+        tokens = sum(estimate_tokens(text) for text in request.inputs)
+    body: dict[str, Any] = {"id": reply.id or str(uuid.uuid4())}
+    kinds = extras.get("embedding_types")
+    if extras.get("version") == "1" and not kinds:
+        body.update(response_type="embeddings_floats", embeddings=vectors)
+    else:
+        by_type = {kind: [_encoded(v, kind) for v in vectors] for kind in kinds or ["float"]}
+        body.update(response_type="embeddings_by_type", embeddings=by_type)
+    if extras.get("texts"):
+        body["texts"] = list(request.inputs)
+    body["meta"] = {
+        "api_version": {"version": extras.get("version", "2")},
+        "billed_units": {"input_tokens": tokens},
+    }
+    return body
+
+
+def fallback_embed(request: CanonicalRequest) -> Reply:
+    del request
+    return Reply(kind="embedding")
+
+
+# --------------------------------------------------------------------------- surfaces
+
+CHAT_SURFACE = Surface(
+    name=CHAT,
+    provider=PROVIDER_NAME,
+    endpoint="chat",
+    method="POST",
+    paths=("/v2/chat",),
+    parse=parse_chat,
+    render=render_chat,
+    stream=stream_chat,
+    collapse=collapse,
+    errors=ERRORS,
+)
+
+
+def _embed_surface(path: str, parse: Any) -> Surface:
+    # One surface name for both API versions: a fixture for `cohere.embed` answers either.
+    return Surface(
+        name=EMBED,
+        provider=PROVIDER_NAME,
+        endpoint="embedding",
+        method="POST",
+        paths=(path,),
+        parse=parse,
+        render=render_embed,
+        fallback=fallback_embed,
+        errors=ERRORS,
+    )
+
+
+PROVIDER = Provider(
+    name=PROVIDER_NAME,
+    surfaces=(
+        CHAT_SURFACE,
+        _embed_surface("/v2/embed", parse_embed_v2),
+        _embed_surface("/v1/embed", parse_embed_v1),
+    ),
+    # The SDK reads these as default arguments, evaluated at `import cohere`: set them first.
+    environment={"CO_API_URL": "{origin}", "CO_API_KEY": "aimock"},
+)

@@ -1,0 +1,55 @@
+"""AWS event-stream framing (`application/vnd.amazon.eventstream`), as Bedrock Runtime streams.
+
+Each event is one binary message, big-endian throughout:
+
+    prelude   total length u32 (the whole message, both CRCs included), headers length u32,
+              prelude CRC u32 (CRC32 of the first 8 bytes)
+    headers   per header: name length u8, name, value type u8 (7 = string), length u16, value
+    payload   the event's JSON
+    CRC       u32: CRC32 of everything before it, the prelude and its CRC included
+              (botocore seeds its running CRC with the prelude CRC; zlib.crc32 is that CRC32)
+
+Headers: `:event-type` (the event's name: `chunk` for InvokeModel, `messageStart`... for
+Converse), `:content-type: application/json`, `:message-type: event`.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import orjson
+
+CONTENT_TYPE = "application/vnd.amazon.eventstream"
+
+_STRING = 7  # header value type: UTF-8 string with a u16 length
+_PRELUDE = struct.Struct(">II")
+_CRC = struct.Struct(">I")
+_CRC_LENGTH = 4
+
+
+def _header(name: str, value: str) -> bytes:
+    key, text = name.encode(), value.encode()
+    return bytes([len(key)]) + key + bytes([_STRING]) + struct.pack(">H", len(text)) + text
+
+
+def encode(headers: dict[str, str], payload: bytes) -> bytes:
+    """One event-stream message holding `payload` under string `headers`."""
+    encoded = b"".join(_header(name, value) for name, value in headers.items())
+    total = _PRELUDE.size + _CRC_LENGTH + len(encoded) + len(payload) + _CRC_LENGTH
+    prelude = _PRELUDE.pack(total, len(encoded))
+    head = prelude + _CRC.pack(zlib.crc32(prelude))
+    body = head + encoded + payload
+    return body + _CRC.pack(zlib.crc32(body))
+
+
+def frame(data: Any, name: str | None = None) -> bytes:
+    """An `event` message named `name` carrying `data` as JSON (a string is sent as is)."""
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    headers = {
+        ":event-type": name or "chunk",
+        ":content-type": "application/json",
+        ":message-type": "event",
+    }
+    return encode(headers, payload)

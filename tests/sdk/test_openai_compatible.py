@@ -1,0 +1,297 @@
+"""OpenAI-compatible vendors: the openai SDK on each vendor's base path, and the mistralai SDK.
+
+Built-in bases: OpenRouter `/api/v1` (provider "openrouter"), Fireworks `/inference/v1`
+("fireworks"), Groq `/openai/v1`, Together/Mistral/vLLM/DeepSeek `/v1`, DeepSeek's bare host
+(all "openai"); plus configured ones (`--openai-prefix`). Fixtures:
+tests/sdk/fixtures/compatible.yaml ("compat-" messages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from mistralai.client import Mistral, errors
+from openai import OpenAI
+
+from tests.conftest import ROOT, ServerProcess
+
+HELLO = "Hello from an OpenAI-compatible endpoint."
+# (base path, provider the journal and `match.provider` see, vendor)
+BASES = [
+    ("/api/v1", "openrouter", "openrouter"),
+    ("/inference/v1", "fireworks", "fireworks"),
+    ("/openai/v1", "openai", "groq"),
+    ("/v1", "openai", "together-mistral-vllm"),
+    ("", "openai", "deepseek"),
+]
+WEATHER_TOOL: Any = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def user(text: str) -> list[Any]:
+    return [{"role": "user", "content": text}]
+
+
+def openai_client(server: ServerProcess, prefix: str) -> OpenAI:
+    return OpenAI(base_url=server.url + prefix, api_key="test", max_retries=0)
+
+
+# --------------------------------------------------------------------------- openai SDK, bases
+
+
+@pytest.mark.parametrize(("prefix", "provider", "vendor"), BASES, ids=[b[2] for b in BASES])
+def test_chat_on_each_base(
+    sdk_server: ServerProcess, prefix: str, provider: str, vendor: str
+) -> None:
+    with openai_client(sdk_server, prefix) as client:
+        completion = client.chat.completions.create(model="m", messages=user("compat-hello"))
+        assert completion.choices[0].message.content == HELLO
+        entry = sdk_server.journal()[-1]
+        assert entry["path"] == f"{prefix}/chat/completions"
+        assert entry["provider"] == provider
+        with client.chat.completions.stream(model="m", messages=user("compat-hello")) as stream:
+            pieces = [e.delta for e in stream if e.type == "content.delta"]
+        assert len(pieces) > 1 and "".join(pieces) == HELLO
+        embedding = client.embeddings.create(
+            model="e", input="compat-embed-me", encoding_format="float"
+        )
+        assert embedding.data[0].embedding == [0.1, 0.2, 0.3]
+        assert [model.id for model in client.models.list()]
+        assert sdk_server.journal()[-1]["path"] == f"{prefix}/models"
+        response = client.responses.create(model="m", input="compat-respond")
+        assert response.output_text == "Hello from a compatible Responses API."
+
+
+@pytest.mark.parametrize(
+    ("prefix", "answer"),
+    [
+        ("/api/v1", "You reached OpenRouter."),
+        ("/inference/v1", "You reached Fireworks."),
+        ("/v1", "You reached an OpenAI base."),
+    ],
+)
+def test_match_provider_tells_vendors_apart(
+    sdk_server: ServerProcess, prefix: str, answer: str
+) -> None:
+    with openai_client(sdk_server, prefix) as client:
+        completion = client.chat.completions.create(model="m", messages=user("compat-which-vendor"))
+    assert completion.choices[0].message.content == answer
+
+
+def test_openrouter_request_fields_pass_through(sdk_server: ServerProcess) -> None:
+    with openai_client(sdk_server, "/api/v1") as client:
+        completion = client.chat.completions.create(
+            model="openai/gpt-4o",
+            messages=user("compat-hello"),
+            extra_headers={"HTTP-Referer": "https://example.test", "X-Title": "aimock tests"},
+            extra_body={
+                "provider": {"order": ["OpenAI", "Azure"], "allow_fallbacks": False},
+                "transforms": ["middle-out"],
+                "models": ["openai/gpt-4o", "anthropic/claude-sonnet-4"],
+                "route": "fallback",
+                "reasoning": {"effort": "high", "exclude": False},
+                "usage": {"include": True},
+            },
+        )
+    assert completion.choices[0].message.content == HELLO
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"reasoning_format": "parsed"},  # Groq
+        {"guided_json": {"type": "object"}, "top_k": 5, "repetition_penalty": 1.1},  # vLLM
+        {"safe_prompt": True, "random_seed": 7},  # Mistral
+    ],
+    ids=["groq", "vllm", "mistral"],
+)
+def test_vendor_request_fields_pass_through(sdk_server: ServerProcess, extra: Any) -> None:
+    with openai_client(sdk_server, "/v1") as client:
+        completion = client.chat.completions.create(
+            model="m", messages=user("compat-hello"), extra_body=extra
+        )
+    assert completion.choices[0].message.content == HELLO
+
+
+def test_openai_sdk_still_gets_tool_call_fragments(sdk_server: ServerProcess) -> None:
+    """Only Mistral's client gets whole tool calls; the openai SDK's stream is OpenAI's."""
+    with openai_client(sdk_server, "/v1") as client:
+        stream = client.chat.completions.create(
+            model="m", messages=user("compat-weather"), tools=[WEATHER_TOOL], stream=True
+        )
+        fragments = [
+            call
+            for chunk in stream
+            for call in (chunk.choices[0].delta.tool_calls or [] if chunk.choices else [])
+        ]
+    assert len(fragments) > 2
+    assert all(f.function is not None and f.function.name is None for f in fragments if not f.id)
+
+
+def test_errors_raise_the_sdk_classes(sdk_server: ServerProcess) -> None:
+    with openai_client(sdk_server, "/api/v1") as client:
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="m", messages=user("compat-throttle"))
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="m", messages=user("compat-down"))
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(model="m", messages=[])
+    assert caught.value.param == "messages"
+
+
+# --------------------------------------------------------------------------- configured prefixes
+
+
+@pytest.fixture(scope="module")
+def gateway(server_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+    """A server with two prefixes from flags and one from a MockStack document."""
+    folder: Path = tmp_path_factory.mktemp("stack")
+    (folder / "stack.yaml").write_text(
+        "apiVersion: aimock.dev/v1alpha1\nkind: MockStack\nmetadata: {name: gw}\n"
+        "spec: {openaiPrefixes: [/from-spec/openai]}\n"
+    )
+    fixtures = str(ROOT / "tests" / "sdk" / "fixtures" / "compatible.yaml")
+    server: ServerProcess = server_factory.start(
+        "-f",
+        fixtures,
+        "-f",
+        str(folder),
+        "--openai-prefix",
+        "/my-gateway/v1",
+        "--openai-prefix",
+        "/llm",
+    )
+    return server
+
+
+@pytest.mark.parametrize("prefix", ["/my-gateway/v1", "/llm", "/from-spec/openai"])
+def test_configured_prefixes(gateway: ServerProcess, prefix: str) -> None:
+    with openai_client(gateway, prefix) as client:
+        completion = client.chat.completions.create(model="m", messages=user("compat-hello"))
+        assert completion.choices[0].message.content == HELLO
+        assert gateway.journal()[-1]["provider"] == "openai"
+        response = client.responses.create(model="m", input="compat-respond")
+        assert response.output_text == "Hello from a compatible Responses API."
+        assert client.embeddings.create(model="e", input="anything").data[0].embedding
+        assert [model.id for model in client.models.list()]
+
+
+def test_unconfigured_prefix_is_unknown(gateway: ServerProcess) -> None:
+    with openai_client(gateway, "/other/v1") as client, pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="m", messages=user("compat-hello"))
+
+
+# --------------------------------------------------------------------------- mistralai SDK
+
+
+@pytest.fixture
+def mistral(sdk_server: ServerProcess) -> Iterator[Mistral]:
+    with Mistral(api_key="test", server_url=sdk_server.url) as client:
+        yield client
+
+
+def test_mistral_complete(mistral: Mistral) -> None:
+    response = mistral.chat.complete(
+        model="mistral-large-latest",
+        messages=user("compat-hello"),
+        safe_prompt=True,
+        random_seed=7,
+    )
+    assert response.choices[0].message.content == HELLO
+    assert response.choices[0].finish_reason == "stop"
+    assert response.usage.prompt_tokens and response.usage.completion_tokens
+    assert response.object == "chat.completion" and response.model == "mistral-large-latest"
+
+
+async def test_mistral_complete_async(sdk_server: ServerProcess) -> None:
+    async with Mistral(api_key="test", server_url=sdk_server.url) as client:
+        response = await client.chat.complete_async(
+            model="mistral-small-latest", messages=user("compat-hello")
+        )
+    assert response.choices[0].message.content == HELLO
+
+
+def test_mistral_stream(mistral: Mistral) -> None:
+    pieces = []
+    for event in mistral.chat.stream(model="mistral-large-latest", messages=user("compat-hello")):
+        for choice in event.data.choices:
+            if isinstance(choice.delta.content, str):
+                pieces.append(choice.delta.content)
+    assert len([p for p in pieces if p]) > 1 and "".join(pieces) == HELLO
+
+
+def test_mistral_tool_calls(mistral: Mistral) -> None:
+    response = mistral.chat.complete(
+        model="mistral-large-latest", messages=user("compat-weather"), tools=[WEATHER_TOOL]
+    )
+    calls = response.choices[0].message.tool_calls or []
+    assert [(c.id, c.function.name) for c in calls] == [
+        ("call_compat_1", "get_weather"),
+        ("call_compat_2", "get_time"),
+    ]
+    assert json.loads(str(calls[0].function.arguments)) == {"city": "Lyon", "unit": "celsius"}
+    assert response.choices[0].finish_reason == "tool_calls"
+    follow_up = mistral.chat.complete(
+        model="mistral-large-latest",
+        tools=[WEATHER_TOOL],
+        messages=[
+            *user("compat-weather"),
+            {"role": "assistant", "content": "", "tool_calls": [c.model_dump() for c in calls]},
+            {
+                "role": "tool",
+                "tool_call_id": "call_compat_1",
+                "name": "get_weather",
+                "content": "21",
+            },
+        ],
+    )
+    assert follow_up.choices[0].message.content == "It is 21 degrees in Lyon."
+
+
+def test_mistral_tool_calls_streamed_whole(mistral: Mistral) -> None:
+    """Mistral streams each tool call in one delta: name and full arguments together."""
+    calls = []
+    for event in mistral.chat.stream(
+        model="mistral-large-latest", messages=user("compat-weather"), tools=[WEATHER_TOOL]
+    ):
+        for choice in event.data.choices:
+            calls.extend(choice.delta.tool_calls or [])
+    assert [(c.index, c.function.name) for c in calls] == [(0, "get_weather"), (1, "get_time")]
+    assert json.loads(str(calls[1].function.arguments)) == {"zone": "Europe/Paris"}
+
+
+def test_mistral_structured_output(mistral: Mistral) -> None:
+    response = mistral.chat.complete(
+        model="mistral-large-latest",
+        messages=user("compat-city"),
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "city", "schema": {"type": "object"}, "strict": True},
+        },
+    )
+    assert json.loads(str(response.choices[0].message.content)) == {
+        "city": "Lyon",
+        "country": "France",
+    }
+
+
+@pytest.mark.parametrize(("text", "status"), [("compat-throttle", 429), ("compat-down", 503)])
+def test_mistral_errors(mistral: Mistral, text: str, status: int) -> None:
+    with pytest.raises(errors.SDKError) as caught:
+        mistral.chat.complete(model="mistral-large-latest", messages=user(text))
+    assert caught.value.status_code == status
+
+
+def test_mistral_embeddings(mistral: Mistral) -> None:
+    response = mistral.embeddings.create(model="mistral-embed", inputs=["compat-embed-me"])
+    assert response.data[0].embedding == [0.1, 0.2, 0.3]

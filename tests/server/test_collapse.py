@@ -1,0 +1,79 @@
+"""Every streamed surface can turn its own stream back into the answer it came from.
+
+Record mode stores a live stream as a fixture through the surface's `collapse`; the renderer
+and the collapser live in one module, and this round trip keeps them in step for every
+surface in the registry (a new streaming surface without `collapse` fails here).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from aimock.canonical import CanonicalRequest, Message, RequestContext
+from aimock.fixtures.compiled import Reply, ReplyToolCall
+from aimock.providers.registry import PROVIDERS
+from aimock.surface import RenderOptions, Surface
+
+STREAMING = [
+    pytest.param(surface, id=f"{surface.provider}:{surface.name}:{surface.paths[0]}")
+    for provider in PROVIDERS
+    for surface in provider.surfaces
+    if surface.stream is not None
+]
+
+REPLIES = {
+    "text": Reply(kind="message", content="A streamed answer that spans several pieces."),
+    "tools": Reply(
+        kind="message",
+        tool_calls=(
+            ReplyToolCall("get_weather", '{"city": "Paris", "days": 3}', "call_a"),
+            ReplyToolCall("get_time", '{"zone": "Europe/Paris"}', "call_b"),
+        ),
+    ),
+    "thinking": Reply(
+        kind="message",
+        reasoning="First add two and two, then answer.",
+        reasoning_signature="c2lnbmF0dXJl",
+        content="4",
+    ),
+}
+
+
+def _request(surface: Surface) -> CanonicalRequest:
+    return CanonicalRequest(
+        surface=surface.name,
+        provider=surface.provider,
+        endpoint=surface.endpoint,
+        model="model-under-test",
+        context=RequestContext(headers={}),
+        messages=(Message("user", "hello"),),
+        tools=("get_weather", "get_time"),
+        stream=True,
+    )
+
+
+def _wire(data: Any) -> Any:
+    """What a client decodes from one event's payload."""
+    return data if isinstance(data, str) else orjson.loads(orjson.dumps(data))
+
+
+def _essentials(reply: Reply) -> dict[str, Any]:
+    return {
+        "content": reply.content,
+        "reasoning": reply.reasoning,
+        "tools": [(call.name, json.loads(call.arguments or "{}")) for call in reply.tool_calls],
+    }
+
+
+@pytest.mark.parametrize("surface", STREAMING)
+@pytest.mark.parametrize("kind", sorted(REPLIES))
+def test_stream_collapses_to_its_reply(surface: Surface, kind: str) -> None:
+    assert surface.collapse is not None, f"{surface.name} streams but cannot collapse"
+    reply = REPLIES[kind]
+    events = surface.stream(_request(surface), reply, RenderOptions(chunk_size=3))
+    collapsed = surface.collapse([(event.name, _wire(event.data)) for event in events])
+    assert _essentials(collapsed) == _essentials(reply)
