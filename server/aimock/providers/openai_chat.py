@@ -6,7 +6,7 @@ the index, a finish chunk, the usage chunk when `stream_options.include_usage`, 
 names and roles appear once: the SDK's accumulator concatenates repeated strings.
 
 The same wire is served for Azure OpenAI and the OpenAI-compatible vendors (see openai_base).
-Two vendor differences are rendered:
+Three vendor differences are rendered:
 
 - Azure adds content-filter verdicts: `prompt_filter_results` on the body and
   `content_filter_results` on each choice; its stream opens with a chunk that has
@@ -16,10 +16,24 @@ Two vendor differences are rendered:
   mistralai SDK's types require `function.name` on every tool-call delta, so OpenAI's
   argument fragments would not parse. Requests from Mistral's clients (User-Agent
   `mistral-client-python/<version>`) get whole tool calls.
+- OpenRouter (`/api/v1`) answers as OpenRouter does: id `gen-<unix>-<20 alnum>`, a top-level
+  `provider` (the upstream: the fixture's `provider`, else from the slug's author,
+  "anthropic/..." -> "Anthropic"), `system_fingerprint: null`, no `service_tier`, per-choice
+  `native_finish_reason` (the fixture's `nativeFinishReason`, else the finish reason),
+  reasoning as `message.reasoning` (null when none) plus `reasoning_details:
+  [{type: "reasoning.text", text, signature?, format, index}]` instead of OpenAI-compatible
+  `reasoning_content`, usage with OpenRouter's details (and `cost`/`is_byok`/`cost_details`
+  only when the fixture's usage gives a `cost`), usage in a final `choices: []` chunk of
+  every stream (no `stream_options` needed), an opening `: OPENROUTER PROCESSING` comment
+  when the fixture sets `openRouterProcessing`, and errors as
+  `{"error": {"code": <status>, "message", "metadata"?}}`. Its `models` fallback list is
+  walked by the pipeline (`Surface.candidates`): `[model, ...models]` in turn, the first
+  non-error fixture answers and its model is echoed as `model`; an error fixture falls
+  through unless `fallthrough: false`, and `provider.allow_fallbacks: false` disables it.
 
-Vendor request fields (OpenRouter `provider`/`transforms`/`models`/`reasoning`/`usage`,
-Mistral `safe_prompt`/`random_seed`, Groq `reasoning_format`, vLLM `guided_json`...) are
-accepted and ignored.
+Other vendor request fields (OpenRouter `transforms`/`route`/`reasoning`/`usage`, Mistral
+`safe_prompt`/`random_seed`, Groq `reasoning_format`, vLLM `guided_json`...) are accepted and
+ignored.
 """
 
 from __future__ import annotations
@@ -406,7 +420,8 @@ class _OpenRouterShape:
     def top(self, body: dict[str, Any]) -> dict[str, Any]:
         """The OpenAI body's top level, the OpenRouter way (its key order, too)."""
         head = {key: body[key] for key in ("object", "created", "model")}
-        rest = {k: v for k, v in body.items() if k not in ("id", *head, "service_tier")}
+        dropped = ("id", *head, "service_tier", "system_fingerprint")
+        rest = {k: v for k, v in body.items() if k not in dropped}
         return {
             "id": self.id,
             **head,
@@ -530,8 +545,10 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 assembly.text.append(delta["content"])
-            if delta.get("reasoning_content"):
-                assembly.reasoning.append(delta["reasoning_content"])
+            # OpenRouter (and vLLM, Groq) name it `reasoning`.
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                assembly.reasoning.append(reasoning)
             if delta.get("refusal"):
                 assembly.refusal.append(delta["refusal"])
             for call in delta.get("tool_calls") or ():

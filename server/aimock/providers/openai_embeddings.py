@@ -121,7 +121,6 @@ def fallback(request: CanonicalRequest) -> Reply:
 
 
 def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
-    azure = provider == openai_base.AZURE
     return Surface(
         name=SURFACE,
         provider=provider,
@@ -130,7 +129,7 @@ def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
         paths=paths,
         parse=openai_base.parse_for(parse, provider),
         render=render,
-        errors=openai_base.AZURE_ERRORS if azure else openai_base.ERRORS,
+        errors=openai_base.errors_for(provider),
         fallback=fallback,
     )
 

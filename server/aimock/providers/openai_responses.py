@@ -528,7 +528,6 @@ def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
 
 
 def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
-    azure = provider == openai_base.AZURE
     return Surface(
         name=SURFACE,
         provider=provider,
@@ -538,7 +537,7 @@ def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
         parse=openai_base.parse_for(parse, provider),
         render=render,
         stream=stream,
-        errors=openai_base.AZURE_ERRORS if azure else openai_base.ERRORS,
+        errors=openai_base.errors_for(provider),
         collapse=collapse,
     )
 

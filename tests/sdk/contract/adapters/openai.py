@@ -64,19 +64,30 @@ def chat_options(feature: Feature) -> dict[str, Any]:
     return options
 
 
-def collect_chat(client: OpenAI, feature: Feature, prompt: str, stream: bool) -> Outcome:
-    """One Chat Completions call, plain or streamed, in contract terms."""
+def collect_chat(
+    client: OpenAI,
+    feature: Feature,
+    prompt: str,
+    stream: bool,
+    *,
+    model: str = MODEL,
+    reasoning_field: str = "reasoning_content",
+    **extra: Any,
+) -> Outcome:
+    """One Chat Completions call, plain or streamed, in contract terms. Vendors that name
+    the reasoning field otherwise (OpenRouter's `reasoning`) pass `reasoning_field`."""
     request: dict[str, Any] = {
-        "model": MODEL,
+        "model": model,
         "messages": chat_messages(feature, prompt),
         **chat_options(feature),
+        **extra,
     }
     if not stream:
         message = client.chat.completions.create(**request).choices[0].message
-        extra = message.model_extra or {}
+        fields = message.model_extra or {}
         return Outcome(
             text=message.content or "",
-            thinking=extra.get("reasoning_content") or "",
+            thinking=fields.get(reasoning_field) or "",
             tool_calls=[
                 (call.function.name, json.loads(call.function.arguments))
                 for call in message.tool_calls or []
@@ -91,7 +102,7 @@ def collect_chat(client: OpenAI, feature: Feature, prompt: str, stream: bool) ->
         delta = chunk.choices[0].delta
         if delta.content:
             outcome.pieces.append(delta.content)
-        outcome.thinking += (delta.model_extra or {}).get("reasoning_content") or ""
+        outcome.thinking += (delta.model_extra or {}).get(reasoning_field) or ""
         for call in delta.tool_calls or []:
             name_and_args = calls.setdefault(call.index, ["", ""])
             if call.function and call.function.name:
