@@ -87,17 +87,90 @@ def write_fixtures(folder: Path, count: int, files: int) -> None:
         path.write_text(json.dumps({"fixtures": fixtures}, indent=1))
 
 
-def request_body(i: int, stream: bool) -> bytes:
-    body: dict[str, Any] = {
-        "model": "gpt-4o-mini",
-        "messages": [
-            {"role": "system", "content": "You are a benchmark."},
-            {"role": "user", "content": f"Please answer the question about {topic(i)} now."},
-        ],
-    }
-    if stream:
-        body["stream"] = True
-    return json.dumps(body).encode()
+def _question(i: int) -> str:
+    return f"Please answer the question about {topic(i)} now."
+
+
+SYSTEM = "You are a benchmark."
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One provider's wire: where a request goes, its body, and how a whole stream ends."""
+
+    path: str  # "{model}" is filled in; stream_path is used for streamed requests when set
+    body: Any  # (question, stream) -> JSON body
+    end: bytes  # bytes every complete streamed answer holds (its terminator event)
+    stream_path: str | None = None
+
+
+WIRES: dict[str, Wire] = {
+    "openai": Wire(
+        "/v1/chat/completions",
+        lambda q, stream: {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+            **({"stream": True} if stream else {}),
+        },
+        b"[DONE]",
+    ),
+    "anthropic": Wire(
+        "/v1/messages",
+        lambda q, stream: {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 512,
+            "system": SYSTEM,
+            "messages": [{"role": "user", "content": q}],
+            **({"stream": True} if stream else {}),
+        },
+        b"message_stop",
+    ),
+    "gemini": Wire(
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        lambda q, stream: {
+            "systemInstruction": {"parts": [{"text": SYSTEM}]},
+            "contents": [{"role": "user", "parts": [{"text": q}]}],
+        },
+        b"finishReason",
+        stream_path="/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+    ),
+    "bedrock-converse": Wire(
+        "/model/amazon.nova-pro-v1:0/converse",
+        lambda q, stream: {
+            "system": [{"text": SYSTEM}],
+            "messages": [{"role": "user", "content": [{"text": q}]}],
+        },
+        b"messageStop",
+        stream_path="/model/amazon.nova-pro-v1:0/converse-stream",
+    ),
+    "ollama": Wire(
+        "/api/chat",
+        lambda q, stream: {
+            "model": "llama3.2",
+            "stream": stream,
+            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+        },
+        b'"done":true',
+    ),
+    "cohere": Wire(
+        "/v2/chat",
+        lambda q, stream: {
+            "model": "command-a-03-2025",
+            "stream": stream,
+            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+        },
+        b"message-end",
+    ),
+}
+
+
+def request_body(i: int, stream: bool, wire: str = "openai") -> bytes:
+    return json.dumps(WIRES[wire].body(_question(i), stream)).encode()
+
+
+def request_path(wire: str, stream: bool) -> str:
+    chosen = WIRES[wire]
+    return (chosen.stream_path or chosen.path) if stream else chosen.path
 
 
 def pick_targets(count: int, total: int, tail_share: float, tail_size: int, seed: int) -> list[int]:
@@ -274,6 +347,7 @@ class Load:
 
     url: str
     bodies: dict[int, bytes]  # fixture number -> request body aimed at it
+    end: bytes  # what a complete streamed answer holds
     concurrency: int
     stream: bool
     max_seconds: float
@@ -296,7 +370,7 @@ async def one_request(
             if r.status != 200:
                 phase.error(f"HTTP {r.status}: {payload[:200]!r}")
                 return
-            if marker(target) not in payload or (load.stream and b"[DONE]" not in payload):
+            if marker(target) not in payload or (load.stream and load.end not in payload):
                 phase.error(f"unexpected body: {payload[:200]!r}")
                 return
             phase.latencies.append(done - started)
@@ -386,8 +460,9 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
         server = ours_server(args.aimock_bin, port, fixtures_dir, args)
     base = f"http://{HOST}:{port}"
     load = Load(
-        url=f"{base}/v1/chat/completions",
-        bodies={i: request_body(i, args.stream) for i in range(args.fixtures)},
+        url=base + request_path(args.wire, args.stream),
+        bodies={i: request_body(i, args.stream, args.wire) for i in range(args.fixtures)},
+        end=WIRES[args.wire].end,
         concurrency=args.concurrency,
         stream=args.stream,
         max_seconds=args.max_seconds,
@@ -420,7 +495,7 @@ async def bench_once(args: argparse.Namespace, run: int, workdir: Path) -> RunRe
         server=server.name,
         version=server.version,
         run=run,
-        mode="stream" if args.stream else "non-stream",
+        mode=f"{args.wire} " + ("stream" if args.stream else "non-stream"),
         fixtures=args.fixtures,
         requests=args.requests,
         completed=completed,
@@ -551,6 +626,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tail-size", type=int, default=10, help="how many last fixtures")
     parser.add_argument("--stream", action="store_true", help="send stream:true requests")
+    parser.add_argument(
+        "--wire",
+        choices=sorted(WIRES),
+        default="openai",
+        help="which provider's wire to load (fixtures are the same for all)",
+    )
     parser.add_argument("--runs", type=int, default=1, help="runs, each on a fresh server")
     parser.add_argument("--seed", type=int, default=1, help="seed for the request mix")
     parser.add_argument(

@@ -13,12 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from mistralai.client import Mistral, errors
+from mistralai.client.models import (
+    BaseModelCard,
+    ChatCompletionResponse,
+    CompletionChunk,
+    ModelList,
+    TextChunk,
+    ThinkChunk,
+)
 from openai import OpenAI
 
 from tests.conftest import ROOT, ServerProcess
+from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 HELLO = "Hello from an OpenAI-compatible endpoint."
 # (base path, provider the journal and `match.provider` see, vendor)
@@ -295,3 +305,205 @@ def test_mistral_errors(mistral: Mistral, text: str, status: int) -> None:
 def test_mistral_embeddings(mistral: Mistral) -> None:
     response = mistral.embeddings.create(model="mistral-embed", inputs=["compat-embed-me"])
     assert response.data[0].embedding == [0.1, 0.2, 0.3]
+
+
+# --------------------------------------------------------------------------- mistralai: reasoning
+
+THOUGHT = "The user wants a sum: two plus two."
+THOUGHT_ANSWER = "Two plus two is four."
+MISTRAL_AGENT = {"User-Agent": "mistral-client-python/test"}  # what the SDK sends, by prefix
+
+
+def mistral_post(server: ServerProcess, body: dict[str, Any]) -> dict[str, Any]:
+    """A raw Mistral-client request's decoded answer (Mistral's shapes hinge on the agent)."""
+    response = httpx.post(
+        server.url + "/v1/chat/completions", json=body, headers=MISTRAL_AGENT, timeout=10
+    )
+    response.raise_for_status()
+    decoded: dict[str, Any] = response.json()
+    return decoded
+
+
+def mistral_sse(server: ServerProcess, body: dict[str, Any]) -> list[Any]:
+    """The decoded `data:` payloads of a raw Mistral-client stream, `[DONE]` left out."""
+    url = server.url + "/v1/chat/completions"
+    body = {**body, "stream": True}
+    with httpx.stream("POST", url, json=body, headers=MISTRAL_AGENT, timeout=10) as response:
+        lines = [line.removeprefix("data: ") for line in response.iter_lines()]
+    data = [line for line in lines if line and not line.startswith(":")]
+    assert data[-1] == "[DONE]"
+    return [json.loads(line) for line in data[:-1]]
+
+
+def thinking_text(chunk: ThinkChunk) -> str:
+    return "".join(inner.text for inner in chunk.thinking if isinstance(inner, TextChunk))
+
+
+def test_mistral_thinking_chunks(mistral: Mistral) -> None:
+    """Mistral's reasoning is content: a closed ThinkChunk, then the answer's TextChunk."""
+    response = mistral.chat.complete(
+        model="magistral-medium-latest", messages=user("compat-magistral-sum")
+    )
+    content = response.choices[0].message.content
+    assert isinstance(content, list) and len(content) == 2
+    think, text = content
+    assert isinstance(think, ThinkChunk) and thinking_text(think) == THOUGHT
+    assert think.closed is True
+    assert isinstance(text, TextChunk) and text.text == THOUGHT_ANSWER
+    assert response.choices[0].finish_reason == "stop"
+    # The chunks go back as the next turn's assistant message, as Mistral's docs replay them.
+    follow_up = mistral.chat.complete(
+        model="magistral-medium-latest",
+        messages=[
+            *user("compat-magistral-sum"),
+            {"role": "assistant", "content": [c.model_dump() for c in content]},
+            *user("compat-hello"),
+        ],
+    )
+    assert follow_up.choices[0].message.content == HELLO
+
+
+def test_mistral_thinking_body_is_mistral_typed(sdk_server: ServerProcess) -> None:
+    raw = mistral_post(
+        sdk_server, {"model": "mistral-small-latest", "messages": user("compat-magistral-sum")}
+    )
+    validate_strict(ChatCompletionResponse, raw)
+    assert_required_fields(ChatCompletionResponse, raw)
+    message = raw["choices"][0]["message"]
+    assert message["content"] == [
+        {"type": "thinking", "thinking": [{"type": "text", "text": THOUGHT}], "closed": True},
+        {"type": "text", "text": THOUGHT_ANSWER},
+    ]
+    assert "reasoning_content" not in message  # Mistral has no such field
+
+
+def test_mistral_thinking_stream_order(mistral: Mistral) -> None:
+    """Thinking pieces as ThinkChunk lists, then one delta that closes the thinking and opens
+    the answer with a TextChunk, then the answer as plain strings (Mistral's documented order)."""
+    forms: list[tuple[str, str]] = []  # (form, text) in arrival order
+    closed = []
+    for event in mistral.chat.stream(
+        model="magistral-medium-latest", messages=user("compat-magistral-sum")
+    ):
+        for choice in event.data.choices:
+            content = choice.delta.content
+            if isinstance(content, str):
+                if content:
+                    forms.append(("string", content))
+                continue
+            for chunk in content or []:
+                if isinstance(chunk, ThinkChunk):
+                    forms.append(("think", thinking_text(chunk)))
+                    closed.append(chunk.closed)
+                else:
+                    assert isinstance(chunk, TextChunk)
+                    forms.append(("text", chunk.text))
+    kinds = [kind for kind, _ in forms]
+    first_text = kinds.index("text")
+    assert set(kinds[:first_text]) == {"think"} and first_text > 1
+    assert kinds[first_text + 1 :] and set(kinds[first_text + 1 :]) == {"string"}
+    assert closed == [None] * (first_text - 1) + [True]  # only the last thinking piece closes
+    assert "".join(t for kind, t in forms if kind == "think") == THOUGHT
+    assert "".join(t for kind, t in forms if kind != "think") == THOUGHT_ANSWER
+
+
+def test_mistral_thinking_chunks_are_mistral_typed(sdk_server: ServerProcess) -> None:
+    chunks = mistral_sse(
+        sdk_server, {"model": "magistral-small-latest", "messages": user("compat-magistral-sum")}
+    )
+    for chunk in chunks:
+        validate_strict(CompletionChunk, chunk)
+        assert_required_fields(CompletionChunk, chunk)
+        assert "reasoning_content" not in chunk["choices"][0]["delta"]
+    transition = next(
+        c["choices"][0]["delta"]["content"]
+        for c in chunks
+        if isinstance(c["choices"][0]["delta"].get("content"), list)
+        and c["choices"][0]["delta"]["content"][-1]["type"] == "text"
+    )
+    assert transition == [
+        {"type": "thinking", "thinking": [{"type": "text", "text": " two."}], "closed": True},
+        {"type": "text", "text": "Two pl"},
+    ]
+
+
+def test_mistral_thinking_then_tool_call_stream(sdk_server: ServerProcess) -> None:
+    """No answer text: the last thinking piece closes on its own, then the whole tool call."""
+    chunks = mistral_sse(
+        sdk_server,
+        {
+            "model": "magistral-medium-latest",
+            "messages": user("compat-magistral-lookup"),
+            "tools": [WEATHER_TOOL],
+        },
+    )
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    thinking = [d["content"][0] for d in deltas if isinstance(d.get("content"), list)]
+    assert "".join(t["thinking"][0]["text"] for t in thinking) == "I should look up the weather."
+    assert [t.get("closed") for t in thinking][-2:] == [None, True]
+    calls = [call for d in deltas for call in d.get("tool_calls") or []]
+    assert [(c["id"], c["function"]["name"]) for c in calls] == [
+        ("call_compat_think", "get_weather")
+    ]
+    for chunk in chunks:
+        validate_strict(CompletionChunk, chunk)
+
+
+def test_mistral_reasoning_effort_none_omits_thinking(mistral: Mistral) -> None:
+    response = mistral.chat.complete(
+        model="mistral-small-latest",
+        messages=user("compat-magistral-sum"),
+        reasoning_effort="none",
+    )
+    assert response.choices[0].message.content == THOUGHT_ANSWER
+
+
+def test_openai_clients_keep_reasoning_content(sdk_server: ServerProcess) -> None:
+    """Only Mistral's own client gets thinking chunks; the openai SDK on the same base and
+    fixture still reads OpenAI-compatible `reasoning_content` and a string answer."""
+    with openai_client(sdk_server, "/v1") as client:
+        completion = client.chat.completions.create(
+            model="magistral-medium-latest", messages=user("compat-magistral-sum")
+        )
+        message = completion.choices[0].message
+        assert message.content == THOUGHT_ANSWER
+        assert (message.model_extra or {}).get("reasoning_content") == THOUGHT
+        stream = client.chat.completions.create(
+            model="magistral-medium-latest", messages=user("compat-magistral-sum"), stream=True
+        )
+        deltas = [chunk.choices[0].delta for chunk in stream if chunk.choices]
+    assert "".join(d.content or "" for d in deltas) == THOUGHT_ANSWER
+    assert "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas) == THOUGHT
+
+
+# --------------------------------------------------------------------------- mistralai: models
+
+
+def test_mistral_models(mistral: Mistral) -> None:
+    """Mistral's cards are typed (`type: base`) and carry `capabilities`; the SDK needs both."""
+    listed = mistral.models.list()
+    cards = listed.data or []
+    assert cards and all(isinstance(card, BaseModelCard) for card in cards)
+    assert cards[0].capabilities.completion_chat
+    retrieved = mistral.models.retrieve(model_id=cards[0].id)
+    assert isinstance(retrieved, BaseModelCard) and retrieved.id == cards[0].id
+
+
+def test_mistral_model_list_is_mistral_typed(sdk_server: ServerProcess) -> None:
+    raw = httpx.get(sdk_server.url + "/v1/models", headers=MISTRAL_AGENT, timeout=10).json()
+    validate_strict(ModelList, raw)
+    for card in raw["data"]:
+        validate_strict(BaseModelCard, card)
+        assert_required_fields(BaseModelCard, card)
+    # Other clients keep OpenAI's card, byte for byte.
+    plain = httpx.get(sdk_server.url + "/v1/models", timeout=10).json()
+    assert set(plain["data"][0]) == {"id", "object", "created", "owned_by"}
+
+
+def test_mistral_embeddings_batch(mistral: Mistral) -> None:
+    response = mistral.embeddings.create(
+        model="mistral-embed", inputs=["compat-embed-me", "compat-embed-me"]
+    )
+    assert response.id and response.model == "mistral-embed"
+    assert [d.index for d in response.data] == [0, 1]
+    assert response.usage.prompt_tokens

@@ -180,8 +180,14 @@ MISTRAL_AGENT = "mistral-client"  # the mistralai SDK sends mistral-client-pytho
 
 def from_mistral(context: RequestContext) -> bool:
     """Whether Mistral's own client sent the request: Mistral's API differs from OpenAI's in
-    a few fields its SDK requires (whole streamed tool calls, an embeddings `id`)."""
-    return MISTRAL_AGENT in (context.header("user-agent") or "")
+    a few fields its SDK requires (whole streamed tool calls, reasoning as `thinking` content
+    chunks, an embeddings `id`, typed model cards)."""
+    return is_mistral_agent(context.header("user-agent"))
+
+
+def is_mistral_agent(user_agent: str | None) -> bool:
+    """`from_mistral` for routes that read the raw User-Agent header (model listing)."""
+    return MISTRAL_AGENT in (user_agent or "")
 
 
 def require_api_version(context: RequestContext) -> None:

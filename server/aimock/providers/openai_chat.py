@@ -16,6 +16,18 @@ Three vendor differences are rendered:
   mistralai SDK's types require `function.name` on every tool-call delta, so OpenAI's
   argument fragments would not parse. Requests from Mistral's clients (User-Agent
   `mistral-client-python/<version>`) get whole tool calls.
+- Mistral returns reasoning as content chunks, not `reasoning_content` (the mistralai SDK
+  reads only `content`: `str | list[ContentChunk]`). To Mistral's clients, an answer with
+  reasoning has `message.content = [{"type": "thinking", "thinking": [{"type": "text",
+  "text": <reasoning>}], "closed": true}, {"type": "text", "text": <answer>}]` (the text
+  chunk only when there is text); its stream sends each reasoning piece as
+  `delta.content = [{"type": "thinking", "thinking": [{"type": "text", "text": <piece>}]}]`,
+  then one transition delta holding the last reasoning piece (`closed: true`) and the first
+  answer piece as a text chunk, then the rest of the answer as plain strings (the shapes of
+  Mistral's own streaming example and of captured Magistral answers). Mistral's reasoning
+  models always think, so the fixture decides: a reply with `reasoning` renders it whatever
+  the model or `prompt_mode`; only `reasoning_effort: "none"` (where Mistral omits the
+  thinking chunk) drops it.
 - OpenRouter (`/api/v1`) answers as OpenRouter does: id `gen-<unix>-<20 alnum>`, a top-level
   `provider` (the upstream: the fixture's `provider`, else from the slug's author,
   "anthropic/..." -> "Anthropic"), `system_fingerprint: null`, no `service_tier`, per-choice
@@ -32,8 +44,8 @@ Three vendor differences are rendered:
   through unless `fallthrough: false`, and `provider.allow_fallbacks: false` disables it.
 
 Other vendor request fields (OpenRouter `transforms`/`route`/`reasoning`/`usage`, Mistral
-`safe_prompt`/`random_seed`, Groq `reasoning_format`, vLLM `guided_json`...) are accepted and
-ignored.
+`safe_prompt`/`random_seed`/`prompt_mode`, Groq `reasoning_format`, vLLM `guided_json`...) are
+accepted and ignored.
 """
 
 from __future__ import annotations
@@ -102,6 +114,7 @@ def parse(
     response_format = _response_format(body)
     stream = optional(body, "stream", bool, "a boolean") or False
     stream_options = optional(body, "stream_options", dict, "an object") or {}
+    mistral = openai_base.from_mistral(context)
     return CanonicalRequest(
         surface=SURFACE,
         provider=provider,
@@ -114,7 +127,10 @@ def parse(
         stream=stream,
         extras={
             "include_usage": bool(stream_options.get("include_usage")),
-            "whole_tool_calls": openai_base.from_mistral(context),
+            "whole_tool_calls": mistral,
+            # Mistral's reasoning travels as content chunks; effort "none" omits it there.
+            "thinking_chunks": mistral,
+            "hide_reasoning": mistral and body.get("reasoning_effort") == "none",
         },
     )
 
@@ -211,6 +227,7 @@ def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
 
 def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
     del options
+    reply = _shown(request, reply)
     message: dict[str, Any] = {
         "role": "assistant",
         "content": None if reply.refusal is not None else reply.content,
@@ -220,7 +237,10 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
     if reply.tool_calls:
         message["tool_calls"] = _tool_calls(reply)
     if reply.reasoning is not None:
-        message["reasoning_content"] = reply.reasoning
+        if request.extras.get("thinking_chunks"):
+            message["content"] = thinking_content(reply.reasoning, message["content"])
+        else:
+            message["reasoning_content"] = reply.reasoning
     return {
         "id": reply.id or new_id("chatcmpl-"),
         "object": "chat.completion",
@@ -241,6 +261,14 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
 
 
 def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
+    reply = _shown(request, reply)
+    events = _stream(request, reply, options)
+    if request.extras.get("thinking_chunks") and reply.reasoning is not None:
+        return _thinking_as_chunks(events)
+    return events
+
+
+def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
     include_usage = bool(request.extras.get("include_usage"))
     base = {
         "id": reply.id or new_id("chatcmpl-"),
@@ -294,6 +322,69 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     if include_usage:
         yield Event({**base, "choices": [], "usage": _usage(request, reply)})
     yield Event("[DONE]")
+
+
+# --------------------------------------------------------------------------- Mistral
+
+
+def _shown(request: CanonicalRequest, reply: Reply) -> Reply:
+    """The reply as the client sees it: Mistral omits reasoning at `reasoning_effort: none`."""
+    if request.extras.get("hide_reasoning") and reply.reasoning is not None:
+        return replace(reply, reasoning=None)
+    return reply
+
+
+def _think(text: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": [{"type": "text", "text": text}]}
+
+
+def thinking_content(reasoning: str, text: str | None) -> list[dict[str, Any]]:
+    """Mistral's message content for an answer with reasoning: a closed thinking chunk, then
+    the answer as a text chunk (none when the answer has no text, e.g. tool calls only)."""
+    content = [{**_think(reasoning), "closed": True}]
+    if text:
+        content.append({"type": "text", "text": text})
+    return content
+
+
+def _delta(event: Event) -> dict[str, Any] | None:
+    if not isinstance(event.data, dict) or not event.data.get("choices"):
+        return None
+    delta: dict[str, Any] = event.data["choices"][0]["delta"]
+    return delta
+
+
+def _thinking_as_chunks(events: Iterator[Event]) -> Iterator[Event]:
+    """OpenAI's reasoning deltas the Mistral way: each `reasoning_content` piece becomes a
+    thinking chunk in a `content` list; the last one is held back, closed, and sent together
+    with the first answer piece (as a text chunk); later answer pieces stay plain strings."""
+    # The latest reasoning piece and its delta, until we know whether it is the last one.
+    held: tuple[Event, dict[str, Any]] | None = None
+    for event in events:
+        delta = _delta(event)
+        piece = delta.pop("reasoning_content", None) if delta is not None else None
+        if delta is not None and piece is not None:
+            if held is not None:
+                yield held[0]
+            delta["content"] = [_think(piece)]
+            held = (event, delta)
+            continue
+        if held is None:
+            yield event
+            continue
+        thought, thought_delta = held
+        held = None
+        closing = {**thought_delta["content"][0], "closed": True}
+        answer = delta.get("content") if delta is not None else None
+        if delta is not None and "role" not in delta and isinstance(answer, str) and answer:
+            delta["content"] = [closing, {"type": "text", "text": answer}]
+            yield Event(event.data, event.name, thought.tokens + event.tokens)
+        else:
+            thought_delta["content"] = [closing]
+            yield thought
+            yield event
+    if held is not None:  # only if a stream ended while thinking; still send the piece
+        yield held[0]
 
 
 # --------------------------------------------------------------------------- Azure
@@ -543,8 +634,7 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
             assembly.output_tokens = usage.get("completion_tokens")
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
-            if delta.get("content"):
-                assembly.text.append(delta["content"])
+            _collapse_content(delta.get("content"), assembly)
             # OpenRouter (and vLLM, Groq) name it `reasoning`.
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
@@ -561,6 +651,23 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
                 )
             assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
     return assembly.reply()
+
+
+def _collapse_content(content: Any, assembly: Assembly) -> None:
+    """A delta's content: OpenAI's string, or Mistral's list of text and thinking chunks."""
+    if isinstance(content, str):
+        if content:
+            assembly.text.append(content)
+        return
+    for chunk in content if isinstance(content, list) else ():
+        if not isinstance(chunk, dict):
+            continue
+        if chunk.get("type") == "text" and isinstance(chunk.get("text"), str):
+            assembly.text.append(chunk["text"])
+        elif chunk.get("type") == "thinking":
+            for inner in chunk.get("thinking") or ():
+                if isinstance(inner, dict) and isinstance(inner.get("text"), str):
+                    assembly.reasoning.append(inner["text"])
 
 
 # Vendors whose answers differ from OpenAI's: their parse, render and stream.

@@ -25,8 +25,25 @@ DEFAULT_MODELS = (
 CREATED = 1_700_000_000
 
 
-def _model(model_id: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "aimock"}
+def _model(model_id: str, request: web.Request) -> dict[str, Any]:
+    card = {"id": model_id, "object": "model", "created": CREATED, "owned_by": "aimock"}
+    if openai_base.is_mistral_agent(request.headers.get("User-Agent")):
+        card.update(_mistral_card(model_id))
+    return card
+
+
+def _mistral_card(model_id: str) -> dict[str, Any]:
+    """Mistral's extra card fields: the mistralai SDK picks a card's class by `type` ("base";
+    "fine-tuned" for fine-tunes) and requires `capabilities`. The mock cannot know a model's
+    real capabilities; it claims chat and tool calling."""
+    return {
+        "capabilities": {"completion_chat": True, "function_calling": True},
+        "name": model_id,
+        "max_context_length": 32768,
+        "aliases": [],
+        "deprecation": None,
+        "type": "base",
+    }
 
 
 def _ids(view: ServerView) -> list[str]:
@@ -38,8 +55,7 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 async def list_models(request: web.Request, view: ServerView) -> web.StreamResponse:
-    del request
-    return _json({"object": "list", "data": [_model(m) for m in _ids(view)]})
+    return _json({"object": "list", "data": [_model(m, request) for m in _ids(view)]})
 
 
 async def get_model(request: web.Request, view: ServerView) -> web.StreamResponse:
@@ -53,7 +69,7 @@ async def get_model(request: web.Request, view: ServerView) -> web.StreamRespons
             param="model",
         )
         return _json(openai_base.error_body(info), 404)
-    return _json(_model(model_id))
+    return _json(_model(model_id, request))
 
 
 def _routes(provider: str, prefix: str) -> tuple[PlainRoute, ...]:

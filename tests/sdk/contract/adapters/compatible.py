@@ -1,4 +1,8 @@
-"""The mistralai SDK, an OpenAI-compatible client with its own types (Mistral's `/v1`)."""
+"""The mistralai SDK, an OpenAI-compatible client with its own types (Mistral's `/v1`).
+
+Mistral's content is a string or a list of chunks: reasoning arrives as `ThinkChunk`s (their
+`thinking` holds `TextChunk`s), the answer as `TextChunk`s or, once a stream has finished
+thinking, plain strings."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from typing import Any
 
 from mistralai.client import Mistral, errors
+from mistralai.client.models import TextChunk, ThinkChunk
 
 from tests.sdk.contract import base
 from tests.sdk.contract.base import Adapter, Feature, Outcome
@@ -56,6 +61,19 @@ def _options(feature: Feature) -> dict[str, Any]:
     return options
 
 
+def _split(content: Any) -> tuple[str, str]:
+    """(answer text, thinking text) of a message's or a delta's content."""
+    if isinstance(content, str):
+        return content, ""
+    text, thinking = "", ""
+    for chunk in content or ():
+        if isinstance(chunk, TextChunk):
+            text += chunk.text
+        elif isinstance(chunk, ThinkChunk):
+            thinking += "".join(c.text for c in chunk.thinking if isinstance(c, TextChunk))
+    return text, thinking
+
+
 def _arguments(raw: Any) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else dict(json.loads(raw))
 
@@ -63,17 +81,18 @@ def _arguments(raw: Any) -> dict[str, Any]:
 class MistralChat(Adapter):
     name = "mistral-chat"
     surfaces = ("openai.chat",)
-    # Mistral's reasoning arrives as "thinking" content chunks, which the mock does not render.
-    features = frozenset(base.FEATURES) - {"thinking"}
+    # Mistral's reasoning models think unasked (no request flag), so "thinking" sends the plain
+    # conversation and reads the ThinkChunks.
 
     def ask(self, origin: str, feature: Feature, prompt: str, *, stream: bool) -> Outcome:
         request = {"model": MODEL, "messages": _messages(feature, prompt), **_options(feature)}
         with Mistral(api_key="test", server_url=origin) as client:
             if not stream:
                 message = client.chat.complete(**request).choices[0].message
-                content = message.content if isinstance(message.content, str) else ""
+                text, thinking = _split(message.content)
                 return Outcome(
-                    text=content or "",
+                    text=text,
+                    thinking=thinking,
                     tool_calls=[
                         (c.function.name, _arguments(c.function.arguments))
                         for c in message.tool_calls or []
@@ -82,8 +101,10 @@ class MistralChat(Adapter):
             outcome = Outcome()
             for event in client.chat.stream(**request):
                 for choice in event.data.choices:
-                    if isinstance(choice.delta.content, str) and choice.delta.content:
-                        outcome.pieces.append(choice.delta.content)
+                    text, thinking = _split(choice.delta.content)
+                    outcome.thinking += thinking
+                    if text:
+                        outcome.pieces.append(text)
                     for call in choice.delta.tool_calls or []:
                         outcome.tool_calls.append(
                             (call.function.name, _arguments(call.function.arguments))
