@@ -19,7 +19,8 @@ from aimock.fixtures.loading import FixtureSet
 from aimock.providers import openai_base  # unknown routes answer in the most common envelope
 from aimock.providers.registry import PROVIDERS
 from aimock.state import STATE, ServeOptions, ServerState
-from aimock.surface import ErrorInfo, PlainRoute, Surface
+from aimock.surface import ErrorInfo, PlainRoute, ProtocolError, Surface
+from aimock.wire import error_response
 
 log = logging.getLogger("aimock.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,10 +77,35 @@ def _plain_handler(route: PlainRoute) -> Handler:
         state = request.app[STATE]
         context = pipeline.request_context(request)
         entry = pipeline.journal_entry(request, context, route.name, route.provider)
-        response = await route.handler(request, state)
+        try:
+            response = await route.handler(request, state)
+        except ProtocolError as exc:
+            response = error_response(route.errors, exc.info)
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, request.path)
+            info = ErrorInfo(500, "aimock internal error; see the server log", type="server_error")
+            response = error_response(route.errors, info)
         entry.status = response.status
         state.journal.add(entry)
         return response
+
+    return handler
+
+
+def _shared_handler(routes: list[PlainRoute]) -> Handler:
+    """One handler for plain routes that share a method and path: the first route whose
+    `accepts` takes the request answers, else the first route that accepts anything (else the
+    first route). `routes` may still grow until the app serves its first request."""
+
+    def pick(request: web.Request) -> PlainRoute:
+        for route in routes:
+            if route.accepts is not None and route.accepts(request):
+                return route
+        return next((route for route in routes if route.accepts is None), routes[0])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        route = routes[0] if len(routes) == 1 else pick(request)
+        return await _plain_handler(route)(request)
 
     return handler
 
@@ -97,13 +123,19 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
             taken.add((method, path))
             app.router.add_route(method, path, handler)
 
+    shared: dict[tuple[str, str], list[PlainRoute]] = {}
     for provider in PROVIDERS:
         for surface in provider.surfaces:
             handler = _surface_handler(surface)
             for path in surface.paths:
                 add(surface.method, path, handler)
         for route in provider.routes:
-            add(route.method, route.path, _plain_handler(route))
+            key = (route.method, route.path)
+            if key in shared:  # a later provider's alternative for a registered route
+                shared[key].append(route)
+            elif key not in taken:
+                shared[key] = [route]
+                add(route.method, route.path, _shared_handler(shared[key]))
     for prefix in state.settings.openai_prefixes:
         for method, path, handler in _openai_routes_under(prefix):
             add(method, path, handler)

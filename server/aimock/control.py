@@ -19,15 +19,10 @@ from aimock import __version__, reloading
 from aimock.fixtures.loading import LoadError, SourcedFixture, validation_problems
 from aimock.fixtures.model import Fixture
 from aimock.state import STATE, OneShotError, ServerState
+from aimock.wire import json_response
 
 PREFIX = "/__aimock"
 LEGACY_JOURNAL = "/v1/_requests"
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
 
 
 def _state(request: web.Request) -> ServerState:
@@ -46,12 +41,12 @@ def _health_body(state: ServerState) -> dict[str, Any]:
 
 
 async def health(request: web.Request) -> web.Response:
-    return _json(_health_body(_state(request)))
+    return json_response(_health_body(_state(request)))
 
 
 async def ready(request: web.Request) -> web.Response:
     del request
-    return _json({"status": "ready"})
+    return json_response({"status": "ready"})
 
 
 def _flag(value: str | None) -> bool | None:
@@ -86,12 +81,12 @@ async def journal(request: web.Request) -> web.Response:
         since=_int(request, "since"),
         limit=_int(request, "limit"),
     )
-    return _json([e.to_json() for e in entries])
+    return json_response([e.to_json() for e in entries])
 
 
 async def list_fixtures(request: web.Request) -> web.Response:
     state = _state(request)
-    return _json(
+    return json_response(
         {
             "count": len(state.index),
             "fixturesHash": state.index.digest,
@@ -110,10 +105,10 @@ async def add_fixtures(request: web.Request) -> web.Response:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
-        return _json({"error": f"Invalid JSON: {exc}"}, 400)
+        return json_response({"error": f"Invalid JSON: {exc}"}, 400)
     items = body.get("fixtures") if isinstance(body, dict) else None
     if not isinstance(items, list):
-        return _json({"error": 'Missing or invalid "fixtures" array'}, 400)
+        return json_response({"error": 'Missing or invalid "fixtures" array'}, 400)
     state = _state(request)
     added: list[SourcedFixture] = []
     details: list[dict[str, Any]] = []
@@ -134,28 +129,28 @@ async def add_fixtures(request: web.Request) -> web.Response:
             continue
         added.append(SourcedFixture(fixture, f"api#fixtures[{base + i}]"))
     if details:
-        return _json({"error": "Validation failed", "details": details}, 400)
+        return json_response({"error": "Validation failed", "details": details}, 400)
     state.add_runtime(added)
-    return _json({"added": len(added), "fixtures": len(state.index)})
+    return json_response({"added": len(added), "fixtures": len(state.index)})
 
 
 async def clear_fixtures(request: web.Request) -> web.Response:
     _state(request).clear_fixtures()
-    return _json({"cleared": True})
+    return json_response({"cleared": True})
 
 
 async def reset(request: web.Request) -> web.Response:
     error = await reloading.full_reset(_state(request))
     if error is not None:
         return _load_error(error)
-    return _json({"reset": True})
+    return json_response({"reset": True})
 
 
 async def reset_fixtures(request: web.Request) -> web.Response:
     error = await reloading.full_reset(_state(request))
     if error is not None:
         return _load_error(error)
-    return _json(
+    return json_response(
         {"reset": True, "deprecated": True, "deprecation": f"use POST {PREFIX}/reset"},
         headers={"Deprecation": "true"},
     )
@@ -163,13 +158,13 @@ async def reset_fixtures(request: web.Request) -> web.Response:
 
 async def reset_journal(request: web.Request) -> web.Response:
     _state(request).journal.clear()
-    return _json({"reset": True})
+    return json_response({"reset": True})
 
 
 async def reset_counts(request: web.Request) -> web.Response:
     test_id = request.query.get("testId")
     _state(request).match_state.reset([test_id] if test_id else None)
-    return _json({"reset": True})
+    return json_response({"reset": True})
 
 
 async def queue_error(request: web.Request) -> web.Response:
@@ -177,14 +172,14 @@ async def queue_error(request: web.Request) -> web.Response:
     try:
         body = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
-        return _json({"error": f"Invalid JSON: {exc}"}, 400)
+        return json_response({"error": f"Invalid JSON: {exc}"}, 400)
     if not isinstance(body, dict):
-        return _json({"error": "expected a JSON object"}, 400)
+        return json_response({"error": "expected a JSON object"}, 400)
     given = body.get("body")
     inner: dict[str, Any] = given if isinstance(given, dict) else {}
     status = body.get("status", 500)
     if not isinstance(status, int) or not 100 <= status <= 599:
-        return _json({"error": "status must be an integer between 100 and 599"}, 400)
+        return json_response({"error": "status must be an integer between 100 and 599"}, 400)
     _state(request).one_shot_errors.append(
         OneShotError(
             status=status,
@@ -193,7 +188,7 @@ async def queue_error(request: web.Request) -> web.Response:
             code=inner.get("code"),
         )
     )
-    return _json({"queued": True})
+    return json_response({"queued": True})
 
 
 async def reload(request: web.Request) -> web.Response:
@@ -201,11 +196,11 @@ async def reload(request: web.Request) -> web.Response:
     error = await reloading.reload(state)
     if error is not None:
         return _load_error(error)
-    return _json({"reloaded": True, **_health_body(state)})
+    return json_response({"reloaded": True, **_health_body(state)})
 
 
 def _load_error(error: LoadError) -> web.Response:
-    return _json(
+    return json_response(
         {
             "error": "Fixtures failed to load; the previous set is still serving",
             "details": [
@@ -222,9 +217,9 @@ async def legacy_requests(request: web.Request) -> web.Response:
     entries = list(_state(request).journal)
     if raw is not None:
         if not raw.isdigit():
-            return _json({"error": "limit must be a non-negative integer"}, 400)
+            return json_response({"error": "limit must be a non-negative integer"}, 400)
         entries = entries[-int(raw) :] if int(raw) else []
-    return _json([e.to_json() for e in entries])
+    return json_response([e.to_json() for e in entries])
 
 
 async def legacy_clear(request: web.Request) -> web.Response:
@@ -240,7 +235,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def unknown(request: web.Request) -> web.Response:
-    return _json({"error": f"Unknown control endpoint: {request.path}"}, 404)
+    return json_response({"error": f"Unknown control endpoint: {request.path}"}, 404)
 
 
 @web.middleware
@@ -254,7 +249,7 @@ async def require_token(request: web.Request, handler: Any) -> web.StreamRespons
         if auth.lower().startswith("bearer "):
             given = given or auth[7:]
         if not hmac.compare_digest(given.encode(), token.encode()):
-            return _json(
+            return json_response(
                 {"error": "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)"},
                 401,
                 headers={"WWW-Authenticate": 'Bearer realm="aimock"'},

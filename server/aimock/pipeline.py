@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
-import orjson
 from aiohttp import web
 
 from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
@@ -25,11 +22,10 @@ from aimock.fixtures.matching import FixtureIndex, Selection
 from aimock.journal import Entry
 from aimock.state import STATE, ServerState
 from aimock.streaming import pacing
-from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface, bad_request
+from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
+from aimock.wire import JSON_TYPE, error_response, json_response, read_json
 
 log = logging.getLogger("aimock.server")
-
-JSON_TYPE = "application/json"
 
 
 def request_context(request: web.Request) -> RequestContext:
@@ -59,55 +55,6 @@ def journal_entry(
         test_id=context.test_id,
         strict_override=context.strict_override,
     )
-
-
-def json_response(
-    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type=JSON_TYPE, headers=headers
-    )
-
-
-def error_response(surface_errors: Any, info: ErrorInfo) -> web.Response:
-    return json_response(surface_errors.body(info), info.status, surface_errors.headers(info))
-
-
-async def read_json(request: web.Request, limit: int) -> Any:
-    if request.content_length is not None and request.content_length > limit:
-        raise ProtocolError(
-            ErrorInfo(
-                413,
-                f"Request body of {request.content_length} bytes exceeds the limit of "
-                f"{limit} bytes",
-                type="invalid_request_error",
-                code="request_too_large",
-            )
-        )
-    # Read to the end: a chunked body (no Content-Length) arrives in pieces.
-    parts: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(65536):
-        size += len(chunk)
-        if size > limit:
-            raise ProtocolError(
-                ErrorInfo(
-                    413,
-                    f"Request body exceeds the limit of {limit} bytes",
-                    type="invalid_request_error",
-                    code="request_too_large",
-                )
-            )
-        parts.append(chunk)
-    raw = b"".join(parts)
-    if not raw.strip():
-        if request.method in ("GET", "DELETE", "HEAD"):
-            return {}
-        raise bad_request("The request body is empty; expected a JSON object", code="invalid_json")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"Malformed JSON: {exc}", code="invalid_json") from None
 
 
 def _miss_info(selection: Selection, strict: bool, request: CanonicalRequest) -> ErrorInfo:
@@ -309,10 +256,11 @@ async def _stream(
     assert surface.stream is not None
     # Render every event before the first byte: a rendering fault still gets a proper error.
     events = list(surface.stream(canonical, reply, options))
+    framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
     response = web.StreamResponse(
         status=200,
         headers={
-            "Content-Type": pacing.FRAMERS[surface.framing][1],
+            "Content-Type": pacing.FRAMERS[framing][1],
             "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no",
             **(surface.headers(canonical) if surface.headers is not None else {}),
@@ -320,7 +268,7 @@ async def _stream(
     )
     await response.prepare(request)
     entry.status = 200
-    outcome = await pacing.stream(request, response, events, physics, framing=surface.framing)
+    outcome = await pacing.stream(request, response, events, physics, framing=framing)
     if outcome != "complete":
         entry.interrupted = outcome
         return response

@@ -126,6 +126,10 @@ class ServerState:
     def models(self) -> list[str]:
         return self.index.models
 
+    @property
+    def max_body_bytes(self) -> int:
+        return self.settings.max_body_bytes
+
     def _build(self, loaded: FixtureSet, runtime: list[SourcedFixture]) -> FixtureIndex:
         digest_source = FixtureSet(fixtures=[*loaded.fixtures, *runtime])
         index = FixtureIndex(

@@ -17,7 +17,7 @@ from aiohttp import web
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 
-Framing = Literal["sse", "ndjson", "eventstream"]
+Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,8 @@ Fallback = Callable[[CanonicalRequest], Reply]
 Collapse = Callable[[Sequence[tuple[str | None, Any]]], Reply]
 # Headers a successful answer carries besides the body (request ids, content-type echoes).
 SuccessHeaders = Callable[[CanonicalRequest], Mapping[str, str]]
+# The framing of one streamed answer, when the request picks it (Gemini's `?alt=sse` or not).
+FramingFor = Callable[[CanonicalRequest], Framing]
 # The requests to try in turn (OpenRouter's `models` fallback list): the pipeline answers
 # with the first whose fixture is not a falling-through error.
 Candidates = Callable[[CanonicalRequest], Sequence[CanonicalRequest]]
@@ -101,6 +103,8 @@ class Surface:
     errors: ErrorDialect
     stream: StreamRender | None = None
     framing: Framing = "sse"
+    # Overrides `framing` per request when the same route streams in more than one way.
+    framing_for: FramingFor | None = None
     # An answer for a miss when not strict (deterministic embeddings, unflagged moderation).
     fallback: Fallback | None = None
     collapse: Collapse | None = None
@@ -114,13 +118,22 @@ class ServerView(Protocol):
     @property
     def models(self) -> list[str]: ...
 
+    @property
+    def max_body_bytes(self) -> int: ...
+
 
 PlainHandler = Callable[[web.Request, ServerView], Awaitable[web.StreamResponse]]
+# Whether a request is this route's to answer (e.g. it carries Google's API key header).
+Accepts = Callable[[web.Request], bool]
 
 
 @dataclass(frozen=True)
 class PlainRoute:
-    """A route that needs no fixture matching (e.g. a model listing)."""
+    """A route that needs no fixture matching (e.g. a model listing).
+
+    Two providers may serve the same method and path (`GET /v1/models` is both OpenAI's and
+    the Gemini API's): the app then asks the routes with `accepts` in turn and falls back to
+    the first route without one."""
 
     name: str
     provider: str
@@ -128,6 +141,7 @@ class PlainRoute:
     path: str
     handler: PlainHandler
     errors: ErrorDialect
+    accepts: Accepts | None = None
 
 
 @dataclass(frozen=True)

@@ -619,6 +619,19 @@ def test_count_tokens_bad_requests(sdk_server: ServerProcess, body: Any, status:
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+def test_count_tokens_refuses_an_oversized_body(sdk_server: ServerProcess) -> None:
+    """Plain routes read bodies under the same 10 MiB limit as the pipeline, in their envelope."""
+    huge = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "x" * 11_000_000}]})
+    response = httpx.post(
+        sdk_server.url + "/v1/messages/count_tokens",
+        content=huge.encode(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["type"] == "request_too_large"
+
+
 def test_count_tokens_error_class(client: Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError):
         client.messages.count_tokens(model=MODEL, messages=[{"role": "system", "content": "x"}])  # type: ignore[misc, list-item]

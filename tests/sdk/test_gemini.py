@@ -280,12 +280,85 @@ async def test_stream_text_async(aclient: genai.client.AsyncClient) -> None:
     assert len(pieces) > 1 and "".join(p or "" for p in pieces) == HELLO
 
 
-def test_stream_without_alt_sse_still_streams_sse(sdk_server: ServerProcess) -> None:
-    response = post(
-        sdk_server, GEMINI_PATH + ":streamGenerateContent", {"contents": [user("gem-hello")]}
-    )
-    assert response.status_code == 200
-    assert response.text.startswith("data: {")
+def read_array(
+    server: ServerProcess, text: str, path: str = GEMINI_PATH, **params: str
+) -> tuple[list[bytes], httpx.HTTPError | None]:
+    """The raw reads of a `:streamGenerateContent` call without `alt=sse`, as they arrived,
+    and the error that ended the body (None when it completed)."""
+    reads: list[bytes] = []
+    with httpx.stream(
+        "POST",
+        server.url + path + ":streamGenerateContent",
+        json={"contents": [user(text)]},
+        params=params,
+        headers={"x-goog-api-key": "test"},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json; charset=UTF-8"
+        try:
+            reads.extend(response.iter_raw())
+        except httpx.HTTPError as exc:
+            return reads, exc
+    return reads, None
+
+
+def check_array(body: bytes) -> list[dict[str, Any]]:
+    """Google's framing: `[` with the first element, `\n,\r\n` before each later one, `\n]`
+    at the end; every element a GenerateContentResponse chunk, the last a complete one."""
+    assert body.startswith(b"[{\n") and body.endswith(b"}\n]")
+    chunks: list[dict[str, Any]] = json.loads(body)
+    assert body[1:-2].split(b"\n,\r\n") == [
+        json.dumps(chunk, indent=2, ensure_ascii=False).encode() for chunk in chunks
+    ]
+    for index, chunk in enumerate(chunks):
+        validate(types.GenerateContentResponse, chunk)
+        last = index == len(chunks) - 1
+        assert_required_fields(
+            types.GenerateContentResponse, chunk, ALWAYS if last else CHUNK_ALWAYS
+        )
+    return chunks
+
+
+def chunk_text(chunk: dict[str, Any]) -> str:
+    return "".join(part.get("text", "") for part in chunk["candidates"][0]["content"]["parts"])
+
+
+@pytest.mark.parametrize("params", [{}, {"alt": "json"}, {"$alt": "json;enum-encoding=int"}])
+def test_stream_without_alt_sse_is_a_json_array(
+    sdk_server: ServerProcess, params: dict[str, str]
+) -> None:
+    reads, error = read_array(sdk_server, "gem-hello", **params)
+    assert error is None
+    chunks = check_array(b"".join(reads))
+    assert [chunk_text(c) for c in chunks] == [HELLO[i : i + 7] for i in range(0, len(HELLO), 7)]
+    assert len({c["responseId"] for c in chunks}) == 1
+    assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+
+
+def test_json_array_arrives_element_by_element(sdk_server: ServerProcess) -> None:
+    """A paced stream: the array is open while its first elements are already readable."""
+    reads, error = read_array(sdk_server, "gem-array-paced", VERTEX_PATH)
+    assert error is None
+    assert len(reads) > 2
+    first = reads[0]
+    assert first.startswith(b"[") and json.loads(first[1:])["candidates"]  # one whole element
+    chunks = check_array(b"".join(reads))
+    assert "".join(chunk_text(c) for c in chunks) == "Sent as a JSON array."
+    assert "createTime" in chunks[0]  # Vertex's chunks, in the same framing
+
+
+def test_cut_json_array_never_closes(sdk_server: ServerProcess) -> None:
+    reads, error = read_array(sdk_server, "gem-array-cut")
+    assert isinstance(error, httpx.RemoteProtocolError)  # the connection dropped mid-body
+    body = b"".join(reads)
+    assert body.startswith(b"[{") and not body.rstrip().endswith(b"]")
+    elements = body[1:].split(b"\n,\r\n")
+    assert [chunk_text(json.loads(e)) for e in elements] == ["This", " arr"]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    entry = sdk_server.journal(limit="1")[0]
+    assert entry["response"]["interruptReason"] == "truncateAfterChunks"  # type: ignore[index]
 
 
 # --------------------------------------------------------------------------- tools
@@ -786,6 +859,147 @@ async def test_vertex_predict_embeddings(sdk_server: ServerProcess) -> None:
 
 def test_vertex_count_tokens(vertex: genai.Client) -> None:
     assert vertex.models.count_tokens(model=MODEL, contents="gem-hello").total_tokens == 3
+
+
+def express_client(server: ServerProcess) -> genai.Client:
+    """Vertex AI express mode: an API key and no project."""
+    return genai.Client(vertexai=True, api_key="test", http_options=http_options(server))
+
+
+def test_vertex_express_stream_embed_and_count(sdk_server: ServerProcess) -> None:
+    """Express mode drops the projects/locations prefix from every method; all are Vertex."""
+    with express_client(sdk_server) as sdk:
+        chunks = list(sdk.models.generate_content_stream(model=MODEL, contents="gem-express"))
+        assert len(chunks) > 1 and "".join(c.text or "" for c in chunks) == "Express mode answers."
+        assert chunks[0].create_time is not None  # a Vertex chunk
+        config = types.EmbedContentConfig(output_dimensionality=4)
+        single = sdk.models.embed_content(model=EMBEDDING_MODEL, contents="gem-x1", config=config)
+        several = sdk.models.embed_content(
+            model="text-embedding-005", contents=["gem-x1", "gem-x2"], config=config
+        )
+        assert sdk.models.count_tokens(model=MODEL, contents="gem-hello").total_tokens == 3
+    assert [len(e.values or []) for e in single.embeddings or []] == [4]
+    assert [len(e.values or []) for e in several.embeddings or []] == [4, 4]
+    entries = sdk_server.journal()[-4:]
+    assert [(e["surface"], e["provider"], e["path"]) for e in entries] == [
+        (
+            "gemini.generate",
+            "vertex",
+            f"/v1beta1/publishers/google/models/{MODEL}:streamGenerateContent?alt=sse",
+        ),
+        (
+            "gemini.embed",
+            "vertex",
+            f"/v1beta1/publishers/google/models/{EMBEDDING_MODEL}:embedContent",
+        ),
+        ("gemini.embed", "vertex", "/v1beta1/publishers/google/models/text-embedding-005:predict"),
+        ("gemini.count_tokens", "vertex", f"/v1beta1/publishers/google/models/{MODEL}:countTokens"),
+    ]
+
+
+async def test_vertex_express_async(sdk_server: ServerProcess) -> None:
+    async with async_options(sdk_server, "httpx") as options:
+        aio = genai.Client(vertexai=True, api_key="test", http_options=options).aio
+        response = await aio.models.generate_content(model=MODEL, contents="gem-express")
+    assert response.text == "Express mode answers."
+    assert sdk_server.journal(limit="1")[0]["provider"] == "vertex"
+
+
+# --------------------------------------------------------------------------- models
+
+LISTED = {"models/gemini-2.5-pro", "models/gemini-2.0-flash-lite"}  # named by gemini.yaml
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v1beta"])
+def test_list_models(sdk_server: ServerProcess, api_version: str) -> None:
+    """`/v1/models` is OpenAI's listing too: the Gemini API's answers a Google client."""
+    with genai.Client(
+        api_key="test", http_options=http_options(sdk_server, api_version=api_version)
+    ) as sdk:
+        models = list(sdk.models.list())
+    assert {m.name for m in models} >= LISTED
+    assert all(str(m.name).startswith(("models/gemini", "models/gemma")) for m in models)
+    pro = next(m for m in models if m.name == "models/gemini-2.5-pro")
+    assert pro.display_name == "Gemini 2.5 Pro" and pro.thinking is True
+    assert pro.supported_actions and "generateContent" in pro.supported_actions
+    assert pro.input_token_limit == 1_048_576 and pro.output_token_limit == 65_536
+    [entry] = sdk_server.journal(limit="1")
+    assert (entry["surface"], entry["provider"]) == ("gemini.models", "gemini")
+    assert str(entry["path"]).startswith(f"/{api_version}/models")
+
+
+def test_list_models_pages(client: genai.Client, sdk_server: ServerProcess) -> None:
+    pager = client.models.list(config=types.ListModelsConfig(page_size=1))
+    assert len(pager.page) == 1
+    names = [m.name for m in pager]
+    assert len(names) >= 2 and set(names) >= LISTED
+    assert "pageToken=1" in str(sdk_server.journal()[-len(names) + 1]["path"])
+
+
+def test_get_model(client: genai.Client) -> None:
+    model = client.models.get(model=MODEL)
+    assert (model.name, model.version, model.display_name) == (
+        f"models/{MODEL}",
+        "001",
+        "Gemini 2.5 Flash",
+    )
+    embedding = client.models.get(model=f"models/{EMBEDDING_MODEL}")
+    assert embedding.supported_actions and "embedContent" in embedding.supported_actions
+    assert embedding.thinking is None
+
+
+def test_get_unknown_model_is_not_found(client: genai.Client) -> None:
+    with pytest.raises(errors.ClientError) as caught:
+        client.models.get(model="gpt-mock-1")
+    assert caught.value.code == 404 and caught.value.status == "NOT_FOUND"
+
+
+def test_model_routes_tell_google_from_openai(sdk_server: ServerProcess) -> None:
+    """One path, two listings: Google's for a request with its key (header or `key=`) or its
+    client header, OpenAI's otherwise."""
+    google_requests: list[dict[str, Any]] = [
+        {"headers": {"x-goog-api-key": "k"}},
+        {"params": {"key": "k"}},
+        {"headers": {"x-goog-api-client": "google-genai-sdk/3.6.1 gl-python/3.11"}},
+    ]
+    for request in google_requests:
+        listing = httpx.get(sdk_server.url + "/v1/models", **request).json()
+        assert set(listing) == {"models"}
+        for card in listing["models"]:
+            assert set(card) >= {
+                "name",
+                "version",
+                "displayName",
+                "description",
+                "inputTokenLimit",
+                "outputTokenLimit",
+                "supportedGenerationMethods",
+            }
+        card = httpx.get(sdk_server.url + f"/v1/models/{MODEL}", **request).json()
+        assert card["name"] == f"models/{MODEL}" and card["baseModelId"] == MODEL
+    openai_listing = httpx.get(
+        sdk_server.url + "/v1/models", headers={"authorization": "Bearer k"}
+    ).json()
+    assert openai_listing["object"] == "list" and "gpt-mock-1" in {
+        m["id"] for m in openai_listing["data"]
+    }
+    openai_card = httpx.get(sdk_server.url + "/v1/models/gpt-mock-1").json()
+    assert openai_card["object"] == "model"
+
+
+def test_vertex_models(vertex: genai.Client, sdk_server: ServerProcess) -> None:
+    model = vertex.models.get(model=MODEL)
+    assert (model.name, model.version) == (f"publishers/google/models/{MODEL}", "default")
+    assert sdk_server.journal(limit="1")[0]["path"] == f"/v1beta1/publishers/google/models/{MODEL}"
+    names = {m.name for m in vertex.models.list()}
+    assert {"publishers/google/models/gemini-2.5-pro"} <= names
+    [entry] = sdk_server.journal(limit="1")
+    assert (entry["provider"], str(entry["path"]).split("?")[0]) == (
+        "vertex",
+        "/v1beta1/publishers/google/models",
+    )
+    with express_client(sdk_server) as express:
+        assert express.models.get(model=MODEL).name == f"publishers/google/models/{MODEL}"
 
 
 # --------------------------------------------------------------------------- environment

@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient
 
 from aimock.fixtures.compiled import Physics, ServerDefaults, compile_physics
 from aimock.fixtures.model import Fixture
+from aimock.streaming import jsonarray, pacing
 from aimock.streaming.pacing import delay_ms
+from aimock.surface import Event
 from tests.server.conftest import ClientFactory, state_of, user
 
 RNG = random.Random(0)
@@ -213,3 +215,105 @@ async def test_server_latency_applies_to_plain_answers(make_client: ClientFactor
         "/v1/chat/completions", json={"model": "m", "messages": [user("instant")]}
     )
     assert response.status == 200
+
+
+# --- framers with delimiters (a JSON array) -------------------------------------------------
+
+
+class Written:
+    """A stand-in response and request for `pacing.stream`: collects the writes in order."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.aborted = False
+        self.transport = self  # the request's transport, aborted on a cut
+
+    async def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.writes)
+
+
+def events(*payloads: Any) -> list[Event]:
+    return [Event(payload, tokens=1) for payload in payloads]
+
+
+async def write_stream(framing: str, physics: Physics, *payloads: Any) -> tuple[str, Written]:
+    sink = Written()
+    outcome = await pacing.stream(
+        sink,  # type: ignore[arg-type]
+        sink,  # type: ignore[arg-type]
+        events(*payloads),
+        physics,
+        framing=framing,
+        rng=random.Random(0),
+    )
+    return outcome, sink
+
+
+def test_json_array_element_is_pretty_printed() -> None:
+    assert jsonarray.frame({"a": [1]}) == b'{\n  "a": [\n    1\n  ]\n}'
+    assert pacing.FRAMERS["json-array"][1] == "application/json; charset=UTF-8"
+
+
+@pytest.mark.parametrize(
+    "physics",
+    [Physics(), Physics(ttft=1, tps=5000), Physics(latency=1)],
+    ids=["instant", "tps", "latency"],
+)
+async def test_json_array_opens_separates_and_closes(physics: Physics) -> None:
+    outcome, sink = await write_stream("json-array", physics, {"n": 1}, {"n": 2}, {"n": 3})
+    assert outcome == "complete" and not sink.aborted
+    assert sink.body == b'[{\n  "n": 1\n}\n,\r\n{\n  "n": 2\n}\n,\r\n{\n  "n": 3\n}\n]'
+    assert json.loads(sink.body) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    if not physics.is_instant:  # paced: the opening rides the first element, the closing comes last
+        assert sink.writes[0].startswith(b"[{") and sink.writes[-1] == b"\n]"
+
+
+async def test_empty_json_array_is_still_an_array() -> None:
+    outcome, sink = await write_stream("json-array", Physics())
+    assert outcome == "complete" and json.loads(sink.body) == []
+
+
+@pytest.mark.parametrize(
+    "physics", [Physics(truncate_after_chunks=2), Physics(tps=5000, truncate_after_chunks=2)]
+)
+async def test_cut_json_array_has_no_closing(physics: Physics) -> None:
+    outcome, sink = await write_stream("json-array", physics, {"n": 1}, {"n": 2}, {"n": 3})
+    assert outcome == "truncated" and sink.aborted
+    assert sink.body == b'[{\n  "n": 1\n}\n,\r\n{\n  "n": 2\n}'
+
+
+async def test_framings_without_delimiters_are_unchanged() -> None:
+    _, sink = await write_stream("ndjson", Physics(), {"n": 1}, {"n": 2})
+    assert sink.body == b'{"n":1}\n{"n":2}\n'
+    _, sink = await write_stream("sse", Physics(), {"n": 1}, "[DONE]")
+    assert sink.body == b'data: {"n":1}\n\ndata: [DONE]\n\n'
+
+
+GEMINI_STREAMS = """
+fixtures:
+  - match: {userMessage: arr}
+    response: {content: "0123456789"}
+    chunkSize: 4
+"""
+
+
+async def test_the_request_picks_the_framing(make_client: ClientFactory) -> None:
+    """One Gemini route, two wire forms: `?alt=sse` streams SSE, anything else a JSON array."""
+    client = await make_client(GEMINI_STREAMS)
+    body = {"contents": [{"role": "user", "parts": [{"text": "arr"}]}]}
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    sse_response = await client.post(path + "?alt=sse", json=body)
+    assert sse_response.headers["Content-Type"] == "text/event-stream"
+    assert (await sse_response.text()).count("data: ") == 3
+    array_response = await client.post(path, json=body)
+    assert array_response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    chunks = json.loads(await array_response.read())
+    texts = [c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks]
+    assert texts == ["0123", "4567", "89"]

@@ -22,7 +22,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, RequestContext
@@ -36,13 +35,12 @@ from aimock.surface import (
     ErrorInfo,
     Event,
     PlainRoute,
-    ProtocolError,
     Provider,
     RenderOptions,
     ServerView,
     Surface,
-    bad_request,
 )
+from aimock.wire import json_response, read_json
 
 # --------------------------------------------------------------------------- errors
 
@@ -128,32 +126,11 @@ async def count_tokens(request: web.Request, view: ServerView) -> web.StreamResp
     """`POST /v1/messages/count_tokens` -> `{input_tokens}`: the same estimate a message's
     usage reports (four characters a token). No fixture is consulted; nothing is journaled
     as a conversation turn."""
-    del view
-    try:
-        body = expect_object(await _read_json(request))
-        # The body is a Messages request without `max_tokens`; parse checks everything else.
-        canonical = parse({**body, "max_tokens": 1}, RequestContext(headers={}), {})
-    except ProtocolError as exc:
-        return _json(error_body(exc.info), exc.info.status, error_headers(exc.info))
+    body = expect_object(await read_json(request, view.max_body_bytes))
+    # The body is a Messages request without `max_tokens`; parse checks everything else.
+    canonical = parse({**body, "max_tokens": 1}, RequestContext(headers={}), {})
     input_tokens, _, _ = token_counts(canonical, Reply(kind="message"))
-    return _json({"input_tokens": input_tokens})
-
-
-async def _read_json(request: web.Request) -> Any:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ProtocolError(ErrorInfo(413, "Request body is too large")) from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"Malformed JSON: {exc}") from None
-
-
-def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
+    return json_response({"input_tokens": input_tokens})
 
 
 def foundry_parse(

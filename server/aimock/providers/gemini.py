@@ -12,8 +12,9 @@ Where google-genai 3.x sends each call (verified in its `_api_client.py` / `mode
 and is sent unescaped; a client that escapes it (`%3A`) is routed the same, as aiohttp
 matches the decoded path.
 
-Methods: `generateContent`, `streamGenerateContent` (SSE whether or not `?alt=sse` is given;
-the JSON-array stream of a bare call is not spoken), `countTokens` (a plain route: the same
+Methods: `generateContent`, `streamGenerateContent` (SSE with `?alt=sse`, as google-genai
+asks; otherwise, as Google answers a bare call or a GAPIC `$alt=json` one, a JSON array
+written element by element, `application/json`), `countTokens` (a plain route: the same
 estimate `usageMetadata.promptTokenCount` reports, no fixture), and embeddings:
 
     Gemini API  :batchEmbedContents {requests: [{content, outputDimensionality}]}
@@ -29,14 +30,22 @@ estimate `usageMetadata.promptTokenCount` reports, no fixture), and embeddings:
 A miss on an embedding route answers the deterministic vector (as OpenAI embeddings do).
 Vertex routes are separate surfaces with the same names and provider "vertex", so a fixture's
 `match.provider: vertex` (or `gemini`) tells the two apart and the journal shows which.
+
+Models (plain routes, `gemini.models`): `GET {v}/models[/{m}]` -> `{models: [Model],
+nextPageToken?}` / `Model`; Vertex `GET {v}[/projects/{p}/locations/{l}]/publishers/{pub}/models
+[/{m}]` -> `{publisherModels: [PublisherModel]}` / `PublisherModel` (google-genai sends these
+GETs without the project prefix). `GET /v1/models` is OpenAI's listing too: these routes
+`accept` only a Google client's request (its `x-goog-api-key` / `x-goog-api-client` header or
+`key=`), and the app hands every other request to OpenAI's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, RequestContext
@@ -49,10 +58,11 @@ from aimock.providers.common import (
     expect_object,
     token_counts,
 )
-from aimock.providers.gemini_base import ERRORS, VERTEX, error_body, parse_generate, typed
+from aimock.providers.gemini_base import ERRORS, VERTEX, parse_generate, typed
 from aimock.surface import (
     ErrorInfo,
     Parse,
+    PlainHandler,
     PlainRoute,
     ProtocolError,
     Provider,
@@ -61,11 +71,13 @@ from aimock.surface import (
     Surface,
     bad_request,
 )
+from aimock.wire import json_response, read_json
 
 GEMINI = "gemini"
 GENERATE = "gemini.generate"
 EMBED = "gemini.embed"
 COUNT_TOKENS = "gemini.count_tokens"
+MODELS = "gemini.models"
 
 GEMINI_MODELS = tuple(f"/{version}/models/{{model}}" for version in ("v1beta", "v1", "v1alpha"))
 VERTEX_MODELS = tuple(
@@ -116,6 +128,7 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
         parse=_generate_parse(provider, stream=True),
         render=gemini_base.render,
         stream=gemini_base.stream,
+        framing_for=gemini_base.framing,
         errors=ERRORS,
         collapse=gemini_base.collapse,
     )
@@ -273,37 +286,18 @@ async def count_tokens(request: web.Request, view: ServerView) -> web.StreamResp
     """`:countTokens` -> `{totalTokens}`: the estimate a generate call's
     `usageMetadata.promptTokenCount` reports for the same contents. No fixture is consulted.
     The body is `{contents, ...}` or (Gemini API) `{generateContentRequest: {...}}`."""
-    del view
-    try:
-        body = expect_object(await _read_json(request))
-        inner = typed(body, "generateContentRequest", dict, "an object", "")
-        canonical = parse_generate(
-            inner if inner is not None else body,
-            RequestContext(headers={}),
-            surface=COUNT_TOKENS,
-            provider=GEMINI,
-            model=request.match_info.get("model", ""),
-            stream=False,
-        )
-    except ProtocolError as exc:
-        return _json(error_body(exc.info), exc.info.status)
+    body = expect_object(await read_json(request, view.max_body_bytes))
+    inner = typed(body, "generateContentRequest", dict, "an object", "")
+    canonical = parse_generate(
+        inner if inner is not None else body,
+        RequestContext(headers={}),
+        surface=COUNT_TOKENS,
+        provider=GEMINI,
+        model=request.match_info.get("model", ""),
+        stream=False,
+    )
     prompt, _, _ = token_counts(canonical, Reply(kind="message"))
-    return _json({"totalTokens": prompt})
-
-
-async def _read_json(request: web.Request) -> Any:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ProtocolError(ErrorInfo(413, "Request payload size exceeds the limit")) from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"Invalid JSON payload received. {exc}") from None
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    return json_response({"totalTokens": prompt})
 
 
 def _count_routes(provider: str, roots: tuple[str, ...]) -> tuple[PlainRoute, ...]:
@@ -311,6 +305,160 @@ def _count_routes(provider: str, roots: tuple[str, ...]) -> tuple[PlainRoute, ..
         PlainRoute(COUNT_TOKENS, provider, "POST", path, count_tokens, ERRORS)
         for path in _paths(roots, "countTokens")
     )
+
+
+# --------------------------------------------------------------------------- models
+
+# What the listing shows when no fixture names a Google model.
+DEFAULT_MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "gemini-embedding-001")
+# Model families Google serves; other names (gpt-4o, claude-...) are not listed here.
+_GOOGLE_MODEL = re.compile(
+    r"^(gemini|gemma|learnlm|imagen|veo|text-embedding|text-multilingual-embedding|embedding)-"
+)
+# Gemini models that think (2.5 and later).
+_THINKING_MODEL = re.compile(r"^gemini-(2\.[5-9]|[3-9])")
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
+_GENERATION_METHODS = (
+    "generateContent",
+    "countTokens",
+    "createCachedContent",
+    "batchGenerateContent",
+)
+_EMBEDDING_METHODS = ("embedContent", "countTextTokens", "countTokens", "asyncBatchEmbedContent")
+
+
+def is_google_model(model_id: str) -> bool:
+    return bool(_GOOGLE_MODEL.match(model_id)) and ":" not in model_id
+
+
+def _listed_models(view: ServerView) -> list[str]:
+    """The Google models fixtures name, else a default set (as the OpenAI listing does)."""
+    named = [model for model in view.models if is_google_model(model)]
+    return named or list(DEFAULT_MODELS)
+
+
+def _display_name(model_id: str) -> str:
+    """gemini-2.5-flash -> Gemini 2.5 Flash."""
+    return " ".join(word.capitalize() for word in model_id.split("-"))
+
+
+def model_card(model_id: str) -> dict[str, Any]:
+    """A Gemini API `Model`. The limits are the current models' (1M in, 64K out; embeddings
+    2048 in): the mock cannot know a name it has never heard of better."""
+    embedding = "embedding" in model_id
+    card: dict[str, Any] = {
+        "name": f"models/{model_id}",
+        "baseModelId": model_id,
+        "version": "001",
+        "displayName": _display_name(model_id),
+        "description": f"{_display_name(model_id)}, served by aimock.",
+        "inputTokenLimit": 2048 if embedding else 1_048_576,
+        "outputTokenLimit": 1 if embedding else 65_536,
+        "supportedGenerationMethods": list(
+            _EMBEDDING_METHODS if embedding else _GENERATION_METHODS
+        ),
+    }
+    if not embedding:
+        card.update(temperature=1.0, topP=0.95, topK=64, maxTemperature=2.0)
+        if _THINKING_MODEL.match(model_id):
+            card["thinking"] = True
+    return card
+
+
+def publisher_model_card(model_id: str, publisher: str = "google") -> dict[str, Any]:
+    """A Vertex AI `PublisherModel` (what google-genai reads: name and versionId)."""
+    return {
+        "name": f"publishers/{publisher}/models/{model_id}",
+        "versionId": "default",
+        "openSourceCategory": "PROPRIETARY",
+        "launchStage": "GA",
+    }
+
+
+def _page(request: web.Request, models: list[str]) -> tuple[list[str], str | None]:
+    """One page of `models` as `pageSize` / `pageToken` ask (the token is opaque to clients;
+    here it is the offset of the next page)."""
+    try:
+        size = int(request.query.get("pageSize") or DEFAULT_PAGE_SIZE)
+        start = int(request.query.get("pageToken") or 0)
+    except ValueError:
+        raise bad_request("Invalid pageSize or pageToken.") from None
+    if start < 0 or start > len(models):
+        raise bad_request("Invalid pageToken.")
+    size = min(size, MAX_PAGE_SIZE) if size > 0 else DEFAULT_PAGE_SIZE
+    end = start + size
+    return models[start:end], (str(end) if end < len(models) else None)
+
+
+def _listing(provider: str) -> PlainHandler:
+    vertex = provider == VERTEX
+
+    async def list_models(request: web.Request, view: ServerView) -> web.StreamResponse:
+        page, token = _page(request, _listed_models(view))
+        if vertex:
+            publisher = request.match_info.get("publisher", "google")
+            cards = [publisher_model_card(m, publisher) for m in page]
+            body: dict[str, Any] = {"publisherModels": cards}
+        else:
+            body = {"models": [model_card(m) for m in page]}
+        if token is not None:
+            body["nextPageToken"] = token
+        return json_response(body)
+
+    return list_models
+
+
+def _lookup(provider: str) -> PlainHandler:
+    vertex = provider == VERTEX
+
+    async def get_model(request: web.Request, view: ServerView) -> web.StreamResponse:
+        """Any model the listing shows or that looks like Google's: aimock answers generate
+        calls for every name, so it describes every name it would serve."""
+        model_id = request.match_info["model"]
+        if model_id not in _listed_models(view) and not is_google_model(model_id):
+            raise ProtocolError(ErrorInfo(404, _not_found(model_id, request, vertex)))
+        if vertex:
+            publisher = request.match_info.get("publisher", "google")
+            return json_response(publisher_model_card(model_id, publisher))
+        return json_response(model_card(model_id))
+
+    return get_model
+
+
+def _not_found(model_id: str, request: web.Request, vertex: bool) -> str:
+    if vertex:
+        return f"Publisher Model `publishers/google/models/{model_id}` not found."
+    version = request.path.split("/")[1]
+    return (
+        f"models/{model_id} is not found for API version {version}, or is not supported "
+        "for getModel. Call ListModels to see the list of available models."
+    )
+
+
+def from_google_client(request: web.Request) -> bool:
+    """A request from a Google client: its API key header or `key=` parameter, or the
+    `x-goog-api-client` header every Google SDK sends. `GET /v1/models` is also OpenAI's
+    listing, which the openai SDK calls with none of these."""
+    headers = request.headers
+    return "x-goog-api-key" in headers or "x-goog-api-client" in headers or "key" in request.query
+
+
+def _model_routes() -> tuple[PlainRoute, ...]:
+    routes: list[PlainRoute] = []
+    for version in ("v1beta", "v1", "v1alpha"):
+        collection = f"/{version}/models"
+        routes += [
+            PlainRoute(MODELS, GEMINI, "GET", collection, _listing(GEMINI), ERRORS),
+            # `.+`, the same pattern as OpenAI's `/v1/models/{model:.+}`: one route, two owners.
+            PlainRoute(MODELS, GEMINI, "GET", collection + "/{model:.+}", _lookup(GEMINI), ERRORS),
+        ]
+    for root in VERTEX_MODELS:
+        collection = root.removesuffix("/{model}")
+        routes += [
+            PlainRoute(MODELS, VERTEX, "GET", collection, _listing(VERTEX), ERRORS),
+            PlainRoute(MODELS, VERTEX, "GET", root, _lookup(VERTEX), ERRORS),
+        ]
+    return tuple(replace(route, accepts=from_google_client) for route in routes)
 
 
 PROVIDER = Provider(
@@ -321,7 +469,11 @@ PROVIDER = Provider(
         *_generate_surfaces(VERTEX, VERTEX_MODELS),
         *_embed_surfaces(VERTEX, VERTEX_MODELS),
     ),
-    routes=(*_count_routes(GEMINI, GEMINI_MODELS), *_count_routes(VERTEX, VERTEX_MODELS)),
+    routes=(
+        *_count_routes(GEMINI, GEMINI_MODELS),
+        *_count_routes(VERTEX, VERTEX_MODELS),
+        *_model_routes(),
+    ),
     # google-genai reads the base URLs (only used when http_options gives none) and the key;
     # GOOGLE_API_KEY would win over GEMINI_API_KEY, and setting both makes it log a warning.
     # Vertex also needs GOOGLE_GENAI_USE_VERTEXAI and a project/location, which are the

@@ -21,7 +21,9 @@ call, else the last part. A refusal is what the API answers for blocked output: 
 `finishReason: SAFETY`, on Vertex the fixture's text as `finishMessage`.
 
 Stream (`:streamGenerateContent?alt=sse`): one `data: <GenerateContentResponse>` per chunk, no
-event names and no terminator (google-genai fails on `[DONE]`):
+event names and no terminator (google-genai fails on `[DONE]`). Without `alt=sse` the same
+chunks are the elements of one JSON array written as they come (`framing`,
+streaming/jsonarray.py). Either way:
 
     thought slices ({text, thought: true}) xN, answer slices ({text}) xN,
     one chunk with every functionCall part (calls arrive whole, as the API sends them);
@@ -56,7 +58,14 @@ from aimock.providers.common import (
     slices,
     token_counts,
 )
-from aimock.surface import ErrorDialect, ErrorInfo, Event, RenderOptions, bad_request
+from aimock.surface import (
+    ErrorDialect,
+    ErrorInfo,
+    Event,
+    Framing,
+    RenderOptions,
+    bad_request,
+)
 
 VERTEX = "vertex"
 # "function" is the role older clients gave function responses; the API still reads it.
@@ -225,8 +234,22 @@ def parse_generate(
         tools=tool_names(typed(body, "tools", list, "an array", "") or []),
         response_format=response_format(config),
         stream=stream,
-        extras={"include_thoughts": include} if include is not None else {},
+        extras={
+            **({"include_thoughts": include} if include is not None else {}),
+            **({"alt": stream_alt(context)} if stream else {}),
+        },
     )
+
+
+def stream_alt(context: RequestContext) -> str | None:
+    """The stream's wire form the URL asks for: `alt=sse` for server-sent events, anything
+    else (or nothing) for a JSON array. GAPIC REST clients spell it `$alt=json;...`."""
+    return context.query.get("alt") or context.query.get("$alt")
+
+
+def framing(request: CanonicalRequest) -> Framing:
+    """SSE only when asked for; Google streams a JSON array otherwise."""
+    return "sse" if request.extras.get("alt") == "sse" else "json-array"
 
 
 def system_text(system: dict[str, Any] | str | None) -> str | None:

@@ -52,12 +52,14 @@ from aimock.surface import (
     ErrorInfo,
     Event,
     PlainRoute,
+    ProtocolError,
     Provider,
     RenderOptions,
     ServerView,
     Surface,
     bad_request,
 )
+from aimock.wire import json_response, read_json
 
 PROVIDER_NAME = "ollama"
 CHAT = "ollama.chat"
@@ -88,10 +90,6 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
 
 
 ERRORS = ErrorDialect(body=error_body, headers=error_headers)
-
-
-def _json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
 # --------------------------------------------------------------------------- request
@@ -548,21 +546,18 @@ def _listed(name: str) -> dict[str, Any]:
 
 async def list_tags(request: web.Request, view: ServerView) -> web.StreamResponse:
     del request
-    return _json_response({"models": [_listed(name) for name in _names(view)]})
+    return json_response({"models": [_listed(name) for name in _names(view)]})
 
 
 async def show(request: web.Request, view: ServerView) -> web.StreamResponse:
-    try:
-        body = await request.json(loads=orjson.loads)
-    except ValueError as exc:
-        return _json_response({"error": f"invalid JSON: {exc}"}, 400)
+    body = await read_json(request, view.max_body_bytes)
     model = (body.get("model") or body.get("name")) if isinstance(body, dict) else None
     if not isinstance(model, str) or not model:
-        return _json_response({"error": "model is required"}, 400)
+        raise bad_request("model is required")
     if _tagged(model) not in _names(view):
-        return _json_response({"error": f"model '{model}' not found"}, 404)
+        raise ProtocolError(ErrorInfo(404, f"model '{model}' not found"))
     embedding = "embed" in model
-    return _json_response(
+    return json_response(
         {
             "modelfile": f"FROM {_tagged(model)}\n",
             "parameters": "",
@@ -577,7 +572,7 @@ async def show(request: web.Request, view: ServerView) -> web.StreamResponse:
 
 async def version(request: web.Request, view: ServerView) -> web.StreamResponse:
     del request, view
-    return _json_response({"version": VERSION})
+    return json_response({"version": VERSION})
 
 
 # --------------------------------------------------------------------------- surfaces

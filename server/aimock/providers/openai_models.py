@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from aimock.providers import openai_base
 from aimock.surface import ErrorInfo, PlainRoute, Provider, ServerView
+from aimock.wire import json_response
 
 DEFAULT_MODELS = (
     "gpt-4",
@@ -50,12 +50,8 @@ def _ids(view: ServerView) -> list[str]:
     return view.models or list(DEFAULT_MODELS)
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
-
-
 async def list_models(request: web.Request, view: ServerView) -> web.StreamResponse:
-    return _json({"object": "list", "data": [_model(m, request) for m in _ids(view)]})
+    return json_response({"object": "list", "data": [_model(m, request) for m in _ids(view)]})
 
 
 async def get_model(request: web.Request, view: ServerView) -> web.StreamResponse:
@@ -68,8 +64,8 @@ async def get_model(request: web.Request, view: ServerView) -> web.StreamRespons
             code="model_not_found",
             param="model",
         )
-        return _json(openai_base.error_body(info), 404)
-    return _json(_model(model_id, request))
+        return json_response(openai_base.error_body(info), 404)
+    return json_response(_model(model_id, request))
 
 
 def _routes(provider: str, prefix: str) -> tuple[PlainRoute, ...]:

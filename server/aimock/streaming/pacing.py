@@ -9,6 +9,10 @@ Delay before event i (milliseconds, divided by the replay speed):
 A stream may be cut after N events (`truncate_after_chunks`) or N ms (`disconnect_after_ms`):
 the connection is dropped without a terminator, as a failing upstream would.
 
+A framing may also have delimiters (`DELIMITERS`): an opening written with the first event, a
+separator before each later one, and a closing once the stream is complete (a JSON array's
+`[`, `,` and `]`). A cut stream never gets its closing.
+
 Instant physics (the default) skips the loop: all frames go out in one write.
 """
 
@@ -17,18 +21,36 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
 
 from aimock.fixtures.compiled import Physics
-from aimock.streaming import eventstream, ndjson, sse
+from aimock.streaming import eventstream, jsonarray, ndjson, sse
 
 Framer = Callable[[Any, str | None], bytes]
 FRAMERS: dict[str, tuple[Framer, str]] = {
     "sse": (sse.frame, sse.CONTENT_TYPE),
     "ndjson": (ndjson.frame, ndjson.CONTENT_TYPE),
     "eventstream": (eventstream.frame, eventstream.CONTENT_TYPE),
+    "json-array": (jsonarray.frame, jsonarray.CONTENT_TYPE),
+}
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """What a framing writes around its frames, for a stream that is one document."""
+
+    opening: bytes = b""  # with the first event
+    separator: bytes = b""  # before every later event
+    closing: bytes = b""  # after the last event, only when the stream completes
+
+
+NO_DELIMITERS = Delimiters()
+# Framings not listed here write their frames back to back.
+DELIMITERS: dict[str, Delimiters] = {
+    "json-array": Delimiters(jsonarray.OPENING, jsonarray.SEPARATOR, jsonarray.CLOSING),
 }
 
 Outcome = Literal["complete", "truncated", "disconnected", "client_gone"]
@@ -72,7 +94,13 @@ async def stream(
     rng: random.Random | None = None,
 ) -> Outcome:
     """Write `events` (objects with `data`, `name`, `tokens`) paced by `physics`."""
-    frame = FRAMERS[framing][0]
+    frame_one = FRAMERS[framing][0]
+    around = DELIMITERS.get(framing, NO_DELIMITERS)
+
+    def frame(index: int, event: Any) -> bytes:
+        joint = around.opening if index == 0 else around.separator
+        return joint + frame_one(event.data, event.name)
+
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     try:
@@ -83,8 +111,10 @@ async def stream(
         while opening < len(pending) and pending[opening].name == sse.COMMENT:
             opening += 1
         if opening:
-            await response.write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
+            await response.write(b"".join(frame_one(e.data, e.name) for e in pending[:opening]))
         events = pending[opening:]
+        # An empty stream still opens the document it closes.
+        closing = around.closing if events else around.opening + around.closing
         if physics.is_instant and deadline is None:
             frames: list[bytes] = []
             for index, event in enumerate(events):
@@ -92,7 +122,8 @@ async def stream(
                     await response.write(b"".join(frames))
                     abort(response, request)
                     return "truncated"
-                frames.append(frame(event.data, event.name))
+                frames.append(frame(index, event))
+            frames.append(closing)
             await response.write(b"".join(frames))
             return "complete"
         rng = rng or random.Random()
@@ -111,7 +142,9 @@ async def stream(
                     return "disconnected"
             if wait > 0:
                 await asyncio.sleep(wait / 1000)
-            await response.write(frame(event.data, event.name))
+            await response.write(frame(index, event))
+        if closing:
+            await response.write(closing)
         return "complete"
     except (ConnectionResetError, ConnectionError):
         return "client_gone"

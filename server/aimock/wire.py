@@ -1,0 +1,66 @@
+"""JSON in and out over HTTP, the same for the pipeline and for plain routes: a body read to
+the end under a size limit (a chunked body too), and answers with orjson.
+
+A bad body raises `ProtocolError`, which each caller renders in its own protocol's envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, bad_request
+
+JSON_TYPE = "application/json"
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type=JSON_TYPE, headers=headers
+    )
+
+
+def error_response(dialect: ErrorDialect, info: ErrorInfo) -> web.Response:
+    return json_response(dialect.body(info), info.status, dialect.headers(info))
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    if request.content_length is not None and request.content_length > limit:
+        raise ProtocolError(
+            ErrorInfo(
+                413,
+                f"Request body of {request.content_length} bytes exceeds the limit of "
+                f"{limit} bytes",
+                type="invalid_request_error",
+                code="request_too_large",
+            )
+        )
+    # Read to the end: a chunked body (no Content-Length) arrives in pieces.
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(
+                ErrorInfo(
+                    413,
+                    f"Request body exceeds the limit of {limit} bytes",
+                    type="invalid_request_error",
+                    code="request_too_large",
+                )
+            )
+        parts.append(chunk)
+    raw = b"".join(parts)
+    if not raw.strip():
+        if request.method in ("GET", "DELETE", "HEAD"):
+            return {}
+        raise bad_request("The request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"Malformed JSON: {exc}", code="invalid_json") from None
