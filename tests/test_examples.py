@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pydantic
@@ -107,6 +109,71 @@ def test_aimock_json_example(client: openai.OpenAI) -> None:
         for _ in range(2)
     ]
     assert answers == ["first", "second"]
+
+
+def test_any_provider_example(client: openai.OpenAI, examples_server: ServerProcess) -> None:
+    """examples/fixtures/any-provider.yaml: the same fixtures through four SDKs."""
+    import anthropic
+    import boto3
+    import ollama
+    from botocore.config import Config
+    from google import genai
+    from google.genai import types
+
+    question = "Please plan a trip to Kyoto."
+    # OpenAI: the tool call, then the answer once the result is in.
+    tools: Any = [{"type": "function", "function": {"name": "search_flights", "parameters": {}}}]
+    [call] = ask(client, question, tools=tools).choices[0].message.tool_calls or []
+    assert call.type == "function" and call.function.name == "search_flights"
+    assert json.loads(call.function.arguments) == {"destination": "KIX"}
+
+    # Anthropic: the same tool call as a tool_use block.
+    with anthropic.Anthropic(base_url=examples_server.url, api_key="t", max_retries=0) as claude:
+        message = claude.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            tools=[{"name": "search_flights", "input_schema": {"type": "object"}}],
+            messages=[{"role": "user", "content": question}],
+        )
+    [block] = message.content
+    assert block.type == "tool_use" and block.input == {"destination": "KIX"}
+
+    # Gemini: the answer after the function response.
+    options = types.HttpOptions(base_url=examples_server.url)
+    contents: Any = [
+        {"role": "user", "parts": [{"text": question}]},
+        {"role": "model", "parts": [{"function_call": {"name": "search_flights", "args": {}}}]},
+        {
+            "role": "user",
+            "parts": [{"function_response": {"name": "search_flights", "response": {"ok": 1}}}],
+        },
+    ]
+    with genai.Client(api_key="t", http_options=options) as gemini:
+        answer = gemini.models.generate_content(model="gemini-2.5-flash", contents=contents)
+    assert answer.text == "Fly to Osaka Kansai (KIX), then take the Haruka express to Kyoto."
+
+    # Bedrock gets its own budget answer; Ollama the general one.
+    bedrock = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=examples_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    budget = bedrock.converse(
+        modelId="amazon.nova-pro-v1:0",
+        messages=[{"role": "user", "content": [{"text": "What is the trip budget?"}]}],
+    )
+    bedrock.close()
+    assert budget["output"]["message"]["content"] == [
+        {"text": "About 2,000 USD (answered on Bedrock)."}
+    ]
+    with ollama.Client(host=examples_server.url) as local_client:
+        local = local_client.chat(
+            model="llama3.2", messages=[{"role": "user", "content": "What is the trip budget?"}]
+        )
+    assert local.message.content == "About 2,000 USD."
 
 
 def test_mockstack_manifest_serves_locally() -> None:

@@ -15,6 +15,7 @@ Converse), `:content-type: application/json`, `:message-type: event`.
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from typing import Any
@@ -34,22 +35,32 @@ def _header(name: str, value: str) -> bytes:
     return bytes([len(key)]) + key + bytes([_STRING]) + struct.pack(">H", len(text)) + text
 
 
+@functools.lru_cache(maxsize=64)
+def _event_headers(name: str) -> bytes:
+    """The encoded headers of an `event` message; a stream repeats a handful of names."""
+    return b"".join(
+        _header(key, value)
+        for key, value in (
+            (":event-type", name),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        )
+    )
+
+
+def _message(encoded_headers: bytes, payload: bytes) -> bytes:
+    total = _PRELUDE.size + _CRC_LENGTH + len(encoded_headers) + len(payload) + _CRC_LENGTH
+    prelude = _PRELUDE.pack(total, len(encoded_headers))
+    body = prelude + _CRC.pack(zlib.crc32(prelude)) + encoded_headers + payload
+    return body + _CRC.pack(zlib.crc32(body))
+
+
 def encode(headers: dict[str, str], payload: bytes) -> bytes:
     """One event-stream message holding `payload` under string `headers`."""
-    encoded = b"".join(_header(name, value) for name, value in headers.items())
-    total = _PRELUDE.size + _CRC_LENGTH + len(encoded) + len(payload) + _CRC_LENGTH
-    prelude = _PRELUDE.pack(total, len(encoded))
-    head = prelude + _CRC.pack(zlib.crc32(prelude))
-    body = head + encoded + payload
-    return body + _CRC.pack(zlib.crc32(body))
+    return _message(b"".join(_header(name, value) for name, value in headers.items()), payload)
 
 
 def frame(data: Any, name: str | None = None) -> bytes:
     """An `event` message named `name` carrying `data` as JSON (a string is sent as is)."""
     payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
-    headers = {
-        ":event-type": name or "chunk",
-        ":content-type": "application/json",
-        ":message-type": "event",
-    }
-    return encode(headers, payload)
+    return _message(_event_headers(name or "chunk"), payload)

@@ -47,7 +47,6 @@ class Delimiters:
     closing: bytes = b""  # after the last event, only when the stream completes
 
 
-NO_DELIMITERS = Delimiters()
 # Framings not listed here write their frames back to back.
 DELIMITERS: dict[str, Delimiters] = {
     "json-array": Delimiters(jsonarray.OPENING, jsonarray.SEPARATOR, jsonarray.CLOSING),
@@ -84,6 +83,14 @@ def abort(response: web.StreamResponse, request: web.Request) -> None:
         transport.abort()
 
 
+def _document(frames: list[bytes], around: Delimiters | None, complete: bool) -> bytes:
+    """Frames as written in one go: joined by the framing's delimiters, if it has any."""
+    if around is None:
+        return b"".join(frames)
+    body = around.opening + around.separator.join(frames)
+    return body + around.closing if complete else body
+
+
 async def stream(
     request: web.Request,
     response: web.StreamResponse,
@@ -94,42 +101,34 @@ async def stream(
     rng: random.Random | None = None,
 ) -> Outcome:
     """Write `events` (objects with `data`, `name`, `tokens`) paced by `physics`."""
-    frame_one = FRAMERS[framing][0]
-    around = DELIMITERS.get(framing, NO_DELIMITERS)
-
-    def frame(index: int, event: Any) -> bytes:
-        joint = around.opening if index == 0 else around.separator
-        return joint + frame_one(event.data, event.name)
-
+    frame = FRAMERS[framing][0]
+    around = DELIMITERS.get(framing)
+    pending = events if isinstance(events, list) else list(events)
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     try:
         # SSE comments opening a stream (OpenRouter's processing notice) go out at once,
         # before the first-token wait they announce, and are not chunks.
-        pending = list(events)
-        opening = 0
-        while opening < len(pending) and pending[opening].name == sse.COMMENT:
-            opening += 1
-        if opening:
-            await response.write(b"".join(frame_one(e.data, e.name) for e in pending[:opening]))
-        events = pending[opening:]
-        # An empty stream still opens the document it closes.
-        closing = around.closing if events else around.opening + around.closing
+        comments = 0
+        while comments < len(pending) and pending[comments].name == sse.COMMENT:
+            comments += 1
+        if comments:
+            await response.write(b"".join(frame(e.data, e.name) for e in pending[:comments]))
+            pending = pending[comments:]
         if physics.is_instant and deadline is None:
-            frames: list[bytes] = []
-            for index, event in enumerate(events):
-                if truncate is not None and index >= truncate:
-                    await response.write(b"".join(frames))
-                    abort(response, request)
-                    return "truncated"
-                frames.append(frame(index, event))
-            frames.append(closing)
-            await response.write(b"".join(frames))
+            cut = truncate is not None and truncate < len(pending)
+            shown = pending[:truncate] if cut else pending
+            await response.write(
+                _document([frame(e.data, e.name) for e in shown], around, complete=not cut)
+            )
+            if cut:
+                abort(response, request)
+                return "truncated"
             return "complete"
         rng = rng or random.Random()
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for index, event in enumerate(events):
+        for index, event in enumerate(pending):
             if truncate is not None and index >= truncate:
                 abort(response, request)
                 return "truncated"
@@ -142,9 +141,11 @@ async def stream(
                     return "disconnected"
             if wait > 0:
                 await asyncio.sleep(wait / 1000)
-            await response.write(frame(index, event))
-        if closing:
-            await response.write(closing)
+            joint = b"" if around is None else around.opening if index == 0 else around.separator
+            await response.write(joint + frame(event.data, event.name))
+        if around is not None:
+            # An empty stream still opens the document it closes.
+            await response.write(around.closing if pending else around.opening + around.closing)
         return "complete"
     except (ConnectionResetError, ConnectionError):
         return "client_gone"
