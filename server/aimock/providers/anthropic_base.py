@@ -32,6 +32,7 @@ from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
+    json_object_of,
     new_id,
     optional,
     slices,
@@ -160,15 +161,6 @@ def stop_reason(reply: Reply) -> str:
     return "tool_use" if reply.tool_calls else "end_turn"
 
 
-def tool_input(arguments: str) -> dict[str, Any]:
-    """A reply's arguments as the object `input` must be ({} for anything else)."""
-    try:
-        value = orjson.loads(arguments or "{}")
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def blocks(reply: Reply) -> list[dict[str, Any]]:
     """The final content blocks, in the order the API emits them."""
     out: list[dict[str, Any]] = []
@@ -185,7 +177,7 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
                 "type": "tool_use",
                 "id": call.id or new_id("toolu_"),
                 "name": call.name,
-                "input": tool_input(call.arguments),
+                "input": json_object_of(call.arguments),
             }
         )
     return out
