@@ -126,75 +126,82 @@ class OpenAIChat(Adapter):
         return status_of(error)
 
 
+def responses_request(feature: Feature, prompt: str) -> dict[str, Any]:
+    """The Responses API request for `feature` (without model)."""
+    items: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+    if feature == "tool_result":
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": base.TOOL_CALL_ID,
+                "name": base.TOOL_NAME,
+                "arguments": json.dumps(base.TOOL_ARGUMENTS),
+            }
+        )
+        items.append(
+            {
+                "type": "function_call_output",
+                "call_id": base.TOOL_CALL_ID,
+                "output": base.TOOL_RESULT,
+            }
+        )
+    request: dict[str, Any] = {"input": items}
+    if feature in ("tool_call", "tool_result"):
+        request["tools"] = [
+            {
+                "type": "function",
+                "name": base.TOOL_NAME,
+                "description": base.WEATHER_TOOL_DESCRIPTION,
+                "parameters": base.WEATHER_PARAMETERS,
+                "strict": False,
+            }
+        ]
+    if feature == "thinking":
+        request["reasoning"] = {"effort": "low", "summary": "auto"}
+    if feature == "structured":
+        request["text"] = {"format": {"type": "json_schema", "name": "city", "schema": base.SCHEMA}}
+    return request
+
+
+def _output_outcome(output: list[Any]) -> Outcome:
+    outcome = Outcome()
+    for item in output:
+        if item.type == "message":
+            outcome.text += "".join(c.text for c in item.content if c.type == "output_text")
+        elif item.type == "reasoning":
+            outcome.thinking += "".join(s.text for s in item.summary)
+        elif item.type == "function_call":
+            outcome.tool_calls.append((item.name, json.loads(item.arguments)))
+    return outcome
+
+
+def collect_responses(
+    client: OpenAI, feature: Feature, prompt: str, stream: bool, model: str = MODEL
+) -> Outcome:
+    """One Responses API call, plain or streamed, in contract terms."""
+    request = {"model": model, **responses_request(feature, prompt)}
+    if not stream:
+        return _output_outcome(client.responses.create(**request).output)
+    pieces: list[str] = []
+    final = None
+    for event in client.responses.create(**request, stream=True):
+        if event.type == "response.output_text.delta":
+            pieces.append(event.delta)
+        elif event.type == "response.completed":
+            final = event.response
+    assert final is not None, "the stream ends with response.completed"
+    outcome = _output_outcome(final.output)
+    outcome.pieces = pieces
+    return outcome
+
+
 class OpenAIResponses(Adapter):
     name = "openai-responses"
     surfaces = ("openai.responses",)
 
     def ask(self, origin: str, feature: Feature, prompt: str, *, stream: bool) -> Outcome:
-        request: dict[str, Any] = {"model": MODEL, "input": self._input(feature, prompt)}
-        if feature in ("tool_call", "tool_result"):
-            request["tools"] = [
-                {
-                    "type": "function",
-                    "name": base.TOOL_NAME,
-                    "description": base.WEATHER_TOOL_DESCRIPTION,
-                    "parameters": base.WEATHER_PARAMETERS,
-                    "strict": False,
-                }
-            ]
-        if feature == "thinking":
-            request["reasoning"] = {"effort": "low", "summary": "auto"}
-        if feature == "structured":
-            request["text"] = {
-                "format": {"type": "json_schema", "name": "city", "schema": base.SCHEMA}
-            }
         with OpenAI(base_url=f"{origin}/v1", api_key="test", max_retries=0) as client:
-            if not stream:
-                return self._outcome(client.responses.create(**request).output)
-            outcome = Outcome()
-            final = None
-            for event in client.responses.create(**request, stream=True):
-                if event.type == "response.output_text.delta":
-                    outcome.pieces.append(event.delta)
-                elif event.type == "response.completed":
-                    final = event.response
-            assert final is not None, "the stream ends with response.completed"
-            parsed = self._outcome(final.output)
-            parsed.pieces = outcome.pieces
-            return parsed
-
-    @staticmethod
-    def _input(feature: Feature, prompt: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
-        if feature == "tool_result":
-            items.append(
-                {
-                    "type": "function_call",
-                    "call_id": base.TOOL_CALL_ID,
-                    "name": base.TOOL_NAME,
-                    "arguments": json.dumps(base.TOOL_ARGUMENTS),
-                }
-            )
-            items.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": base.TOOL_CALL_ID,
-                    "output": base.TOOL_RESULT,
-                }
-            )
-        return items
-
-    @staticmethod
-    def _outcome(output: list[Any]) -> Outcome:
-        outcome = Outcome()
-        for item in output:
-            if item.type == "message":
-                outcome.text += "".join(c.text for c in item.content if c.type == "output_text")
-            elif item.type == "reasoning":
-                outcome.thinking += "".join(s.text for s in item.summary)
-            elif item.type == "function_call":
-                outcome.tool_calls.append((item.name, json.loads(item.arguments)))
-        return outcome
+            return collect_responses(client, feature, prompt, stream)
 
     def status_of(self, error: BaseException) -> int | None:
         return status_of(error)
