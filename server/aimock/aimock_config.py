@@ -2,8 +2,14 @@
 
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
-the `mcp`, `a2a`, `vector` and `services` sections are read by the agent-stack surfaces and are
-reported, not silently dropped, until those land.
+the `mcp`, `a2a` and `vector` sections are read by the agent-stack surfaces and are reported,
+not silently dropped, until those land.
+
+`services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
+`/search`, `/v2/rerank` and `/v1/moderations`. Here those surfaces always answer a request no
+fixture matches (plausible search results, overlap-scored rerank, unflagged moderation), so
+the switches are checked and need nothing more; only strict mode differs (see
+docs/surfaces/tavily.md).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from pydantic import ValidationError
 from aimock.fixtures.model import ChaosRates
 
 log = logging.getLogger("aimock.config")
-PENDING_SECTIONS = ("mcp", "a2a", "agui", "vector", "services", "auth")
+PENDING_SECTIONS = ("mcp", "a2a", "agui", "vector", "auth")
+SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
 
 
@@ -98,7 +105,23 @@ def load(path: Path) -> AimockConfig:
     for key in llm:
         if key not in APPLIED_LLM_KEYS:
             log.warning("%s: llm.%s is not applied by this version", path, key)
+    _check_services(data, path)
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)
     return config
+
+
+def _check_services(data: dict[str, Any], path: Path) -> None:
+    """AIMock's `services` switches: an object of booleans. Every switch is served without
+    them (see the module docstring); an unknown one is reported."""
+    services = data.get("services")
+    if services is None:
+        return
+    if not isinstance(services, dict):
+        raise ConfigError(f"{path}: services: expected an object")
+    for key in services:
+        if key in SERVICE_SWITCHES:
+            _typed(services, key, (bool,), "services.", path)
+        else:
+            log.warning("%s: services.%s is not a service this version knows", path, key)

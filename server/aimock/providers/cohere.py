@@ -1,5 +1,6 @@
-"""Cohere v2: `POST /v2/chat` (plain and streamed) and embeddings on `POST /v2/embed` and the
-v1 client's `POST /v1/embed`.
+"""Cohere v2: `POST /v2/chat` (plain and streamed), embeddings on `POST /v2/embed` and the
+v1 client's `POST /v1/embed`, and rerank on `POST /v2/rerank` and the v1 client's
+`POST /v1/rerank`.
 
 Chat body: `{id, finish_reason, message:{role:"assistant", content:[thinking?, text?],
 tool_plan?, tool_calls?}, usage:{billed_units, tokens}}`. When the answer calls tools, the text
@@ -23,6 +24,12 @@ JSON `type` only; the names are there for clients that read them):
       tool-call-end {index}
     message-end {delta:{finish_reason, usage}}
 
+Rerank body: `{id, results:[{index, relevance_score, document?}], meta:{api_version:{version},
+billed_units:{search_units}}}`, best first, cut to `top_n`. v2 takes `documents` as strings;
+v1 also takes objects (ranked on `rank_fields`, default `text`) and returns each `document` when
+`return_documents` is true (`{text}` for a string). A fixture's `rerankResults` win; a miss
+(when not strict) scores every document by its word overlap with the query.
+
 Errors are `{"id", "message"}` with the status; the SDK raises one class per status
 (BadRequestError 400, NotFoundError 404, TooManyRequestsError 429, ServiceUnavailableError 503...).
 """
@@ -30,6 +37,7 @@ Errors are `{"id", "message"}` with the status; the SDK raises one class per sta
 from __future__ import annotations
 
 import base64
+import re
 import struct
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +46,7 @@ from typing import Any
 import orjson
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
-from aimock.fixtures.compiled import Reply
+from aimock.fixtures.compiled import Reply, ReplyRerankResult
 from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
@@ -69,6 +77,9 @@ FINISH_REASONS = ("COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "TOOL_CALL", "ERROR
 INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
 EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
 V1_EMBED_MODEL = "embed-english-v2.0"  # the v1 API's default when no model is named
+RERANK = "cohere.rerank"
+V1_RERANK_MODEL = "rerank-english-v2.0"  # the v1 API's default when no model is named
+DOCUMENTS_PER_SEARCH_UNIT = 100
 
 # --------------------------------------------------------------------------- errors
 
@@ -515,6 +526,153 @@ def fallback_embed(request: CanonicalRequest) -> Reply:
     return Reply(kind="embedding")
 
 
+# --------------------------------------------------------------------------- rerank
+
+
+def _rerank_documents(body: Mapping[str, Any], *, objects: bool) -> tuple[list[Any], list[str]]:
+    """The documents as sent and the text of each that is ranked."""
+    documents = _required(body, "documents", list, "an array")
+    if not documents:
+        raise invalid("list of documents must not be empty", "documents")
+    fields: list[Any] = optional(body, "rank_fields", list, "an array") or ["text"]
+    texts = []
+    for i, document in enumerate(documents):
+        if isinstance(document, str):
+            texts.append(document)
+        elif objects and isinstance(document, dict):
+            values = [document.get(name) for name in fields]
+            if not any(isinstance(value, str) for value in values):
+                raise invalid(
+                    f"documents[{i}] has none of the rank fields {', '.join(map(str, fields))}",
+                    f"documents[{i}]",
+                )
+            texts.append("\n".join(v for v in values if isinstance(v, str)))
+        else:
+            what = "a string or an object" if objects else "a string"
+            check_type(document, f"documents[{i}]", str, what)
+    return documents, texts
+
+
+def _parse_rerank(
+    body: Any, context: RequestContext, *, version: str, default_model: str | None
+) -> CanonicalRequest:
+    body = expect_object(body)
+    if default_model is None:
+        model = _required(body, "model", str, "a string")
+    else:
+        model = optional(body, "model", str, "a string") or default_model
+    query = _required(body, "query", str, "a string")
+    if not query.strip():
+        raise invalid("query must not be empty", "query")
+    documents, texts = _rerank_documents(body, objects=version == "1")
+    top_n = optional(body, "top_n", int, "an integer")
+    if top_n is not None and top_n < 1:
+        raise invalid("top_n must be a positive integer", "top_n")
+    return CanonicalRequest(
+        surface=RERANK,
+        provider=PROVIDER_NAME,
+        endpoint="rerank",
+        model=model,
+        context=context,
+        inputs=(query,),
+        extras={
+            "version": version,
+            "documents": tuple(documents),
+            "texts": tuple(texts),
+            "top_n": top_n,
+            "return_documents": bool(optional(body, "return_documents", bool, "a boolean")),
+        },
+    )
+
+
+def parse_rerank_v2(
+    body: Any, context: RequestContext, params: Mapping[str, str]
+) -> CanonicalRequest:
+    del params
+    return _parse_rerank(body, context, version="2", default_model=None)
+
+
+def parse_rerank_v1(
+    body: Any, context: RequestContext, params: Mapping[str, str]
+) -> CanonicalRequest:
+    del params
+    return _parse_rerank(body, context, version="1", default_model=V1_RERANK_MODEL)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def overlap_score(query: str, document: str) -> float:
+    """How relevant `document` is to `query`, 0-1, from shared words: mostly the share of the
+    query's words the document holds, partly the share of the document they make up (so a
+    focused document beats a long one that mentions the same words)."""
+    wanted, held = _words(query), _words(document)
+    if not wanted or not held:
+        return 0.0
+    shared = len(wanted & held)
+    return round(0.8 * shared / len(wanted) + 0.2 * shared / len(held), 6)
+
+
+def overlap_ranking(query: str, texts: Sequence[str]) -> list[ReplyRerankResult]:
+    """Every document scored against the query, best first; ties keep the documents' order."""
+    scored = [ReplyRerankResult(i, overlap_score(query, text)) for i, text in enumerate(texts)]
+    return sorted(scored, key=lambda r: (-r.relevance_score, r.index))
+
+
+def _fixture_ranking(reply: Reply, count: int) -> list[ReplyRerankResult]:
+    results = list(reply.rerank_results or ())
+    for result in results:
+        if result.index >= count:
+            raise ProtocolError(
+                ErrorInfo(
+                    500,
+                    f"the fixture's rerank result index {result.index} is out of range for "
+                    f"{count} documents",
+                    type="server_error",
+                )
+            )
+    return sorted(results, key=lambda r: (-r.relevance_score, r.index))
+
+
+def _returned_document(document: Any) -> dict[str, Any]:
+    return {"text": document} if isinstance(document, str) else dict(document)
+
+
+def render_rerank(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> dict[str, Any]:
+    del options
+    extras = request.extras
+    documents, texts = extras["documents"], extras["texts"]
+    if reply.rerank_results is not None:
+        ranking = _fixture_ranking(reply, len(texts))
+    else:
+        ranking = overlap_ranking(request.inputs[0], texts)
+    if extras.get("top_n") is not None:
+        ranking = ranking[: extras["top_n"]]
+    results = []
+    for result in ranking:
+        item: dict[str, Any] = {"index": result.index, "relevance_score": result.relevance_score}
+        if extras.get("return_documents"):
+            item["document"] = _returned_document(documents[result.index])
+        results.append(item)
+    units = max(1, -(-len(texts) // DOCUMENTS_PER_SEARCH_UNIT))
+    return {
+        "id": reply.id or str(uuid.uuid4()),
+        "results": results,
+        "meta": {
+            "api_version": {"version": extras.get("version", "2")},
+            "billed_units": {"search_units": units},
+        },
+    }
+
+
+def fallback_rerank(request: CanonicalRequest) -> Reply:
+    del request
+    return Reply(kind="rerank")
+
+
 # --------------------------------------------------------------------------- surfaces
 
 CHAT_SURFACE = Surface(
@@ -546,12 +704,29 @@ def _embed_surface(path: str, parse: Any) -> Surface:
     )
 
 
+def _rerank_surface(path: str, parse: Any) -> Surface:
+    # One surface name for both API versions, as for embeddings.
+    return Surface(
+        name=RERANK,
+        provider=PROVIDER_NAME,
+        endpoint="rerank",
+        method="POST",
+        paths=(path,),
+        parse=parse,
+        render=render_rerank,
+        fallback=fallback_rerank,
+        errors=ERRORS,
+    )
+
+
 PROVIDER = Provider(
     name=PROVIDER_NAME,
     surfaces=(
         CHAT_SURFACE,
         _embed_surface("/v2/embed", parse_embed_v2),
         _embed_surface("/v1/embed", parse_embed_v1),
+        _rerank_surface("/v2/rerank", parse_rerank_v2),
+        _rerank_surface("/v1/rerank", parse_rerank_v1),
     ),
     # The SDK reads these as default arguments, evaluated at `import cohere`: set them first.
     environment={"CO_API_URL": "{origin}", "CO_API_KEY": "aimock"},

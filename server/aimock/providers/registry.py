@@ -14,6 +14,7 @@ from aimock.providers import (
     openai_models,
     openai_moderations,
     openai_responses,
+    tavily,
 )
 from aimock.surface import Provider
 
@@ -29,6 +30,7 @@ PROVIDERS: tuple[Provider, ...] = (
     bedrock_converse.PROVIDER,
     ollama.PROVIDER,
     cohere.PROVIDER,
+    tavily.PROVIDER,
 )
 
 
