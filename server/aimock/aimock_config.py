@@ -2,8 +2,8 @@
 
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
-the `mcp`, `a2a` and `vector` sections are read by the agent-stack surfaces and are reported,
-not silently dropped, until those land.
+the `mcp` section becomes one MCP server (see `_mcp`); the `a2a` and `vector` sections are read
+by the agent-stack surfaces and are reported, not silently dropped, until those land.
 
 `services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
 `/search`, `/v2/rerank` and `/v1/moderations`. Here those surfaces always answer a request no
@@ -15,6 +15,7 @@ docs/surfaces/tavily.md).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ import orjson
 from pydantic import ValidationError
 
 from aimock.fixtures.model import ChaosRates
+from aimock.services.mcp_model import McpSpec
 
 log = logging.getLogger("aimock.config")
-PENDING_SECTIONS = ("mcp", "a2a", "agui", "vector", "auth")
+PENDING_SECTIONS = ("a2a", "agui", "vector", "auth")
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
 
@@ -43,6 +45,7 @@ class AimockConfig:
     latency: float | None = None
     chunk_size: int | None = None
     chaos: ChaosRates | None = None
+    mcp: McpSpec | None = None
 
 
 def _typed(
@@ -106,6 +109,7 @@ def load(path: Path) -> AimockConfig:
         if key not in APPLIED_LLM_KEYS:
             log.warning("%s: llm.%s is not applied by this version", path, key)
     _check_services(data, path)
+    config.mcp = _mcp(data, path)
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)
@@ -125,3 +129,54 @@ def _check_services(data: dict[str, Any], path: Path) -> None:
             _typed(services, key, (bool,), "services.", path)
         else:
             log.warning("%s: services.%s is not a service this version knows", path, key)
+
+
+def _mcp(data: dict[str, Any], path: Path) -> McpSpec | None:
+    """AIMock's one MCP server, `mcp: {path, serverInfo, tools, resources, prompts}`, as our
+    model: a tool's `result` (text, content blocks, or `{content, isError}`) becomes its one
+    catch-all result, a prompt's `result` (`{description?, messages}`) its messages."""
+    section = data.get("mcp")
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: mcp: expected an object")
+    info = section.get("serverInfo") or {"name": "aimock-mcp", "version": "1.0.0"}
+    server: dict[str, Any] = {
+        "name": info.get("name", "aimock-mcp") if isinstance(info, dict) else "aimock-mcp",
+        "path": section.get("path", "/mcp"),
+        "serverInfo": info,
+        "tools": [_aimock_tool(t) for t in section.get("tools") or []],
+        "resources": section.get("resources") or [],
+        "prompts": [_aimock_prompt(p) for p in section.get("prompts") or []],
+    }
+    server["name"] = re.sub(r"[^A-Za-z0-9._~-]", "-", str(server["name"])) or "aimock-mcp"
+    try:
+        return McpSpec.model_validate({"servers": [server]})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][2:])  # past servers.0
+        raise ConfigError(f"{path}: mcp.{where}: {first['msg']}".replace("mcp.:", "mcp:")) from None
+
+
+def _aimock_tool(tool: Any) -> Any:
+    if not isinstance(tool, dict) or "result" not in tool:
+        return tool
+    rest = {k: v for k, v in tool.items() if k != "result"}
+    result = tool["result"]
+    if isinstance(result, str):
+        answer: Any = {"text": result}
+    elif isinstance(result, list):
+        answer = {"content": result}
+    else:
+        answer = result  # {content, isError, structuredContent}: our result's own keys
+    return {**rest, "results": [answer]}
+
+
+def _aimock_prompt(prompt: Any) -> Any:
+    if not isinstance(prompt, dict) or "result" not in prompt:
+        return prompt
+    rest = {k: v for k, v in prompt.items() if k != "result"}
+    result = prompt["result"] if isinstance(prompt["result"], dict) else {}
+    if "description" in result and "description" not in rest:
+        rest["description"] = result["description"]
+    return {**rest, "messages": result.get("messages", [])}

@@ -1,4 +1,4 @@
-"""Compose the server: middlewares, typed state, routes from the provider registry.
+"""Compose the server: middlewares, typed state, routes from the provider and service registries.
 
 No routes, parsing or rendering live here.
 """
@@ -18,6 +18,7 @@ from aimock import control, pipeline
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers import openai_base  # unknown routes answer in the most common envelope
 from aimock.providers.registry import PROVIDERS
+from aimock.services.registry import SERVICES
 from aimock.state import STATE, ServeOptions, ServerState
 from aimock.surface import ErrorInfo, PlainRoute, ProtocolError, Surface
 from aimock.wire import error_response
@@ -116,6 +117,8 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
     control.add_routes(app)
+    for service in SERVICES:
+        service.mount(app, state)
     taken: set[tuple[str, str]] = set()
 
     def add(method: str, path: str, handler: Handler) -> None:

@@ -178,6 +178,7 @@ def serve(args: argparse.Namespace) -> int:
     host, port = args.host, args.port
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
     config_chaos = None
+    config_mcp = None
     if args.config is not None:
         try:
             config = aimock_config.load(args.config)
@@ -191,6 +192,7 @@ def serve(args: argparse.Namespace) -> int:
         port = port if port is not None else config.port
         host = host if host is not None else config.host
         config_chaos = config.chaos
+        config_mcp = config.mcp
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
     embedded = not paths
@@ -220,6 +222,7 @@ def serve(args: argparse.Namespace) -> int:
         chaos=chaos,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
+        mcp=config_mcp,
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from aimock.fixtures.model import ChaosRates, Fixture, StreamingProfile
+from aimock.services.mcp_model import McpSpec
 
 API_VERSION = "aimock.dev/v1alpha1"
 ProfileName = Literal["instant", "fast", "reasoning", "overloaded"]
@@ -117,6 +118,11 @@ class StackSpec(_Spec):
         None,
         description="Extra base paths answering every OpenAI route (chat/completions, "
         "responses, embeddings, models...), e.g. /my-gateway/v1. Read at start.",
+    )
+    mcp: McpSpec | None = Field(
+        None,
+        description="MCP servers (Streamable HTTP) on /mcp/{name}: tools, resources, prompts. "
+        "Read at start for custom paths; definitions reload.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
 

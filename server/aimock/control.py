@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from aimock import __version__, reloading
 from aimock.fixtures.loading import LoadError, SourcedFixture, validation_problems
 from aimock.fixtures.model import Fixture
+from aimock.services.registry import SERVICES
 from aimock.state import STATE, OneShotError, ServerState
 from aimock.wire import json_response
 
@@ -140,6 +141,8 @@ async def clear_fixtures(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
+    for service in SERVICES:  # MCP sessions and the like end with the rest of the run
+        service.reset(request.app)
     error = await reloading.full_reset(_state(request))
     if error is not None:
         return _load_error(error)

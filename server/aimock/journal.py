@@ -2,7 +2,8 @@
 
 Entries keep AIMock's JSON shape (`id`, `timestamp`, `method`, `path`, `headers`, `body`,
 `response{status, fixture, source, interrupted, chaosAction, strictOverride}`) so its clients
-keep working, plus what we add: surface, provider, model, testId and latency.
+keep working, plus what we add: surface, provider, model, testId, latency and, for JSON-RPC
+services such as MCP, `rpcMethod`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Entry:
     strict_override: bool | None = None
     interrupted: str | None = None  # truncated | disconnected | client_gone
     latency_ms: float = 0.0
+    # JSON-RPC services (MCP): the method asked, e.g. tools/call (several for a batch).
+    rpc_method: str | None = None
 
     @property
     def matched(self) -> bool:
@@ -59,7 +62,7 @@ class Entry:
             response["chaosAction"] = self.chaos_action
         if self.strict_override is not None:
             response["strictOverride"] = self.strict_override
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "timestamp": int(self.timestamp * 1000),
             "method": self.method,
@@ -76,6 +79,9 @@ class Entry:
             "latencyMs": round(self.latency_ms, 3),
             "response": response,
         }
+        if self.rpc_method is not None:
+            out["rpcMethod"] = self.rpc_method
+        return out
 
 
 class Journal:

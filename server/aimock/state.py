@@ -21,6 +21,7 @@ from aimock.fixtures.matching import FixtureIndex, MatchState
 from aimock.fixtures.model import ChaosRates
 from aimock.journal import Journal
 from aimock.metrics import Metrics
+from aimock.services.mcp_model import McpSpec
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ServeOptions:
     max_body_bytes: int = 10 * 1024 * 1024
     # Extra OpenAI base paths (`--openai-prefix`), added to the stack spec's `openaiPrefixes`.
     openai_prefixes: tuple[str, ...] = ()
+    # MCP servers from AIMock's aimock.json (`-c`); they replace the stack spec's.
+    mcp: McpSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Settings:
     # Extra base paths for the OpenAI routes; routes are built once, so a reload that changes
     # them takes effect at the next start.
     openai_prefixes: tuple[str, ...] = ()
+    # MCP servers defined by the stack spec (`mcp.servers`); served by aimock.services.mcp.
+    mcp: McpSpec = field(default_factory=McpSpec)
 
     def serves(self, surface: str, provider: str) -> bool:
         return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
@@ -80,6 +85,7 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
         openai_prefixes=tuple(
             dict.fromkeys((*options.openai_prefixes, *(spec.openai_prefixes or ())))
         ),
+        mcp=options.mcp or spec.mcp or McpSpec(),
     )
 
 
