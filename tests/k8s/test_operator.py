@@ -303,12 +303,17 @@ def test_example_becomes_ready_with_its_children(
     ready_example(plane, namespace, capsys)
 
     def settled(body: dict[str, Any]) -> bool:
-        # The example's Fixture and ChaosPolicy events reconcile again right after Ready; the
-        # checks below read several objects, so wait until status and children agree.
+        # The example's Fixture and ChaosPolicy events reconcile again right after Ready (the
+        # stack can be Ready before the ChaosPolicy is selected); the checks below read several
+        # objects, so wait until every document is in and status and children agree.
         deployment = read(plane, namespace, "deployment", "preview") or {}
         annotations = deployment.get("metadata", {}).get("annotations") or {}
         wanted = body.get("status", {}).get("configHash")
-        return is_ready(body) and annotations.get("aimock.dev/config-hash") == wanted
+        return (
+            is_ready(body)
+            and annotations.get("aimock.dev/config-hash") == wanted
+            and len(config_files(plane, namespace)) == 3
+        )
 
     stack = wait_for(plane, namespace, "mockstack/preview", settled, "status matches children")
     status = stack["status"]
