@@ -2,8 +2,9 @@
 
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
-the `mcp` section becomes one MCP server (see `_mcp`); the `a2a` and `vector` sections are read
-by the agent-stack surfaces and are reported, not silently dropped, until those land.
+the `mcp` section becomes one MCP server (see `_mcp`); the `a2a` section becomes A2A agents
+(see `aimock.services.a2a_model.aimock_a2a`); the `vector` section is read by the vector
+surfaces.
 
 `services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
 `/search`, `/v2/rerank` and `/v1/moderations`. Here those surfaces always answer a request no
@@ -24,10 +25,12 @@ import orjson
 from pydantic import ValidationError
 
 from aimock.fixtures.model import ChaosRates
+from aimock.services.a2a_model import A2ASpec, aimock_a2a
 from aimock.services.mcp_model import McpSpec
+from aimock.services.vector.vector_model import VectorSpec, aimock_vector
 
 log = logging.getLogger("aimock.config")
-PENDING_SECTIONS = ("a2a", "agui", "vector", "auth")
+PENDING_SECTIONS = ("agui", "auth")
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
 
@@ -46,6 +49,8 @@ class AimockConfig:
     chunk_size: int | None = None
     chaos: ChaosRates | None = None
     mcp: McpSpec | None = None
+    vector: VectorSpec | None = None
+    a2a: A2ASpec | None = None
 
 
 def _typed(
@@ -110,6 +115,8 @@ def load(path: Path) -> AimockConfig:
             log.warning("%s: llm.%s is not applied by this version", path, key)
     _check_services(data, path)
     config.mcp = _mcp(data, path)
+    config.vector = aimock_vector(data, path)
+    config.a2a = aimock_a2a(data, path)
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)

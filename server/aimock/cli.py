@@ -179,6 +179,8 @@ def serve(args: argparse.Namespace) -> int:
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
     config_chaos = None
     config_mcp = None
+    config_vector = None
+    config_a2a = None
     if args.config is not None:
         try:
             config = aimock_config.load(args.config)
@@ -193,6 +195,8 @@ def serve(args: argparse.Namespace) -> int:
         host = host if host is not None else config.host
         config_chaos = config.chaos
         config_mcp = config.mcp
+        config_vector = config.vector
+        config_a2a = config.a2a
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
     embedded = not paths
@@ -223,6 +227,8 @@ def serve(args: argparse.Namespace) -> int:
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
         mcp=config_mcp,
+        vector=config_vector,
+        a2a=config_a2a,
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 

@@ -23,7 +23,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from aimock.fixtures.model import ChaosRates, Fixture, StreamingProfile
+from aimock.services.a2a_model import A2ASpec
 from aimock.services.mcp_model import McpSpec
+from aimock.services.vector.vector_model import VectorSpec
 
 API_VERSION = "aimock.dev/v1alpha1"
 ProfileName = Literal["instant", "fast", "reasoning", "overloaded"]
@@ -123,6 +125,17 @@ class StackSpec(_Spec):
         None,
         description="MCP servers (Streamable HTTP) on /mcp/{name}: tools, resources, prompts. "
         "Read at start for custom paths; definitions reload.",
+    )
+    a2a: A2ASpec | None = Field(
+        None,
+        alias="a2a",  # to_camel would spell it a2A
+        description="A2A agents (JSON-RPC, v1.0 or v0.3) on /a2a/{name}: agent cards, "
+        "responses matched on the message text, tasks. Read at start for custom paths.",
+    )
+    vector: VectorSpec | None = Field(
+        None,
+        description="Vector collections served by the Qdrant (/collections), Chroma (/api/v2) "
+        "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
 

@@ -21,7 +21,9 @@ from aimock.fixtures.matching import FixtureIndex, MatchState
 from aimock.fixtures.model import ChaosRates
 from aimock.journal import Journal
 from aimock.metrics import Metrics
+from aimock.services.a2a_model import A2ASpec
 from aimock.services.mcp_model import McpSpec
+from aimock.services.vector.vector_model import VectorSpec
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class ServeOptions:
     openai_prefixes: tuple[str, ...] = ()
     # MCP servers from AIMock's aimock.json (`-c`); they replace the stack spec's.
     mcp: McpSpec | None = None
+    # Vector collections from AIMock's aimock.json (`-c`); they replace the stack spec's.
+    vector: VectorSpec | None = None
+    # A2A agents from AIMock's aimock.json (`-c`); they replace the stack spec's.
+    a2a: A2ASpec | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class Settings:
     openai_prefixes: tuple[str, ...] = ()
     # MCP servers defined by the stack spec (`mcp.servers`); served by aimock.services.mcp.
     mcp: McpSpec = field(default_factory=McpSpec)
+    # Vector collections (`vector.collections`); served by aimock.services.vector.
+    vector: VectorSpec = field(default_factory=VectorSpec)
+    # A2A agents (`a2a.agents`); served by aimock.services.a2a.
+    a2a: A2ASpec = field(default_factory=A2ASpec)
 
     def serves(self, surface: str, provider: str) -> bool:
         return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
@@ -86,6 +96,8 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
             dict.fromkeys((*options.openai_prefixes, *(spec.openai_prefixes or ())))
         ),
         mcp=options.mcp or spec.mcp or McpSpec(),
+        vector=options.vector or spec.vector or VectorSpec(),
+        a2a=options.a2a or spec.a2a or A2ASpec(),
     )
 
 

@@ -269,6 +269,23 @@ def test_a_new_widening_validator_in_the_model_fails_generation() -> None:
     assert list(schema.widening_validators(Holder)) == [("Loose", None)]
 
 
+def test_two_models_with_one_name_fail_generation() -> None:
+    def make_match(kind: type) -> type[BaseModel]:
+        class TextMatch(BaseModel):  # the fixture model has a TextMatch too
+            value: kind  # type: ignore[valid-type]
+
+        return TextMatch
+
+    first, second = make_match(str), make_match(int)
+
+    class Holder(BaseModel):
+        a: first  # type: ignore[valid-type]
+        b: second  # type: ignore[valid-type]
+
+    with pytest.raises(schema.SchemaError, match="two models named TextMatch"):
+        schema.structural_schema(Holder)
+
+
 def test_unsupported_json_schema_keys_fail_generation() -> None:
     class Unique(BaseModel):
         tags: set[str]

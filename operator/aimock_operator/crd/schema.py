@@ -82,6 +82,7 @@ def structural_schema(
     (e.g. `x-kubernetes-validations`), so CEL rules live with the CRD definition, not here.
     """
     check_widening_validators(model)
+    check_unique_names(model)
     raw = model.model_json_schema(mode="validation", by_alias=True)
     converter = _Converter(raw.get("$defs", {}), extras or {})
     return converter.convert(raw, owner=model.__name__)
@@ -302,6 +303,19 @@ def widening_validators(model: type[BaseModel]) -> Iterator[tuple[str, str | Non
             for name in decorator.info.fields:
                 field = cls.model_fields[name]
                 yield cls.__name__, field.alias or name
+
+
+def check_unique_names(model: type[BaseModel]) -> None:
+    """Two reachable models with one class name could end up as one `$defs` entry, and one of
+    them would silently take the other's schema; refuse instead."""
+    seen: dict[str, type[BaseModel]] = {}
+    for current in reachable_models(model):
+        other = seen.setdefault(current.__name__, current)
+        if other is not current:
+            raise SchemaError(
+                f"{model.__name__}: two models named {current.__name__} "
+                f"({other.__module__} and {current.__module__}); rename one"
+            )
 
 
 def reachable_models(model: type[BaseModel]) -> list[type[BaseModel]]:

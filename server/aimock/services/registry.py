@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from aimock.services import mcp
+from aimock.services import a2a, mcp
 from aimock.services.base import Service
+from aimock.services.vector import service as vector
 
-SERVICES: tuple[Service, ...] = (mcp.SERVICE,)
+SERVICES: tuple[Service, ...] = (
+    mcp.SERVICE,
+    a2a.SERVICE,
+    vector.SERVICE,
+)

@@ -1,0 +1,320 @@
+"""The A2A agent model: what a stack file's `a2a.agents` (and AIMock's `a2a` section) define.
+
+An agent is a name, an endpoint path, its agent card (description, version, skills,
+capabilities), the A2A protocol version its card declares (`1.0`, or `0.3` for the legacy
+card the a2a-sdk client answers with its v0.3 compat transport), and its `responses`. A
+response answers the first incoming message whose text fits its `match` (substring, equality
+or a regular expression; no match = a catch-all): a task in a given state with a reply and
+artifacts, or a plain message; `streaming` lists the status and artifact updates a streamed
+answer sends before its final status.
+
+Like the fixture model, every field has a description (it becomes the CRD's `kubectl explain`
+text) and unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+_NAME = r"^[A-Za-z0-9._~-]+$"
+DEFAULT_MOUNT = "/a2a"
+RESERVED_PREFIX = "/__aimock"
+
+TaskState = Literal[
+    "submitted",
+    "working",
+    "input-required",
+    "auth-required",
+    "completed",
+    "canceled",
+    "failed",
+    "rejected",
+]
+# A task in one of these states is over: it cannot be canceled.
+TERMINAL_STATES: frozenset[str] = frozenset({"completed", "canceled", "failed", "rejected"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class MessageMatch(_Model):
+    """Which messages a response answers, by their text (text parts joined by newlines);
+    every given condition must hold."""
+
+    text: str | None = Field(None, description="The message text must contain this substring.")
+    equals: str | None = Field(None, description="The message text must equal this exactly.")
+    regex: str | None = Field(
+        None, description="Python regular expression searched in the message text."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MessageMatch:
+        if self.text is None and self.equals is None and self.regex is None:
+            raise ValueError("give at least one of text, equals, regex")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex: invalid regex {self.regex!r}: {exc}") from None
+        return self
+
+
+class Part(_Model):
+    """One content part: text, structured data, or a file by URL."""
+
+    text: str | None = Field(None, description="A text part.")
+    data: Any = Field(None, description="A structured data part (a JSON object).")
+    url: str | None = Field(None, description="A file part: the file's URL.")
+    media_type: str | None = Field(None, description="MIME type of a data or file part.")
+    filename: str | None = Field(None, description="File name of a file part.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Part:
+        given = [k for k in ("text", "data", "url") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of text, data, url")
+        if self.data is not None and not isinstance(self.data, dict):
+            raise ValueError("data must be an object")
+        return self
+
+
+class Artifact(_Model):
+    """An output of a task."""
+
+    artifact_id: str | None = Field(
+        None, description="Artifact id (default: derived from the task id and its position)."
+    )
+    name: str | None = Field(None, description="Artifact name.")
+    description: str | None = Field(None, description="What the artifact holds.")
+    parts: list[Part] = Field(min_length=1, description="The artifact's content parts.")
+
+
+class StreamUpdate(_Model):
+    """One update of a streamed answer: a status change or an artifact (chunk)."""
+
+    status: TaskState | None = Field(None, description="Send a status update to this state.")
+    text: str | None = Field(None, description="Agent message carried by a status update.")
+    artifact: Artifact | None = Field(None, description="Send this artifact (or chunk of it).")
+    append: bool = Field(
+        False, description="The artifact's parts extend the artifact with the same artifactId."
+    )
+    last_chunk: bool = Field(True, description="The last chunk of this artifact.")
+
+    @model_validator(mode="after")
+    def _check(self) -> StreamUpdate:
+        if (self.status is None) == (self.artifact is None):
+            raise ValueError("give exactly one of status, artifact")
+        if self.text is not None and self.status is None:
+            raise ValueError("text belongs to a status update")
+        return self
+
+
+class AgentResponse(_Model):
+    """One answer of an agent; the first whose match fits the message wins."""
+
+    match: MessageMatch | None = Field(
+        None, description="Which messages this answers; absent = every message (a catch-all)."
+    )
+    reply: str | list[Part] | None = Field(
+        None, description="The agent's reply: text, or content parts (the task's status message)."
+    )
+    artifacts: list[Artifact] = Field(
+        default_factory=list, description="Artifacts of the task (sent last when streamed)."
+    )
+    state: TaskState = Field("completed", description="The task's final state.")
+    message: bool = Field(
+        False, description="Answer with a plain message (the reply) instead of a task."
+    )
+    streaming: list[StreamUpdate] | None = Field(
+        None,
+        description="Updates a streamed answer sends between the working task and the final "
+        "status (before the artifacts); non-streamed answers fold them into the task.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AgentResponse:
+        if self.message:
+            if self.reply is None:
+                raise ValueError("a message answer needs a reply")
+            if self.artifacts or self.streaming:
+                raise ValueError("a message answer carries no artifacts or streaming updates")
+        return self
+
+
+class Skill(_Model):
+    id: str = Field(min_length=1, description="Skill id, unique in its agent.")
+    name: str = Field(min_length=1, description="Skill name.")
+    description: str = Field("", description="What the skill does.")
+    tags: list[str] = Field(default_factory=list, description="Keywords describing the skill.")
+    examples: list[str] | None = Field(None, description="Example prompts.")
+
+
+class Capabilities(_Model):
+    streaming: bool = Field(
+        True, description="The agent streams (the client then uses SendStreamingMessage)."
+    )
+
+
+def _unique(kind: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"two {kind} named {name!r}")
+        seen.add(name)
+
+
+class Agent(_Model):
+    """One A2A agent (JSON-RPC binding) served on this port."""
+
+    name: str = Field(
+        pattern=_NAME, description="Agent name; its endpoint is /a2a/{name} unless path says."
+    )
+    path: str | None = Field(
+        None,
+        description="Endpoint path (default /a2a/{name}); its card is at "
+        "{path}/.well-known/agent-card.json (the first agent's also at the root).",
+    )
+    description: str = Field("", description="What the agent does (agent card).")
+    version: str = Field("1.0.0", description="Agent version (agent card).")
+    protocol_version: Literal["1.0", "0.3"] = Field(
+        "1.0",
+        description="A2A protocol version the card declares: '1.0', or '0.3' (a legacy card; "
+        "a2a-sdk then speaks message/send...). Quote it in YAML.",
+    )
+    capabilities: Capabilities = Field(
+        default_factory=Capabilities, description="Agent capabilities (agent card)."
+    )
+    default_input_modes: list[str] = Field(
+        default_factory=lambda: ["text/plain"], description="Accepted input MIME types."
+    )
+    default_output_modes: list[str] = Field(
+        default_factory=lambda: ["text/plain"], description="Produced output MIME types."
+    )
+    skills: list[Skill] = Field(default_factory=list, description="Skills (agent card).")
+    responses: list[AgentResponse] = Field(
+        default_factory=list, description="Answers, first whose match fits the message wins."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Agent:
+        if self.path is not None:
+            if not self.path.startswith("/") or self.path.endswith("/"):
+                raise ValueError(f"path {self.path!r} must start with '/' and not end with '/'")
+            if self.path == RESERVED_PREFIX or self.path.startswith(RESERVED_PREFIX + "/"):
+                raise ValueError(f"path {self.path!r} is reserved for the control API")
+        _unique("skills", [s.id for s in self.skills])
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.path or f"{DEFAULT_MOUNT}/{self.name}"
+
+
+class A2ASpec(_Model):
+    """A2A agents this stack serves over JSON-RPC."""
+
+    agents: list[Agent] = Field(
+        default_factory=list,
+        description="A2A agents, each on /a2a/{name} (or its path); the first one's card is "
+        "also at /.well-known/agent-card.json.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> A2ASpec:
+        _unique("agents", [a.name for a in self.agents])
+        _unique("agent paths", [a.endpoint for a in self.agents])
+        return self
+
+
+# --- AIMock's aimock.json ---------------------------------------------------------------------
+
+
+def aimock_a2a(data: dict[str, Any], path: Any) -> A2ASpec | None:
+    """AIMock's `a2a: {path, agents: [card + messages/tasks/streamingTasks]}` as our model.
+
+    Each pattern (a substring of the message text) becomes a response, in the order messages,
+    tasks, streamingTasks: `messages` answer a plain message with their `parts`, `tasks` a
+    completed task with their `artifacts`, `streamingTasks` their `events` (status and artifact
+    updates; a final terminal status becomes the task's state). One agent is served on the
+    section's `path` (default /a2a), several on `{path}/{name}`. `delayMs` is not applied.
+    """
+    from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
+
+    section = data.get("a2a")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("agents", []), list):
+        raise ConfigError(f"{path}: a2a: expected an object with an agents list")
+    mount = section.get("path", DEFAULT_MOUNT)
+    agents = section.get("agents") or []
+    converted = [_aimock_agent(a, mount, single=len(agents) == 1) for a in agents]
+    try:
+        return A2ASpec.model_validate({"agents": converted})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: a2a.{where}: {first['msg']}") from None
+
+
+def _aimock_agent(agent: Any, mount: Any, *, single: bool) -> Any:
+    if not isinstance(agent, dict):
+        return agent
+    patterns = ("messages", "tasks", "streamingTasks")
+    out = {k: v for k, v in agent.items() if k not in patterns}
+    if isinstance(mount, str) and isinstance(agent.get("name"), str):
+        out["path"] = mount.rstrip("/") if single else f"{mount.rstrip('/')}/{agent['name']}"
+    responses: list[Any] = []
+    for message in agent.get("messages") or []:
+        parts = message.get("parts") or [{"text": ""}]
+        responses.append({"match": _pattern(message), "message": True, "reply": parts})
+    for task in agent.get("tasks") or []:
+        responses.append({"match": _pattern(task), "artifacts": task.get("artifacts") or []})
+    for streamed in agent.get("streamingTasks") or []:
+        responses.append(_aimock_streaming(streamed))
+    out["responses"] = responses
+    return out
+
+
+def _pattern(item: Any) -> Any:
+    return {"text": item.get("pattern")} if isinstance(item, dict) else None
+
+
+def _state(value: Any) -> Any:
+    """`TASK_STATE_INPUT_REQUIRED` or `input-required` -> `input-required`."""
+    if not isinstance(value, str):
+        return value
+    return value.removeprefix("TASK_STATE_").lower().replace("_", "-")
+
+
+def _aimock_streaming(streamed: Any) -> Any:
+    if not isinstance(streamed, dict):
+        return streamed
+    updates: list[Any] = []
+    for event in streamed.get("events") or []:
+        if not isinstance(event, dict):
+            updates.append(event)
+        elif event.get("type") == "status":
+            updates.append({"status": _state(event.get("state"))})
+        else:
+            artifact = {"parts": event.get("parts") or []}
+            if event.get("name") is not None:  # chunks of one artifact share its name
+                artifact.update(name=event["name"], artifactId=event["name"])
+            updates.append(
+                {
+                    "artifact": artifact,
+                    "append": bool(event.get("append", False)),
+                    "lastChunk": bool(event.get("lastChunk", True)),
+                }
+            )
+    response: dict[str, Any] = {"match": _pattern(streamed), "streaming": updates}
+    last = updates[-1] if updates else None
+    if isinstance(last, dict) and last.get("status") in TERMINAL_STATES | {"input-required"}:
+        response["state"] = updates.pop()["status"]
+    return response

@@ -1,0 +1,29 @@
+"""The vector service entry: mounts the Qdrant, Chroma and Pinecone dialects over one seeded
+store."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from aimock.services.base import Service
+from aimock.services.vector import chroma, pinecone, qdrant
+from aimock.services.vector.http import STORE, mount_routes
+from aimock.services.vector.store import VectorStore
+from aimock.state import STATE, ServerState
+
+
+def mount(app: web.Application, state: ServerState) -> None:
+    store = VectorStore()
+    store.seed(state.settings.vector)
+    app[STORE] = store
+    mount_routes(app, qdrant.SURFACE, qdrant.ROUTES, qdrant.error)
+    mount_routes(app, chroma.SURFACE, chroma.ROUTES, chroma.error)
+    mount_routes(app, pinecone.SURFACE, pinecone.ROUTES, pinecone.error)
+
+
+def reset(app: web.Application) -> None:
+    """Upserted data goes; the configured collections come back as seeded."""
+    app[STORE].seed(app[STATE].settings.vector)
+
+
+SERVICE = Service(name="vector", mount=mount, reset=reset)

@@ -1,0 +1,154 @@
+"""The vector store model: what a stack file's `vector.collections` (and AIMock's `vector`
+section) define.
+
+A collection has a name, a dimension, a similarity metric, seed points, and optional static
+query results: a query whose vector equals a result's `match.vector` (or the deterministic
+embedding of its `match.text`, the vector aimock's embeddings endpoints return for that text)
+gets those results instead of a similarity search. Every dialect (Qdrant, Chroma, Pinecone)
+serves the same collections. Like the fixture model, every field is described and unknown
+keys are errors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+Metric = Literal["cosine", "dot", "euclidean"]
+_NAME = r"^[A-Za-z0-9._-]+$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class SeedPoint(_Model):
+    id: str = Field(
+        min_length=1,
+        description="Point id (Qdrant renders an all-digit id as an unsigned integer).",
+    )
+    vector: list[float] = Field(description="The point's vector; its length is the dimension.")
+    metadata: dict[str, Any] | None = Field(
+        None, description="Metadata (Qdrant payload) that filters match on."
+    )
+    document: str | None = Field(None, description="Document text (Chroma `documents`).")
+    namespace: str = Field("", description="Namespace (Pinecone); empty is the default one.")
+
+
+class QueryMatch(_Model):
+    vector: list[float] | None = Field(None, description="The query vector, exactly.")
+    text: str | None = Field(
+        None, description="A text whose deterministic aimock embedding is the query vector."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> QueryMatch:
+        if (self.vector is None) == (self.text is None):
+            raise ValueError("give exactly one of vector, text")
+        return self
+
+
+class StaticResult(_Model):
+    id: str = Field(min_length=1, description="Id of the returned point.")
+    score: float = Field(description="Score reported as is (Chroma: its distance).")
+    metadata: dict[str, Any] | None = Field(None, description="Metadata returned with it.")
+    document: str | None = Field(None, description="Document returned with it (Chroma).")
+
+
+class QueryResults(_Model):
+    match: QueryMatch | None = Field(
+        None, description="Which query these results answer; absent: every query."
+    )
+    results: list[StaticResult] = Field(description="The results, best first.")
+
+
+class VectorCollection(_Model):
+    name: str = Field(pattern=_NAME, description="Collection (Qdrant, Chroma) name.")
+    dimension: PositiveInt = Field(description="Length of every vector in the collection.")
+    metric: Metric = Field("cosine", description="Similarity: cosine, dot or euclidean.")
+    points: list[SeedPoint] = Field(default_factory=list, description="Seed points.")
+    query_results: list[QueryResults] = Field(
+        default_factory=list, description="Static answers to given query vectors."
+    )
+
+    @model_validator(mode="after")
+    def _dimensions(self) -> VectorCollection:
+        vectors = [(f"points[{p.id}]", p.vector) for p in self.points]
+        vectors += [
+            (f"queryResults[{i}].match", q.match.vector)
+            for i, q in enumerate(self.query_results)
+            if q.match is not None and q.match.vector is not None
+        ]
+        for where, vector in vectors:
+            if len(vector) != self.dimension:
+                raise ValueError(
+                    f"{where}: vector has {len(vector)} values, the dimension is {self.dimension}"
+                )
+            if not all(math.isfinite(v) for v in vector):
+                raise ValueError(f"{where}: vector values must be finite numbers")
+        return self
+
+
+class VectorSpec(_Model):
+    """Collections every vector dialect serves, seeded at start and after a reset."""
+
+    collections: list[VectorCollection] = Field(
+        default_factory=list, description="Collections with seed points and static results."
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> VectorSpec:
+        names = [c.name for c in self.collections]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"collection names must be unique: {', '.join(duplicates)}")
+        return self
+
+
+def aimock_vector(data: dict[str, Any], path: Any) -> VectorSpec | None:
+    """AIMock's `vector: {path, collections: [{name, dimension, vectors, queryResults}]}` as
+    our model: `vectors` ({id, values|vector, metadata}) are seed points, `queryResults` (a list
+    of {id, score, metadata}) answer every query of the collection. The mount `path` is not
+    used: the dialects answer on their own paths (/collections, /api/v2)."""
+    from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
+
+    section = data.get("vector")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("collections", []), list):
+        raise ConfigError(f"{path}: vector: expected an object with a collections list")
+    collections = [_aimock_collection(c) for c in section.get("collections") or []]
+    try:
+        return VectorSpec.model_validate({"collections": collections})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: vector.{where}: {first['msg']}") from None
+
+
+def _aimock_collection(collection: Any) -> Any:
+    if not isinstance(collection, dict):
+        return collection
+    rest = {k: v for k, v in collection.items() if k not in ("vectors", "queryResults")}
+    points = [
+        {
+            "id": str(v.get("id")),
+            "vector": v.get("values", v.get("vector")),
+            **({"metadata": v["metadata"]} if v.get("metadata") is not None else {}),
+        }
+        if isinstance(v, dict)
+        else v
+        for v in collection.get("vectors") or []
+    ]
+    results = collection.get("queryResults") or []
+    static = (
+        [{"results": [{**r, "id": str(r.get("id"))} for r in results if isinstance(r, dict)]}]
+        if results
+        else []
+    )
+    return {**rest, "points": points, "queryResults": static}
