@@ -33,6 +33,8 @@ log = logging.getLogger("aimock.config")
 PENDING_SECTIONS = ("agui", "auth")
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
+# What AIMock's MCPMock reports when the `mcp` section gives no serverInfo.
+AIMOCK_MCP_SERVER_INFO = {"name": "mcp-mock", "version": "1.0.0"}
 
 
 class ConfigError(Exception):
@@ -141,22 +143,25 @@ def _check_services(data: dict[str, Any], path: Path) -> None:
 def _mcp(data: dict[str, Any], path: Path) -> McpSpec | None:
     """AIMock's one MCP server, `mcp: {path, serverInfo, tools, resources, prompts}`, as our
     model: a tool's `result` (text, content blocks, or `{content, isError}`) becomes its one
-    catch-all result, a prompt's `result` (`{description?, messages}`) its messages."""
+    catch-all result, a prompt's `result` (`{description?, messages}`) its messages.
+
+    AIMock's defaults are kept: serverInfo `mcp-mock` 1.0.0, and a tool without `result`
+    answers every call with empty content (not an error)."""
     section = data.get("mcp")
     if section is None:
         return None
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: mcp: expected an object")
-    info = section.get("serverInfo") or {"name": "aimock-mcp", "version": "1.0.0"}
+    info = section.get("serverInfo") or dict(AIMOCK_MCP_SERVER_INFO)
     server: dict[str, Any] = {
-        "name": info.get("name", "aimock-mcp") if isinstance(info, dict) else "aimock-mcp",
+        "name": info.get("name", "mcp-mock") if isinstance(info, dict) else "mcp-mock",
         "path": section.get("path", "/mcp"),
         "serverInfo": info,
         "tools": [_aimock_tool(t) for t in section.get("tools") or []],
         "resources": section.get("resources") or [],
         "prompts": [_aimock_prompt(p) for p in section.get("prompts") or []],
     }
-    server["name"] = re.sub(r"[^A-Za-z0-9._~-]", "-", str(server["name"])) or "aimock-mcp"
+    server["name"] = re.sub(r"[^A-Za-z0-9._~-]", "-", str(server["name"])) or "mcp-mock"
     try:
         return McpSpec.model_validate({"servers": [server]})
     except ValidationError as exc:
@@ -166,8 +171,11 @@ def _mcp(data: dict[str, Any], path: Path) -> McpSpec | None:
 
 
 def _aimock_tool(tool: Any) -> Any:
-    if not isinstance(tool, dict) or "result" not in tool:
-        return tool
+    if not isinstance(tool, dict) or "results" in tool:
+        return tool  # not AIMock's shape: let validation name the problem
+    if "result" not in tool:
+        # AIMock registers no handler and answers `{content: [], isError: false}`.
+        return {**tool, "results": [{"content": []}]}
     rest = {k: v for k, v in tool.items() if k != "result"}
     result = tool["result"]
     if isinstance(result, str):

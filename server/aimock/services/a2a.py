@@ -24,7 +24,10 @@ Wire (one endpoint per agent, `/a2a/{name}` or its `path`):
   unknown method, -32602 invalid params, -32001 task not found, -32002 task not cancelable.
 - A message no response matches answers a task in state `failed` whose status message says so
   (the journal marks it unmatched): an agent under test sees an ordinary A2A failure through
-  every a2a-sdk path, streamed or not, instead of a transport error.
+  every a2a-sdk path, streamed or not, instead of a transport error. In strict mode (server
+  setting or `X-AIMock-Strict: true`) it answers a -32603 JSON-RPC error "Strict mode: ...".
+- Chaos (`--chaos-*`, policies, `X-AIMock-Chaos-*` headers) applies as on LLM surfaces: drop is
+  an HTTP 500 carrying a -32603 JSON-RPC error, malformed a 200 of broken JSON, disconnect a cut.
 
 Tasks live in the service state until the control API's reset. Every request goes into the
 journal with surface `a2a` and its JSON-RPC method.
@@ -33,7 +36,6 @@ journal with surface `a2a` and its JSON-RPC method.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +45,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock import pipeline
+from aimock.journal import Entry
 from aimock.services import jsonrpc
 from aimock.services.a2a_model import (
     DEFAULT_MOUNT,
@@ -54,8 +56,9 @@ from aimock.services.a2a_model import (
     Artifact,
     Part,
 )
-from aimock.services.base import Service
+from aimock.services.base import Service, serve, strict_mode
 from aimock.services.jsonrpc import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -65,6 +68,7 @@ from aimock.services.jsonrpc import (
 )
 from aimock.state import STATE, ServerState
 from aimock.surface import ProtocolError
+from aimock.wire import JSON_TYPE
 
 SURFACE = "a2a"
 CARD_PATH = "/.well-known/agent-card.json"
@@ -244,6 +248,7 @@ class Call:
     agent: Agent
     dialect: Dialect
     params: Json
+    strict: bool = False  # a message no response matches answers a JSON-RPC error
 
 
 def _incoming_parts(raw: Any) -> list[Json]:
@@ -357,6 +362,11 @@ def _send(call: Call, *, stream: bool) -> Outcome:
     incoming = _incoming_message(call.params)
     text = message_text(incoming)
     response = next((r for r in call.agent.responses if _fits(r, text)), None)
+    if response is None and call.strict:
+        raise RpcError(
+            INTERNAL_ERROR,
+            f"Strict mode: no response of agent {call.agent.name!r} matched the message {text!r}",
+        )
     dialect = call.dialect
     if response is not None and response.message and response.reply is not None:
         context_id = incoming.get("contextId") or _new_id()
@@ -487,34 +497,37 @@ def _is_card_path(path: str) -> bool:
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    return await serve(request, SURFACE, SURFACE, _journaled_answer, _dropped)
+
+
+async def _journaled_answer(request: web.Request, entry: Entry) -> tuple[web.StreamResponse, bool]:
     state = request.app[STATE]
     service = request.app[A2A]
-    started = time.perf_counter()
-    entry = pipeline.journal_entry(request, pipeline.request_context(request), SURFACE, SURFACE)
     spec = state.settings.a2a
     agent: Agent | None
-    method: str | None = None
+    response: web.StreamResponse
     if _is_card_path(request.path):
         agent = _card_owner(service, spec, request.path)
-        response: web.StreamResponse = _card_response(request, agent)
+        response = _card_response(request, agent)
         matched = agent is not None
     else:
         agent = service.agent_at(spec, request.path)
-        body, method, outcome = await _rpc(request, service, agent, state.max_body_bytes)
+        body, entry.rpc_method, outcome = await _rpc(request, service, agent, state.max_body_bytes)
         entry.body = body
         if isinstance(outcome, RpcError):
             response, matched = _rpc_error(outcome), False
         else:
             response = await _respond(request, outcome, body)
             matched = outcome.matched
-    entry.status = response.status
-    entry.rpc_method = method
     if matched and agent is not None:
         entry.fixture, entry.source = {"a2aAgent": agent.name}, "fixture"
-    entry.latency_ms = (time.perf_counter() - started) * 1000
-    state.journal.add(entry)
-    state.metrics.observe(SURFACE, SURFACE, response.status, matched, entry.latency_ms / 1000)
-    return response
+    return response, matched
+
+
+def _dropped() -> web.Response:
+    # Unlike a JSON-RPC error of the protocol (HTTP 200), a dropped request is a server fault.
+    error = RpcError(INTERNAL_ERROR, "Chaos: request dropped", status=500)
+    return web.Response(body=orjson.dumps(error.body()), status=500, content_type=JSON_TYPE)
 
 
 def _card_response(request: web.Request, agent: Agent | None) -> web.Response:
@@ -557,7 +570,8 @@ async def _rpc(
         if known is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {message.method}")
         dialect, handler = known
-        return body, method, handler(Call(service, agent, dialect, message.params))
+        call = Call(service, agent, dialect, message.params, strict_mode(request))
+        return body, method, handler(call)
     except RpcError as exc:
         exc.id = message.id
         return body, method, exc

@@ -242,8 +242,12 @@ def aimock_a2a(data: dict[str, Any], path: Any) -> A2ASpec | None:
     Each pattern (a substring of the message text) becomes a response, in the order messages,
     tasks, streamingTasks: `messages` answer a plain message with their `parts`, `tasks` a
     completed task with their `artifacts`, `streamingTasks` their `events` (status and artifact
-    updates; a final terminal status becomes the task's state). One agent is served on the
-    section's `path` (default /a2a), several on `{path}/{name}`. `delayMs` is not applied.
+    updates; a final terminal status becomes the task's state). `delayMs` is not applied.
+
+    AIMock serves ONE endpoint, the section's `path` (default /a2a): its card is the first
+    agent's, and a message is matched against every agent's patterns in order. So the first
+    agent is served there with the responses of all agents; every other agent is also served
+    on its own `{path}/{name}` with its own responses.
     """
     from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
 
@@ -253,8 +257,8 @@ def aimock_a2a(data: dict[str, Any], path: Any) -> A2ASpec | None:
     if not isinstance(section, dict) or not isinstance(section.get("agents", []), list):
         raise ConfigError(f"{path}: a2a: expected an object with an agents list")
     mount = section.get("path", DEFAULT_MOUNT)
-    agents = section.get("agents") or []
-    converted = [_aimock_agent(a, mount, single=len(agents) == 1) for a in agents]
+    converted = [_aimock_agent(a) for a in section.get("agents") or []]
+    _mount_like_aimock(converted, mount)
     try:
         return A2ASpec.model_validate({"agents": converted})
     except ValidationError as exc:
@@ -263,13 +267,24 @@ def aimock_a2a(data: dict[str, Any], path: Any) -> A2ASpec | None:
         raise ConfigError(f"{path}: a2a.{where}: {first['msg']}") from None
 
 
-def _aimock_agent(agent: Any, mount: Any, *, single: bool) -> Any:
+def _mount_like_aimock(agents: list[Any], mount: Any) -> None:
+    """The first agent on `mount` answering every agent's patterns, the others on
+    `{mount}/{name}` (see `aimock_a2a`)."""
+    if not isinstance(mount, str) or not agents or not all(isinstance(a, dict) for a in agents):
+        return  # validation names the problem
+    first, *others = agents
+    first["path"] = mount.rstrip("/")
+    for agent in others:
+        if isinstance(agent.get("name"), str):
+            agent["path"] = f"{mount.rstrip('/')}/{agent['name']}"
+    first["responses"] = [r for a in agents for r in a["responses"]]
+
+
+def _aimock_agent(agent: Any) -> Any:
     if not isinstance(agent, dict):
         return agent
     patterns = ("messages", "tasks", "streamingTasks")
     out = {k: v for k, v in agent.items() if k not in patterns}
-    if isinstance(mount, str) and isinstance(agent.get("name"), str):
-        out["path"] = mount.rstrip("/") if single else f"{mount.rstrip('/')}/{agent['name']}"
     responses: list[Any] = []
     for message in agent.get("messages") or []:
         parts = message.get("parts") or [{"text": ""}]

@@ -18,14 +18,16 @@ Wire (one endpoint per server, `/mcp/{name}` or its `path`; the first server als
   discover first and uses this era; 1.x clients and `mode="legacy"` use the handshake.
 - GET answers 405 (no server-initiated stream; the SDK tolerates it).
 
-Every POST/DELETE goes into the journal with surface `mcp` and its JSON-RPC method.
+A `tools/call` no result matches answers an `isError` result saying so, or, in strict mode
+(server setting or `X-AIMock-Strict: true`), a -32603 JSON-RPC error "Strict mode: ...".
+Chaos applies as on LLM surfaces (drop: HTTP 500 with a -32603 error; malformed; disconnect).
+Every request goes into the journal with surface `mcp` and its JSON-RPC method.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,11 +35,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock import pipeline
 from aimock.journal import Entry
 from aimock.services import jsonrpc
-from aimock.services.base import Service
+from aimock.services.base import Service, serve, strict_mode
 from aimock.services.jsonrpc import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -87,6 +89,7 @@ class Call:
     server: McpServer
     modern: bool
     version: str
+    strict: bool = False  # a tool call no result matches answers a JSON-RPC error
 
 
 class McpService:
@@ -124,20 +127,22 @@ MCP: web.AppKey[McpService] = web.AppKey("aimock_mcp", McpService)
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    return await serve(request, SURFACE, SURFACE, _journaled_answer, _dropped)
+
+
+async def _journaled_answer(request: web.Request, entry: Entry) -> tuple[web.Response, bool]:
     state = request.app[STATE]
     service = request.app[MCP]
-    started = time.perf_counter()
-    entry = pipeline.journal_entry(request, pipeline.request_context(request), SURFACE, SURFACE)
     response, method, matched = await _answer(request, state, service, entry)
-    entry.status = response.status
     entry.rpc_method = method
     server = service.server_at(state.settings.mcp, request.path)
     if matched and server is not None:  # the journal's `matched`: a definition answered
         entry.fixture, entry.source = {"mcpServer": server.name}, "fixture"
-    entry.latency_ms = (time.perf_counter() - started) * 1000
-    state.journal.add(entry)
-    state.metrics.observe(SURFACE, SURFACE, response.status, matched, entry.latency_ms / 1000)
-    return response
+    return response, matched
+
+
+def _dropped() -> web.Response:
+    return _rpc_error(RpcError(INTERNAL_ERROR, "Chaos: request dropped", status=500))
 
 
 async def _answer(
@@ -251,7 +256,7 @@ def _admit(
         if asked is not None and asked not in HANDSHAKE_VERSIONS:
             raise _unsupported(asked)
     if message.method == "initialize":
-        return Call(server, False, HANDSHAKE_VERSIONS[-1]), None
+        return Call(server, False, HANDSHAKE_VERSIONS[-1], strict_mode(request)), None
     if session_id is None:
         raise RpcError(
             INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required", status=400
@@ -265,7 +270,7 @@ def _admit(
             f"Bad Request: unsupported {VERSION_HEADER} {header_version!r}",
             status=400,
         )
-    return Call(server, False, session.protocol_version), session
+    return Call(server, False, session.protocol_version, strict_mode(request)), session
 
 
 def _admit_modern(
@@ -282,7 +287,7 @@ def _admit_modern(
             f"{message.method!r}",
             status=400,
         )
-    return Call(server, True, version)
+    return Call(server, True, version, strict_mode(request))
 
 
 def _unsupported(version: str) -> RpcError:
@@ -396,6 +401,8 @@ def _call_tool(call: Call, params: dict[str, Any]) -> tuple[dict[str, Any], bool
         raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
     result = next((r for r in tool.results if _fits(r, arguments)), None)
     if result is None:
+        if call.strict:
+            raise RpcError(INTERNAL_ERROR, f"Strict mode: {_no_result_text(tool, arguments)}")
         return _no_result(tool, arguments), False
     if result.error is not None:
         raise RpcError(result.error.code, result.error.message, result.error.data)
@@ -437,11 +444,14 @@ def _tool_result(result: ToolResult) -> dict[str, Any]:
     return out
 
 
-def _no_result(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
-    text = (
-        f"aimock: no result of tool {tool.name!r} matches the arguments "
-        f"{orjson.dumps(arguments).decode()}"
+def _no_result_text(tool: Tool, arguments: dict[str, Any]) -> str:
+    return (
+        f"no result of tool {tool.name!r} matches the arguments {orjson.dumps(arguments).decode()}"
     )
+
+
+def _no_result(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    text = f"aimock: {_no_result_text(tool, arguments)}"
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
 

@@ -33,6 +33,7 @@ ERRORS = {
     "not_found": (404, "NotFoundError"),
     "conflict": (409, "UniqueConstraintError"),
     "bad_request": (400, "InvalidArgumentError"),
+    "internal": (500, "InternalError"),
 }
 DATABASE_ID = "00000000-0000-0000-0000-000000000000"
 

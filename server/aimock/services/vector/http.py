@@ -2,19 +2,20 @@
 
 Each dialect module gives `ROUTES` (method, path, handler) and an `error` renderer; a handler
 gets the request, the store and the parsed JSON body (None for a bodiless request) and returns
-`(status, body)`. Every request is journaled with surface `vector.<dialect>`.
+`(status, body)`. Every request is journaled with surface `vector.<dialect>` and runs under
+chaos like LLM surfaces (`services.base.serve`; a drop answers the database's own 500 body).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from aimock import pipeline
+from aimock.journal import Entry
+from aimock.services.base import serve
 from aimock.services.vector.filters import FilterError
 from aimock.services.vector.store import VectorError, VectorStore
 from aimock.state import STATE
@@ -32,15 +33,11 @@ STORE: web.AppKey[VectorStore] = web.AppKey("aimock_vector", VectorStore)
 
 def endpoint(
     surface: str, handler: Handler, error: ErrorRenderer
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def answer(request: web.Request, entry: Entry) -> tuple[web.StreamResponse, bool]:
         state = request.app[STATE]
         store = request.app[STORE]
         store.follow(state.settings.vector)
-        started = time.perf_counter()
-        entry = pipeline.journal_entry(
-            request, pipeline.request_context(request), surface, PROVIDER
-        )
         try:
             body = await read_json(request, state.max_body_bytes) if request.can_read_body else None
             entry.body = body
@@ -52,17 +49,21 @@ def endpoint(
             status, answer = error(VectorError("bad_request", f"Bad filter: {exc}"))
         except VectorError as exc:
             status, answer = error(exc)
-        entry.status = status
-        entry.latency_ms = (time.perf_counter() - started) * 1000
-        state.journal.add(entry)
-        state.metrics.observe(surface, PROVIDER, status, False, entry.latency_ms / 1000)
-        if answer is None:  # e.g. Pinecone's 202 to an index delete
-            return web.Response(status=status)
-        return web.Response(
-            body=orjson.dumps(answer), status=status, content_type="application/json"
-        )
+        return _response(status, answer), False
+
+    def dropped() -> web.StreamResponse:
+        return _response(*error(VectorError("internal", "Chaos: request dropped")))
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await serve(request, surface, PROVIDER, answer, dropped)
 
     return handle
+
+
+def _response(status: int, answer: Any) -> web.Response:
+    if answer is None:  # e.g. Pinecone's 202 to an index delete
+        return web.Response(status=status)
+    return web.Response(body=orjson.dumps(answer), status=status, content_type="application/json")
 
 
 def mount_routes(

@@ -39,6 +39,7 @@ ERRORS = {
     "not_found": (404, "NOT_FOUND"),
     "conflict": (409, "ALREADY_EXISTS"),
     "bad_request": (400, "INVALID_ARGUMENT"),
+    "internal": (500, "INTERNAL"),
 }
 FIELD_KEY = "pinecone.field"  # the dense field's declared name, kept in collection metadata
 DEFAULT_FIELD = "_values"

@@ -30,7 +30,8 @@ VERSION = "1.15.0"
 CLIENT_VERSION = re.compile(r"client/(\d+\.\d+\.\d+)")
 DISTANCES: dict[str, Metric] = {"Cosine": "cosine", "Dot": "dot", "Euclid": "euclidean"}
 NAMES = {metric: name for name, metric in DISTANCES.items()}
-STATUSES = {"not_found": 404, "conflict": 409, "bad_request": 400}
+STATUSES = {"not_found": 404, "conflict": 409, "bad_request": 400, "internal": 500}
+PREFIXES = {"not_found": "Not found: ", "internal": "Service internal error: "}
 
 
 def ok(result: Any) -> Answer:
@@ -38,7 +39,7 @@ def ok(result: Any) -> Answer:
 
 
 def error(exc: VectorError) -> Answer:
-    prefix = "Not found: " if exc.kind == "not_found" else "Wrong input: "
+    prefix = PREFIXES.get(exc.kind, "Wrong input: ")
     return STATUSES[exc.kind], {"status": {"error": prefix + exc.message}, "time": 0.0001}
 
 

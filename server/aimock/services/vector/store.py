@@ -19,7 +19,8 @@ from aimock.providers.common import deterministic_vector
 from aimock.services.vector.filters import Predicate, everything
 from aimock.services.vector.vector_model import Metric, VectorCollection, VectorSpec
 
-ErrorKind = Literal["not_found", "conflict", "bad_request"]
+# "internal" is only a chaos drop: the stores themselves never fail that way.
+ErrorKind = Literal["not_found", "conflict", "bad_request", "internal"]
 DEFAULT_NAMESPACE = ""
 _STATIC_TOLERANCE = 1e-6
 

@@ -113,8 +113,9 @@ class VectorSpec(_Model):
 def aimock_vector(data: dict[str, Any], path: Any) -> VectorSpec | None:
     """AIMock's `vector: {path, collections: [{name, dimension, vectors, queryResults}]}` as
     our model: `vectors` ({id, values|vector, metadata}) are seed points, `queryResults` (a list
-    of {id, score, metadata}) answer every query of the collection. The mount `path` is not
-    used: the dialects answer on their own paths (/collections, /api/v2)."""
+    of {id, score, metadata?, values?}) answer every query of the collection; AIMock never
+    returns a result's `values`, so they are dropped. The mount `path` is not used: the
+    dialects answer on their own paths (/collections, /api/v2)."""
     from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
 
     section = data.get("vector")
@@ -146,9 +147,12 @@ def _aimock_collection(collection: Any) -> Any:
         for v in collection.get("vectors") or []
     ]
     results = collection.get("queryResults") or []
-    static = (
-        [{"results": [{**r, "id": str(r.get("id"))} for r in results if isinstance(r, dict)]}]
-        if results
-        else []
-    )
+    static = [{"results": [_aimock_result(r) for r in results]}] if results else []
     return {**rest, "points": points, "queryResults": static}
+
+
+def _aimock_result(result: Any) -> Any:
+    if not isinstance(result, dict):
+        return result  # validation names the problem
+    rest = {k: v for k, v in result.items() if k != "values"}
+    return {**rest, "id": str(result.get("id"))}
