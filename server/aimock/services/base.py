@@ -1,4 +1,4 @@
-"""What a stateful service (MCP, later A2A and vector stores) gives the app: routes and a reset.
+"""What a stateful service (MCP, A2A, the vector databases) gives the app: routes and a reset.
 
 A service is not an LLM provider: it does not go through the fixture pipeline, it keeps its
 own state (sessions, stores) in an object it puts on the app under a `web.AppKey`. The app
