@@ -28,7 +28,7 @@ import orjson
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
-from aimock.providers.assembly import Assembly
+from aimock.providers.assembly import Assembly, collapse_objects
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -278,11 +278,7 @@ def _deltas(block: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
 
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded Messages stream back into one answer."""
-    assembly = Assembly()
-    for _, data in events:
-        if isinstance(data, dict):
-            collapse_event(assembly, data)
-    return assembly.reply()
+    return collapse_objects(events, collapse_event)
 
 
 def collapse_event(assembly: Assembly, data: Mapping[str, Any]) -> None:

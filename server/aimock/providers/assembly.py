@@ -5,7 +5,9 @@ no provider repeats the bookkeeping of text, thinking and tool-call fragments.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -72,3 +74,15 @@ class Assembly:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
         )
+
+
+def collapse_objects(
+    events: Sequence[tuple[str | None, Any]], step: Callable[[Assembly, Mapping[str, Any]], None]
+) -> Reply:
+    """A recorded stream whose events are JSON objects, fed to `step` one by one, as one reply;
+    anything else (a `[DONE]`-style terminator) is skipped."""
+    assembly = Assembly()
+    for _, data in events:
+        if isinstance(data, dict):
+            step(assembly, data)
+    return assembly.reply()

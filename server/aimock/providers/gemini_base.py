@@ -49,7 +49,7 @@ import orjson
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply, ReplyToolCall
-from aimock.providers.assembly import Assembly
+from aimock.providers.assembly import Assembly, collapse_objects
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -558,11 +558,7 @@ def _weight(part: Mapping[str, Any]) -> int:
 
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded Gemini stream back into one answer."""
-    assembly = Assembly()
-    for _, data in events:
-        if isinstance(data, dict):
-            collapse_chunk(assembly, data)
-    return assembly.reply()
+    return collapse_objects(events, collapse_chunk)
 
 
 def collapse_chunk(assembly: Assembly, chunk: Mapping[str, Any]) -> None:

@@ -35,7 +35,7 @@ from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
-from aimock.providers.assembly import Assembly
+from aimock.providers.assembly import Assembly, collapse_objects
 from aimock.providers.common import (
     check_type,
     embedding_vector,
@@ -449,17 +449,13 @@ def stream_generate(
 
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded chat or generate stream back into one answer."""
-    parts = Assembly()
-    for _, record in events:
-        if isinstance(record, dict):
-            _collapse_record(parts, record)
-    return parts.reply()
+    return collapse_objects(events, _collapse_record)
 
 
-def _collapse_record(parts: Assembly, record: dict[str, Any]) -> None:
+def _collapse_record(parts: Assembly, record: Mapping[str, Any]) -> None:
     message = record.get("message")
     chat = isinstance(message, dict)
-    part: dict[str, Any] = message if isinstance(message, dict) else record
+    part: Mapping[str, Any] = message if isinstance(message, dict) else record
     parts.model = parts.model or record.get("model")
     if part.get("thinking"):
         parts.reasoning.append(part["thinking"])
