@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError, model_validator
 
-_NAME = r"^[A-Za-z0-9._~-]+$"
+from aimock.services.model_base import PATH_NAME, SpecModel, require_unique
+
 DEFAULT_MOUNT = "/a2a"
 RESERVED_PREFIX = "/__aimock"
 
@@ -38,13 +38,7 @@ TaskState = Literal[
 TERMINAL_STATES: frozenset[str] = frozenset({"completed", "canceled", "failed", "rejected"})
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
-class MessageMatch(_Model):
+class MessageMatch(SpecModel):
     """Which messages a response answers, by their text (text parts joined by newlines);
     every given condition must hold."""
 
@@ -66,7 +60,7 @@ class MessageMatch(_Model):
         return self
 
 
-class Part(_Model):
+class Part(SpecModel):
     """One content part: text, structured data, or a file by URL."""
 
     text: str | None = Field(None, description="A text part.")
@@ -85,7 +79,7 @@ class Part(_Model):
         return self
 
 
-class Artifact(_Model):
+class Artifact(SpecModel):
     """An output of a task."""
 
     artifact_id: str | None = Field(
@@ -96,7 +90,7 @@ class Artifact(_Model):
     parts: list[Part] = Field(min_length=1, description="The artifact's content parts.")
 
 
-class StreamUpdate(_Model):
+class StreamUpdate(SpecModel):
     """One update of a streamed answer: a status change or an artifact (chunk)."""
 
     status: TaskState | None = Field(None, description="Send a status update to this state.")
@@ -116,7 +110,7 @@ class StreamUpdate(_Model):
         return self
 
 
-class AgentResponse(_Model):
+class AgentResponse(SpecModel):
     """One answer of an agent; the first whose match fits the message wins."""
 
     match: MessageMatch | None = Field(
@@ -148,7 +142,7 @@ class AgentResponse(_Model):
         return self
 
 
-class Skill(_Model):
+class Skill(SpecModel):
     id: str = Field(min_length=1, description="Skill id, unique in its agent.")
     name: str = Field(min_length=1, description="Skill name.")
     description: str = Field("", description="What the skill does.")
@@ -156,25 +150,17 @@ class Skill(_Model):
     examples: list[str] | None = Field(None, description="Example prompts.")
 
 
-class Capabilities(_Model):
+class Capabilities(SpecModel):
     streaming: bool = Field(
         True, description="The agent streams (the client then uses SendStreamingMessage)."
     )
 
 
-def _unique(kind: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"two {kind} named {name!r}")
-        seen.add(name)
-
-
-class Agent(_Model):
+class Agent(SpecModel):
     """One A2A agent (JSON-RPC binding) served on this port."""
 
     name: str = Field(
-        pattern=_NAME, description="Agent name; its endpoint is /a2a/{name} unless path says."
+        pattern=PATH_NAME, description="Agent name; its endpoint is /a2a/{name} unless path says."
     )
     path: str | None = Field(
         None,
@@ -209,7 +195,7 @@ class Agent(_Model):
                 raise ValueError(f"path {self.path!r} must start with '/' and not end with '/'")
             if self.path == RESERVED_PREFIX or self.path.startswith(RESERVED_PREFIX + "/"):
                 raise ValueError(f"path {self.path!r} is reserved for the control API")
-        _unique("skills", [s.id for s in self.skills])
+        require_unique("skills", [s.id for s in self.skills])
         return self
 
     @property
@@ -217,7 +203,7 @@ class Agent(_Model):
         return self.path or f"{DEFAULT_MOUNT}/{self.name}"
 
 
-class A2ASpec(_Model):
+class A2ASpec(SpecModel):
     """A2A agents this stack serves over JSON-RPC."""
 
     agents: list[Agent] = Field(
@@ -228,8 +214,8 @@ class A2ASpec(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> A2ASpec:
-        _unique("agents", [a.name for a in self.agents])
-        _unique("agent paths", [a.endpoint for a in self.agents])
+        require_unique("agents", [a.name for a in self.agents])
+        require_unique("agent paths", [a.endpoint for a in self.agents])
         return self
 
 

@@ -16,27 +16,21 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
-_NAME = r"^[A-Za-z0-9._~-]+$"
+from aimock.services.model_base import PATH_NAME, SpecModel, require_unique
+
 DEFAULT_MOUNT = "/mcp"
 RESERVED_PREFIX = "/__aimock"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
-class ServerInfo(_Model):
+class ServerInfo(SpecModel):
     name: str = Field(min_length=1, description="Server name reported to clients.")
     version: str = Field("1.0.0", description="Server version reported to clients.")
     title: str | None = Field(None, description="Human-readable server title.")
 
 
-class ArgumentsMatch(_Model):
+class ArgumentsMatch(SpecModel):
     """Which tool calls a result answers; every given condition must hold."""
 
     arguments: dict[str, Any] | None = Field(
@@ -65,13 +59,13 @@ class ArgumentsMatch(_Model):
         return self
 
 
-class RpcErrorSpec(_Model):
+class RpcErrorSpec(SpecModel):
     code: int = Field(description="JSON-RPC error code, e.g. -32603.")
     message: str = Field(description="JSON-RPC error message.")
     data: Any = Field(None, description="Optional error data, any JSON value.")
 
 
-class ToolResult(_Model):
+class ToolResult(SpecModel):
     """One answer of a tool: a result, or a JSON-RPC error."""
 
     match: ArgumentsMatch | None = Field(
@@ -101,7 +95,7 @@ class ToolResult(_Model):
         return self
 
 
-class Tool(_Model):
+class Tool(SpecModel):
     name: str = Field(min_length=1, description="Tool name, unique in its server.")
     title: str | None = Field(None, description="Human-readable title.")
     description: str | None = Field(None, description="What the tool does (shown to the model).")
@@ -120,7 +114,7 @@ class Tool(_Model):
     )
 
 
-class Resource(_Model):
+class Resource(SpecModel):
     uri: str = Field(min_length=1, description="Resource URI, unique in its server.")
     name: str = Field(min_length=1, description="Resource name.")
     title: str | None = Field(None, description="Human-readable title.")
@@ -136,7 +130,7 @@ class Resource(_Model):
         return self
 
 
-class ResourceTemplate(_Model):
+class ResourceTemplate(SpecModel):
     uri_template: str = Field(min_length=1, description="RFC 6570 URI template.")
     name: str = Field(min_length=1, description="Template name.")
     title: str | None = Field(None, description="Human-readable title.")
@@ -144,7 +138,7 @@ class ResourceTemplate(_Model):
     mime_type: str | None = Field(None, description="MIME type of the resources.")
 
 
-class PromptArgument(_Model):
+class PromptArgument(SpecModel):
     name: str = Field(
         min_length=1, description="Argument name; messages refer to it in double braces."
     )
@@ -152,7 +146,7 @@ class PromptArgument(_Model):
     required: bool = Field(False, description="prompts/get fails without it.")
 
 
-class PromptMessage(_Model):
+class PromptMessage(SpecModel):
     role: Literal["user", "assistant"] = Field(description="Who speaks: user or assistant.")
     content: str | dict[str, Any] = Field(
         description="Text (an argument name in double braces is replaced by its value), "
@@ -160,7 +154,7 @@ class PromptMessage(_Model):
     )
 
 
-class Prompt(_Model):
+class Prompt(SpecModel):
     name: str = Field(min_length=1, description="Prompt name, unique in its server.")
     title: str | None = Field(None, description="Human-readable title.")
     description: str | None = Field(None, description="What the prompt is for.")
@@ -172,19 +166,11 @@ class Prompt(_Model):
     )
 
 
-def _unique(kind: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"two {kind} named {name!r}")
-        seen.add(name)
-
-
-class McpServer(_Model):
+class McpServer(SpecModel):
     """One MCP server (Streamable HTTP) served on this port."""
 
     name: str = Field(
-        pattern=_NAME, description="Server name; its endpoint is /mcp/{name} unless path says."
+        pattern=PATH_NAME, description="Server name; its endpoint is /mcp/{name} unless path says."
     )
     path: str | None = Field(
         None, description="Endpoint path (default /mcp/{name}; the first server also /mcp)."
@@ -216,9 +202,9 @@ class McpServer(_Model):
                 raise ValueError(f"path {self.path!r} must start with '/' and not end with '/'")
             if self.path == RESERVED_PREFIX or self.path.startswith(RESERVED_PREFIX + "/"):
                 raise ValueError(f"path {self.path!r} is reserved for the control API")
-        _unique("tools", [t.name for t in self.tools])
-        _unique("resources", [r.uri for r in self.resources])
-        _unique("prompts", [p.name for p in self.prompts])
+        require_unique("tools", [t.name for t in self.tools])
+        require_unique("resources", [r.uri for r in self.resources])
+        require_unique("prompts", [p.name for p in self.prompts])
         return self
 
     @property
@@ -230,7 +216,7 @@ class McpServer(_Model):
         return self.server_info or ServerInfo(name=self.name)
 
 
-class McpSpec(_Model):
+class McpSpec(SpecModel):
     """MCP servers this stack serves over Streamable HTTP."""
 
     servers: list[McpServer] = Field(
@@ -240,6 +226,6 @@ class McpSpec(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> McpSpec:
-        _unique("servers", [s.name for s in self.servers])
-        _unique("server paths", [s.endpoint for s in self.servers])
+        require_unique("servers", [s.name for s in self.servers])
+        require_unique("server paths", [s.endpoint for s in self.servers])
         return self

@@ -14,20 +14,15 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, PositiveInt, ValidationError, model_validator
+
+from aimock.services.model_base import SpecModel
 
 Metric = Literal["cosine", "dot", "euclidean"]
 _NAME = r"^[A-Za-z0-9._-]+$"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
-class SeedPoint(_Model):
+class SeedPoint(SpecModel):
     id: str = Field(
         min_length=1,
         description="Point id (Qdrant renders an all-digit id as an unsigned integer).",
@@ -40,7 +35,7 @@ class SeedPoint(_Model):
     namespace: str = Field("", description="Namespace (Pinecone); empty is the default one.")
 
 
-class QueryMatch(_Model):
+class QueryMatch(SpecModel):
     vector: list[float] | None = Field(None, description="The query vector, exactly.")
     text: str | None = Field(
         None, description="A text whose deterministic aimock embedding is the query vector."
@@ -53,21 +48,21 @@ class QueryMatch(_Model):
         return self
 
 
-class StaticResult(_Model):
+class StaticResult(SpecModel):
     id: str = Field(min_length=1, description="Id of the returned point.")
     score: float = Field(description="Score reported as is (Chroma: its distance).")
     metadata: dict[str, Any] | None = Field(None, description="Metadata returned with it.")
     document: str | None = Field(None, description="Document returned with it (Chroma).")
 
 
-class QueryResults(_Model):
+class QueryResults(SpecModel):
     match: QueryMatch | None = Field(
         None, description="Which query these results answer; absent: every query."
     )
     results: list[StaticResult] = Field(description="The results, best first.")
 
 
-class VectorCollection(_Model):
+class VectorCollection(SpecModel):
     name: str = Field(pattern=_NAME, description="Collection (Qdrant, Chroma) name.")
     dimension: PositiveInt = Field(description="Length of every vector in the collection.")
     metric: Metric = Field("cosine", description="Similarity: cosine, dot or euclidean.")
@@ -94,7 +89,7 @@ class VectorCollection(_Model):
         return self
 
 
-class VectorSpec(_Model):
+class VectorSpec(SpecModel):
     """Collections every vector dialect serves, seeded at start and after a reset."""
 
     collections: list[VectorCollection] = Field(
@@ -102,7 +97,7 @@ class VectorSpec(_Model):
     )
 
     @model_validator(mode="after")
-    def _unique(self) -> VectorSpec:
+    def require_unique(self) -> VectorSpec:
         names = [c.name for c in self.collections]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
