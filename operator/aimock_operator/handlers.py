@@ -27,7 +27,7 @@ from typing import Any
 
 import kopf
 
-from aimock.config import API_VERSION
+from aimock.models.stack import API_VERSION
 from aimock_operator import k8s
 from aimock_operator.render import chaos, names, selectors
 from aimock_operator.render.errors import SpecError

@@ -1,6 +1,6 @@
 """What the operator refuses or reports: pure checks of MockStack, Fixture and ChaosPolicy bodies.
 
-The spec is validated by the server's own models (`aimock.config`), and pydantic's errors are
+The spec is validated by the server's own models (`aimock.models.stack`), and pydantic's errors are
 read by the loader's helper, so a problem is worded exactly as `aimock serve -f` words it, only
 with the field path from the resource's root: `spec.fixtures[2].match.userMessage: invalid
 regex ...`. A few checks concern Kubernetes-only fields the server ignores (label selectors,
@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from aimock.config import ChaosPolicySpec, FixtureSpec, StackSpec
 from aimock.fixtures.loading import validation_problems
+from aimock.models.stack import ChaosPolicySpec, FixtureSpec, StackSpec
 
 
 @dataclass(frozen=True)

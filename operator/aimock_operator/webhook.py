@@ -113,9 +113,6 @@ class Certificates:
     cert: Path  # the serving certificate
     key: Path  # its private key
 
-    def ca_bundle(self) -> bytes:
-        return self.ca.read_bytes()
-
 
 def webhook_server(
     host: str = "127.0.0.1",

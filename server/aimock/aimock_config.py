@@ -2,9 +2,9 @@
 
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
-the `mcp` section becomes one MCP server (see `_mcp`); the `a2a` section becomes A2A agents
-(see `aimock.services.a2a_model.aimock_a2a`); the `vector` section is read by the vector
-surfaces.
+the `mcp` section becomes one MCP server (see `_mcp`), the `a2a` section A2A agents (see
+`_a2a`), the `vector` section vector collections (see `_vector`). Every translation from
+AIMock's shapes into ours lives in this module; the models know nothing of AIMock's file.
 
 `services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
 `/search`, `/v2/rerank` and `/v1/moderations`. Here those surfaces always answer a request no
@@ -19,17 +19,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from aimock.fixtures.model import ChaosRates
-from aimock.services.a2a_model import A2ASpec, aimock_a2a
-from aimock.services.mcp_model import McpSpec
-from aimock.services.vector.vector_model import VectorSpec, aimock_vector
+from aimock.models.base import first_problem
+from aimock.models.fixture import ChaosRates
+from aimock.models.services import a2a, mcp, vector
 
-log = logging.getLogger("aimock.config")
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("aimock.models.stack")
 PENDING_SECTIONS = ("agui", "auth")
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
@@ -50,9 +50,8 @@ class AimockConfig:
     latency: float | None = None
     chunk_size: int | None = None
     chaos: ChaosRates | None = None
-    mcp: McpSpec | None = None
-    vector: VectorSpec | None = None
-    a2a: A2ASpec | None = None
+    # Service sections by key (`mcp`, `a2a`, `vector`): they replace the stack spec's.
+    sections: dict[str, BaseModel] = field(default_factory=dict)
 
 
 def _typed(
@@ -102,23 +101,15 @@ def load(path: Path) -> AimockConfig:
     if fixtures:
         config.fixture_paths = [(path.parent / fixtures).resolve()]
     if llm.get("chaos") is not None:
-        try:
-            config.chaos = ChaosRates.model_validate(llm["chaos"])
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field_path = ".".join(str(part) for part in first["loc"])
-            raise ConfigError(
-                f"{path}: llm.chaos.{field_path}: {first['msg']}".replace(
-                    "llm.chaos.:", "llm.chaos:"
-                )
-            ) from None
+        config.chaos = _validated(ChaosRates, llm["chaos"], path, "llm.chaos")
     for key in llm:
         if key not in APPLIED_LLM_KEYS:
             log.warning("%s: llm.%s is not applied by this version", path, key)
     _check_services(data, path)
-    config.mcp = _mcp(data, path)
-    config.vector = aimock_vector(data, path)
-    config.a2a = aimock_a2a(data, path)
+    for key, translate in TRANSLATIONS.items():
+        translated = translate(data, path)
+        if translated is not None:
+            config.sections[key] = translated
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)
@@ -140,7 +131,19 @@ def _check_services(data: dict[str, Any], path: Path) -> None:
             log.warning("%s: services.%s is not a service this version knows", path, key)
 
 
-def _mcp(data: dict[str, Any], path: Path) -> McpSpec | None:
+def _validated(model: type[M], data: Any, path: Path, where: str, skip: int = 0) -> M:
+    """`data` as `model`, or a ConfigError naming the file and the field (`where.loc`); the
+    first `skip` parts of the location are ours, not the file's."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        location, message = first_problem(exc, skip)
+        raise ConfigError(
+            f"{path}: {where}{'.' + location if location else ''}: {message}"
+        ) from None
+
+
+def _mcp(data: dict[str, Any], path: Path) -> mcp.McpSpec | None:
     """AIMock's one MCP server, `mcp: {path, serverInfo, tools, resources, prompts}`, as our
     model: a tool's `result` (text, content blocks, or `{content, isError}`) becomes its one
     catch-all result, a prompt's `result` (`{description?, messages}`) its messages.
@@ -162,12 +165,7 @@ def _mcp(data: dict[str, Any], path: Path) -> McpSpec | None:
         "prompts": [_aimock_prompt(p) for p in section.get("prompts") or []],
     }
     server["name"] = re.sub(r"[^A-Za-z0-9._~-]", "-", str(server["name"])) or "mcp-mock"
-    try:
-        return McpSpec.model_validate({"servers": [server]})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"][2:])  # past servers.0
-        raise ConfigError(f"{path}: mcp.{where}: {first['msg']}".replace("mcp.:", "mcp:")) from None
+    return _validated(mcp.McpSpec, {"servers": [server]}, path, "mcp", skip=2)  # past servers.0
 
 
 def _aimock_tool(tool: Any) -> Any:
@@ -195,3 +193,150 @@ def _aimock_prompt(prompt: Any) -> Any:
     if "description" in result and "description" not in rest:
         rest["description"] = result["description"]
     return {**rest, "messages": result.get("messages", [])}
+
+
+# --- a2a ---------------------------------------------------------------------------------------
+
+
+def _a2a(data: dict[str, Any], path: Path) -> a2a.A2ASpec | None:
+    """AIMock's `a2a: {path, agents: [card + messages/tasks/streamingTasks]}` as our model.
+
+    Each pattern (a substring of the message text) becomes a response, in the order messages,
+    tasks, streamingTasks: `messages` answer a plain message with their `parts`, `tasks` a
+    completed task with their `artifacts`, `streamingTasks` their `events` (status and artifact
+    updates; a final terminal status becomes the task's state). `delayMs` is not applied.
+
+    AIMock serves ONE endpoint, the section's `path` (default /a2a): its card is the first
+    agent's, and a message is matched against every agent's patterns in order. So the first
+    agent is served there with the responses of all agents; every other agent is also served
+    on its own `{path}/{name}` with its own responses.
+    """
+    section = data.get("a2a")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("agents", []), list):
+        raise ConfigError(f"{path}: a2a: expected an object with an agents list")
+    mount = section.get("path", a2a.DEFAULT_MOUNT)
+    converted = [_aimock_agent(a) for a in section.get("agents") or []]
+    _mount_like_aimock(converted, mount)
+    return _validated(a2a.A2ASpec, {"agents": converted}, path, "a2a")
+
+
+def _mount_like_aimock(agents: list[Any], mount: Any) -> None:
+    """The first agent on `mount` answering every agent's patterns, the others on
+    `{mount}/{name}` (see `_a2a`)."""
+    if not isinstance(mount, str) or not agents or not all(isinstance(a, dict) for a in agents):
+        return  # validation names the problem
+    first, *others = agents
+    first["path"] = mount.rstrip("/")
+    for agent in others:
+        if isinstance(agent.get("name"), str):
+            agent["path"] = f"{mount.rstrip('/')}/{agent['name']}"
+    first["responses"] = [r for a in agents for r in a["responses"]]
+
+
+def _aimock_agent(agent: Any) -> Any:
+    if not isinstance(agent, dict):
+        return agent
+    patterns = ("messages", "tasks", "streamingTasks")
+    out = {k: v for k, v in agent.items() if k not in patterns}
+    responses: list[Any] = []
+    for message in agent.get("messages") or []:
+        parts = message.get("parts") or [{"text": ""}]
+        responses.append({"match": _pattern(message), "message": True, "reply": parts})
+    for task in agent.get("tasks") or []:
+        responses.append({"match": _pattern(task), "artifacts": task.get("artifacts") or []})
+    for streamed in agent.get("streamingTasks") or []:
+        responses.append(_aimock_streaming(streamed))
+    out["responses"] = responses
+    return out
+
+
+def _pattern(item: Any) -> Any:
+    return {"text": item.get("pattern")} if isinstance(item, dict) else None
+
+
+def _state(value: Any) -> Any:
+    """`TASK_STATE_INPUT_REQUIRED` or `input-required` -> `input-required`."""
+    if not isinstance(value, str):
+        return value
+    return value.removeprefix("TASK_STATE_").lower().replace("_", "-")
+
+
+def _aimock_streaming(streamed: Any) -> Any:
+    if not isinstance(streamed, dict):
+        return streamed
+    updates: list[Any] = []
+    for event in streamed.get("events") or []:
+        if not isinstance(event, dict):
+            updates.append(event)
+        elif event.get("type") == "status":
+            updates.append({"status": _state(event.get("state"))})
+        else:
+            artifact = {"parts": event.get("parts") or []}
+            if event.get("name") is not None:  # chunks of one artifact share its name
+                artifact.update(name=event["name"], artifactId=event["name"])
+            updates.append(
+                {
+                    "artifact": artifact,
+                    "append": bool(event.get("append", False)),
+                    "lastChunk": bool(event.get("lastChunk", True)),
+                }
+            )
+    response: dict[str, Any] = {"match": _pattern(streamed), "streaming": updates}
+    last = updates[-1] if updates else None
+    if isinstance(last, dict) and last.get("status") in a2a.TERMINAL_STATES | {"input-required"}:
+        response["state"] = updates.pop()["status"]
+    return response
+
+
+# --- vector ------------------------------------------------------------------------------------
+
+
+def _vector(data: dict[str, Any], path: Path) -> vector.VectorSpec | None:
+    """AIMock's `vector: {path, collections: [{name, dimension, vectors, queryResults}]}` as
+    our model: `vectors` ({id, values|vector, metadata}) are seed points, `queryResults` (a list
+    of {id, score, metadata?, values?}) answer every query of the collection; AIMock never
+    returns a result's `values`, so they are dropped. The mount `path` is not used: the
+    dialects answer on their own paths (/collections, /api/v2)."""
+    section = data.get("vector")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("collections", []), list):
+        raise ConfigError(f"{path}: vector: expected an object with a collections list")
+    collections = [_aimock_collection(c) for c in section.get("collections") or []]
+    return _validated(vector.VectorSpec, {"collections": collections}, path, "vector")
+
+
+def _aimock_collection(collection: Any) -> Any:
+    if not isinstance(collection, dict):
+        return collection
+    rest = {k: v for k, v in collection.items() if k not in ("vectors", "queryResults")}
+    points = [
+        {
+            "id": str(v.get("id")),
+            "vector": v.get("values", v.get("vector")),
+            **({"metadata": v["metadata"]} if v.get("metadata") is not None else {}),
+        }
+        if isinstance(v, dict)
+        else v
+        for v in collection.get("vectors") or []
+    ]
+    results = collection.get("queryResults") or []
+    static = [{"results": [_aimock_result(r) for r in results]}] if results else []
+    return {**rest, "points": points, "queryResults": static}
+
+
+def _aimock_result(result: Any) -> Any:
+    if not isinstance(result, dict):
+        return result  # validation names the problem
+    rest = {k: v for k, v in result.items() if k != "values"}
+    return {**rest, "id": str(result.get("id"))}
+
+
+# Each service section AIMock's file can carry, and how it becomes ours.
+TRANSLATIONS = {
+    mcp.SECTION.key: _mcp,
+    a2a.SECTION.key: _a2a,
+    vector.SECTION.key: _vector,
+}

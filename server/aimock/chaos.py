@@ -16,13 +16,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from aimock.canonical import CanonicalRequest
-from aimock.config import ChaosPolicyManifest
-from aimock.fixtures.model import ChaosRates
+from aimock.models.fixture import ChaosRates
+from aimock.models.stack import ChaosPolicyManifest
 
 Action = Literal["drop", "malformed", "disconnect"]
 ACTIONS: tuple[Action, ...] = ("drop", "malformed", "disconnect")
 MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What chaos policies match a request on."""
+
+    surface: str
+    provider: str
+    model: str
 
 
 @dataclass
@@ -36,7 +44,7 @@ class ActivePolicy:
     expires_at: float | None  # monotonic seconds
     rng: random.Random
 
-    def applies_to(self, request: CanonicalRequest, now: float) -> bool:
+    def applies_to(self, request: Target, now: float) -> bool:
         if self.expires_at is not None and now >= self.expires_at:
             return False
         return (
@@ -107,13 +115,14 @@ def _rates(rates: ChaosRates | None) -> tuple[float, float, float] | None:
 
 
 def roll(
-    request: CanonicalRequest,
+    headers: Mapping[str, str],
+    request: Target,
+    *,
     fixture_rates: ChaosRates | None,
     server_rates: ChaosRates | None,
     policies: Sequence[ActivePolicy],
     rng: random.Random,
 ) -> Action | None:
-    headers = request.context.headers
     fixture = _fixture_rates(fixture_rates)
     server = _rates(server_rates)
     now = time.monotonic() if policies else 0.0

@@ -117,7 +117,7 @@ def _bounded(
 
 
 def _openai_prefix(raw: str) -> str:
-    from aimock.config import check_openai_prefix
+    from aimock.models.stack import check_openai_prefix
 
     try:
         return check_openai_prefix(raw)
@@ -166,7 +166,7 @@ def validate(paths: Sequence[Path]) -> int:
 def serve(args: argparse.Namespace) -> int:
     from aimock import aimock_config
     from aimock.fixtures.loading import LoadError, load_paths
-    from aimock.fixtures.model import ChaosRates
+    from aimock.models.fixture import ChaosRates
     from aimock.state import ServeOptions
 
     logging.basicConfig(
@@ -178,9 +178,7 @@ def serve(args: argparse.Namespace) -> int:
     host, port = args.host, args.port
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
     config_chaos = None
-    config_mcp = None
-    config_vector = None
-    config_a2a = None
+    config_sections = {}
     if args.config is not None:
         try:
             config = aimock_config.load(args.config)
@@ -194,9 +192,7 @@ def serve(args: argparse.Namespace) -> int:
         port = port if port is not None else config.port
         host = host if host is not None else config.host
         config_chaos = config.chaos
-        config_mcp = config.mcp
-        config_vector = config.vector
-        config_a2a = config.a2a
+        config_sections = config.sections
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
     embedded = not paths
@@ -226,9 +222,7 @@ def serve(args: argparse.Namespace) -> int:
         chaos=chaos,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
-        mcp=config_mcp,
-        vector=config_vector,
-        a2a=config_a2a,
+        sections=config_sections,
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 

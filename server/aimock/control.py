@@ -4,11 +4,16 @@ Ours on top: a hash of the loaded set in health, journal filters, reload, a fixt
 With `AIMOCK_ADMIN_TOKEN` set, every control route but health requires it (Bearer or
 `X-AIMock-Admin-Token`), the legacy `/v1/_requests` journal included; probes and `/metrics`
 stay open.
+
+Every control route answers through the request path (`exchange.serve`) as the `control`
+surface: request id, metrics and a log line, but never chaos, and no journal entry (reading the
+journal must not change it).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -16,10 +21,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from aimock import __version__, reloading
+from aimock.exchange import Exchange, Route
+from aimock.exchange import serve as on_request_path
 from aimock.fixtures.loading import LoadError, SourcedFixture, validation_problems
-from aimock.fixtures.model import Fixture
+from aimock.models.fixture import Fixture
 from aimock.services.registry import SERVICES
 from aimock.state import STATE, OneShotError, ServerState
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
 from aimock.wire import json_response
 
 PREFIX = "/__aimock"
@@ -63,10 +71,8 @@ def _int(request: web.Request, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        # `text=`, not the deprecated `body=` of HTTP exceptions.
-        raise web.HTTPBadRequest(
-            text=orjson.dumps({"error": f"query parameter {name!r} must be an integer"}).decode(),
-            content_type="application/json",
+        raise ProtocolError(
+            ErrorInfo(400, f"query parameter {name!r} must be an integer")
         ) from None
 
 
@@ -241,43 +247,64 @@ async def unknown(request: web.Request) -> web.Response:
     return json_response({"error": f"Unknown control endpoint: {request.path}"}, 404)
 
 
-@web.middleware
-async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+def _unauthorised(request: web.Request) -> web.Response | None:
+    """The 401 for a guarded control route without the admin token, if one is set."""
     token = request.app[STATE].settings.admin_token
     path = request.path
     guarded = path.startswith(PREFIX) or path == LEGACY_JOURNAL  # the journal either way
-    if token and guarded and path != f"{PREFIX}/health":
-        given = request.headers.get("X-AIMock-Admin-Token", "")
-        auth = request.headers.get("Authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = given or auth[7:]
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return json_response(
-                {"error": "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)"},
-                401,
-                headers={"WWW-Authenticate": 'Bearer realm="aimock"'},
-            )
-    result: web.StreamResponse = await handler(request)
-    return result
+    if not token or not guarded or path == f"{PREFIX}/health":
+        return None
+    given = request.headers.get("X-AIMock-Admin-Token", "")
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:]
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return json_response(
+        {"error": "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)"},
+        401,
+        headers={"WWW-Authenticate": 'Bearer realm="aimock"'},
+    )
+
+
+def _error_body(info: ErrorInfo) -> dict[str, Any]:
+    return {"error": info.message}
+
+
+ROUTE = Route("control", "aimock", ErrorDialect(body=_error_body), chaos="never", journal=False)
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _on_path(handler: ControlHandler) -> ControlHandler:
+    async def answer(exchange: Exchange) -> web.StreamResponse:
+        refused = _unauthorised(exchange.request)
+        return refused if refused is not None else await handler(exchange.request)
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return await on_request_path(request, ROUTE, answer)
+
+    return serve
 
 
 def add_routes(app: web.Application) -> None:
-    app.middlewares.append(require_token)
     r = app.router
-    r.add_get("/health", health)
-    r.add_get("/ready", ready)
-    r.add_get("/metrics", metrics)
-    r.add_get(f"{PREFIX}/health", health)
-    r.add_get(f"{PREFIX}/journal", journal)
-    r.add_get(f"{PREFIX}/fixtures", list_fixtures)
-    r.add_post(f"{PREFIX}/fixtures", add_fixtures)
-    r.add_delete(f"{PREFIX}/fixtures", clear_fixtures)
-    r.add_post(f"{PREFIX}/reset", reset)
-    r.add_post(f"{PREFIX}/reset/journal", reset_journal)
-    r.add_post(f"{PREFIX}/reset/fixtures", reset_fixtures)
-    r.add_post(f"{PREFIX}/reset/counts", reset_counts)
-    r.add_post(f"{PREFIX}/error", queue_error)
-    r.add_post(f"{PREFIX}/reload", reload)
-    r.add_get(LEGACY_JOURNAL, legacy_requests)
-    r.add_delete(LEGACY_JOURNAL, legacy_clear)
-    r.add_route("*", PREFIX + "/{tail:.*}", unknown)
+    for method, path, handler in (
+        ("GET", "/health", health),
+        ("GET", "/ready", ready),
+        ("GET", "/metrics", metrics),
+        ("GET", f"{PREFIX}/health", health),
+        ("GET", f"{PREFIX}/journal", journal),
+        ("GET", f"{PREFIX}/fixtures", list_fixtures),
+        ("POST", f"{PREFIX}/fixtures", add_fixtures),
+        ("DELETE", f"{PREFIX}/fixtures", clear_fixtures),
+        ("POST", f"{PREFIX}/reset", reset),
+        ("POST", f"{PREFIX}/reset/journal", reset_journal),
+        ("POST", f"{PREFIX}/reset/fixtures", reset_fixtures),
+        ("POST", f"{PREFIX}/reset/counts", reset_counts),
+        ("POST", f"{PREFIX}/error", queue_error),
+        ("POST", f"{PREFIX}/reload", reload),
+        ("GET", LEGACY_JOURNAL, legacy_requests),
+        ("DELETE", LEGACY_JOURNAL, legacy_clear),
+        ("*", PREFIX + "/{tail:.*}", unknown),
+    ):
+        r.add_route(method, path, _on_path(handler))

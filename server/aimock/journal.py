@@ -44,6 +44,8 @@ class Entry:
     latency_ms: float = 0.0
     # JSON-RPC services (MCP): the method asked, e.g. tools/call (several for a batch).
     rpc_method: str | None = None
+    # The `x-request-id` the answer carried.
+    request_id: str | None = None
 
     @property
     def matched(self) -> bool:
@@ -81,6 +83,8 @@ class Entry:
         }
         if self.rpc_method is not None:
             out["rpcMethod"] = self.rpc_method
+        if self.request_id is not None:
+            out["requestId"] = self.request_id
         return out
 
 

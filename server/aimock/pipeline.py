@@ -1,81 +1,42 @@
-"""The one request pipeline every surface goes through:
+"""The fixture pipeline, the handler of every LLM surface on the request path:
 
-    read -> parse (provider) -> canonical -> match -> chaos -> strict -> journal -> render
+    read -> parse (provider) -> canonical -> match -> chaos -> strict -> render
 
-Providers supply parse and render hooks (a `Surface`); everything else happens here, once.
-Nothing escapes as a traceback: a bad request, a miss, an error fixture and an internal fault
-all answer in the surface's own error envelope.
+Providers supply parse and render hooks (a `Surface`); everything else happens here, once. The
+request path (`exchange.serve`) around it gives the request id, journal entry, metrics and log
+line, and answers a `ProtocolError`, a `Miss` or a fault in the surface's own error envelope.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 
 from aiohttp import web
 
-from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
-from aimock.chaos import MALFORMED_BODY, roll
+from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest
+from aimock.exchange import Exchange, Handler, Miss, Route
 from aimock.fixtures.compiled import Physics, Reply
 from aimock.fixtures.matching import FixtureIndex, Selection
-from aimock.journal import Entry
-from aimock.state import STATE, ServerState
+from aimock.state import ServerState
 from aimock.streaming import pacing
 from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
-from aimock.wire import JSON_TYPE, error_response, json_response, read_json
-
-log = logging.getLogger("aimock.server")
+from aimock.wire import error_response, json_response, read_json
 
 
-def request_context(request: web.Request) -> RequestContext:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    test_id = headers.get("x-test-id") or request.query.get("testId") or DEFAULT_TEST_ID
-    strict_raw = headers.get("x-aimock-strict", "").strip().lower()
-    strict: bool | None = None
-    if strict_raw in ("true", "1"):
-        strict = True
-    elif strict_raw in ("false", "0"):
-        strict = False
-    return RequestContext(
-        headers=headers, test_id=test_id, strict_override=strict, query=request.query
-    )
+def route_of(surface: Surface) -> Route:
+    """A surface on the request path: chaos is rolled once the fixture is known."""
+    return Route(surface.name, surface.provider, surface.errors, chaos="handler")
 
 
-def journal_entry(
-    request: web.Request, context: RequestContext, surface: str, provider: str
-) -> Entry:
-    """The journal entry every request gets, matched or not, whatever route served it."""
-    return Entry(
-        method=request.method,
-        path=request.path_qs,
-        headers=context.headers,
-        surface=surface,
-        provider=provider,
-        test_id=context.test_id,
-        strict_override=context.strict_override,
-    )
+def handler_of(surface: Surface) -> Handler:
+    async def handler(exchange: Exchange) -> web.StreamResponse:
+        return await answer(exchange, surface)
+
+    return handler
 
 
-def _miss_info(selection: Selection, strict: bool, request: CanonicalRequest) -> ErrorInfo:
-    if strict:
-        if selection.skipped_by_state:
-            message = (
-                f"Strict mode: {selection.skipped_by_state} candidate fixture(s) skipped by "
-                "sequence/turn state"
-            )
-        else:
-            message = f"Strict mode: no fixture matched {_describe(request)}"
-        return ErrorInfo(503, message, type="invalid_request_error", code="no_fixture_match")
-    return ErrorInfo(
-        404,
-        f"No fixture matched {_describe(request)}",
-        type="invalid_request_error",
-        code="no_fixture_match",
-    )
-
-
-def _describe(request: CanonicalRequest) -> str:
+def describe(request: CanonicalRequest) -> str:
+    """A request as a miss names it: surface, model, the text that was matched on."""
     parts = [f"surface={request.surface}", f"model={request.model!r}"]
     if request.last_user_text is not None:
         text = request.last_user_text
@@ -101,42 +62,8 @@ def _error_info(reply: Reply) -> ErrorInfo:
     )
 
 
-async def handle(request: web.Request, surface: Surface) -> web.StreamResponse:
-    state = request.app[STATE]
-    started = time.perf_counter()
-    context = request_context(request)
-    entry = journal_entry(request, context, surface.name, surface.provider)
-    try:
-        response = await _serve(request, surface, state, context, entry)
-    except ProtocolError as exc:
-        response = error_response(surface.errors, exc.info)
-    except asyncio.CancelledError:
-        entry.interrupted = entry.interrupted or "client_gone"
-        raise
-    except Exception:
-        # A defect of ours. Answer in the caller's protocol and keep the evidence in the log.
-        log.exception("internal error serving %s %s", request.method, request.path)
-        response = error_response(
-            surface.errors,
-            ErrorInfo(500, "aimock internal error; see the server log", type="server_error"),
-        )
-    finally:
-        elapsed = time.perf_counter() - started
-        entry.latency_ms = elapsed * 1000
-        state.journal.add(entry)
-    if entry.status == 0 and entry.chaos_action != "disconnect":
-        entry.status = response.status
-    state.metrics.observe(surface.name, surface.provider, entry.status, entry.matched, elapsed)
-    return response
-
-
-async def _serve(
-    request: web.Request,
-    surface: Surface,
-    state: ServerState,
-    context: RequestContext,
-    entry: Entry,
-) -> web.StreamResponse:
+async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
+    state, entry, request = exchange.state, exchange.entry, exchange.request
     if not state.settings.serves(surface.name, surface.provider):
         raise ProtocolError(
             ErrorInfo(
@@ -148,7 +75,7 @@ async def _serve(
         )
     body = await read_json(request, state.settings.max_body_bytes)
     entry.body = body
-    canonical = surface.parse(body, context, request.match_info)
+    canonical = surface.parse(body, exchange.context, request.match_info)
     entry.model = canonical.model or None
 
     if state.one_shot_errors:
@@ -163,48 +90,23 @@ async def _serve(
     if compiled is not None:
         entry.fixture = compiled.description
         entry.source = "fixture"
-
-    action = roll(
-        canonical,
-        compiled.chaos if compiled else None,
-        state.server_chaos,
-        state.chaos_policies,
-        state.rng,
-    )
-    if action is not None:
-        entry.chaos_action = action
-        state.metrics.chaos.labels(action, surface.name).inc()
-        if action == "drop":
-            info = ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
-            return error_response(surface.errors, info)
-        if action == "malformed":
-            return web.Response(body=MALFORMED_BODY, status=200, content_type=JSON_TYPE)
-        pacing.abort(web.StreamResponse(), request)
-        entry.status = 0
-        return web.Response(status=499)  # never reaches the client: the socket is gone
+    exchange.strike(compiled.chaos if compiled else None, canonical.model)
 
     reply = selection.reply
     physics = compiled.physics if compiled is not None else index.default_physics
     if reply is None:
-        strict = state.strict if context.strict_override is None else context.strict_override
-        if surface.fallback is not None and not strict:
-            reply = surface.fallback(canonical)
-            entry.source = "fallback"
-        else:
-            return error_response(surface.errors, _miss_info(selection, strict, canonical))
+        if surface.fallback is None or exchange.strict:
+            raise Miss(describe(canonical), skipped_by_state=selection.skipped_by_state)
+        reply = surface.fallback(canonical)
+        entry.source = "fallback"
 
     if reply.kind == "error":
         await _wait_first_byte(physics)
         return error_response(surface.errors, _error_info(reply))
 
-    options = RenderOptions(
-        chunk_size=physics.chunk_size,
-        open_router_processing=bool(compiled and compiled.fixture.open_router_processing),
-    )
+    options = RenderOptions(chunk_size=physics.chunk_size)
     if canonical.stream and surface.stream is not None:
-        return await _stream(
-            request, surface, canonical, reply, physics=physics, options=options, entry=entry
-        )
+        return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
     await _wait_first_byte(physics)
     headers = surface.headers(canonical) if surface.headers is not None else None
     return json_response(surface.render(canonical, reply, options), headers=headers)
@@ -244,14 +146,13 @@ async def _wait_first_byte(physics: Physics) -> None:
 
 
 async def _stream(
-    request: web.Request,
+    exchange: Exchange,
     surface: Surface,
     canonical: CanonicalRequest,
     reply: Reply,
     *,
     physics: Physics,
     options: RenderOptions,
-    entry: Entry,
 ) -> web.StreamResponse:
     assert surface.stream is not None
     # Render every event before the first byte: a rendering fault still gets a proper error.
@@ -266,11 +167,11 @@ async def _stream(
             **(surface.headers(canonical) if surface.headers is not None else {}),
         },
     )
-    await response.prepare(request)
-    entry.status = 200
-    outcome = await pacing.stream(request, response, events, physics, framing=framing)
+    await response.prepare(exchange.request)
+    exchange.entry.status = 200
+    outcome = await pacing.stream(exchange.request, response, events, physics, framing=framing)
     if outcome != "complete":
-        entry.interrupted = outcome
+        exchange.entry.interrupted = outcome
         return response
     await response.write_eof()
     return response

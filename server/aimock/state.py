@@ -7,23 +7,23 @@ The fixture index is replaced as a whole on reload (an atomic reference swap): a
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from aimock.chaos import ActivePolicy, activate
-from aimock.config import StackSpec
-from aimock.fixtures.compiled import PROFILES, ServerDefaults
+from aimock.fixtures.compiled import PROFILES, Extend, ServerDefaults
 from aimock.fixtures.loading import FixtureSet, SourcedFixture
 from aimock.fixtures.matching import FixtureIndex, MatchState
-from aimock.fixtures.model import ChaosRates
 from aimock.journal import Journal
 from aimock.metrics import Metrics
-from aimock.services.a2a_model import A2ASpec
-from aimock.services.mcp_model import McpSpec
-from aimock.services.vector.vector_model import VectorSpec
+from aimock.models.base import Section, SpecT
+from aimock.models.fixture import ChaosRates
+from aimock.models.services import SECTIONS
+from aimock.models.stack import StackSpec
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,8 @@ class ServeOptions:
     max_body_bytes: int = 10 * 1024 * 1024
     # Extra OpenAI base paths (`--openai-prefix`), added to the stack spec's `openaiPrefixes`.
     openai_prefixes: tuple[str, ...] = ()
-    # MCP servers from AIMock's aimock.json (`-c`); they replace the stack spec's.
-    mcp: McpSpec | None = None
-    # Vector collections from AIMock's aimock.json (`-c`); they replace the stack spec's.
-    vector: VectorSpec | None = None
-    # A2A agents from AIMock's aimock.json (`-c`); they replace the stack spec's.
-    a2a: A2ASpec | None = None
+    # Service sections by key, from AIMock's aimock.json (`-c`); they replace the stack spec's.
+    sections: Mapping[str, BaseModel] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,15 +60,16 @@ class Settings:
     # Extra base paths for the OpenAI routes; routes are built once, so a reload that changes
     # them takes effect at the next start.
     openai_prefixes: tuple[str, ...] = ()
-    # MCP servers defined by the stack spec (`mcp.servers`); served by aimock.services.mcp.
-    mcp: McpSpec = field(default_factory=McpSpec)
-    # Vector collections (`vector.collections`); served by aimock.services.vector.
-    vector: VectorSpec = field(default_factory=VectorSpec)
-    # A2A agents (`a2a.agents`); served by aimock.services.a2a.
-    a2a: A2ASpec = field(default_factory=A2ASpec)
+    # Every service's section (`mcp`, `a2a`, `vector`...), by key; read with `section()`.
+    sections: Mapping[str, BaseModel] = field(default_factory=dict)
 
     def serves(self, surface: str, provider: str) -> bool:
         return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
+
+    def section(self, section: Section[SpecT]) -> SpecT:
+        """A service's section in force: aimock.json's, else the stack spec's, else empty."""
+        value = self.sections.get(section.key)
+        return value if isinstance(value, section.model) else section.model()
 
 
 def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
@@ -95,10 +92,18 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
         openai_prefixes=tuple(
             dict.fromkeys((*options.openai_prefixes, *(spec.openai_prefixes or ())))
         ),
-        mcp=options.mcp or spec.mcp or McpSpec(),
-        vector=options.vector or spec.vector or VectorSpec(),
-        a2a=options.a2a or spec.a2a or A2ASpec(),
+        sections=_sections(options, spec),
     )
+
+
+def _sections(options: ServeOptions, spec: StackSpec) -> dict[str, BaseModel]:
+    """Each service section given: aimock.json's (`-c`) replaces the stack spec's."""
+    given: dict[str, BaseModel] = {}
+    for section in SECTIONS:
+        value = options.sections.get(section.key) or spec.section(section)
+        if value is not None:
+            given[section.key] = value
+    return given
 
 
 @dataclass
@@ -110,8 +115,12 @@ class OneShotError:
 
 
 class ServerState:
-    def __init__(self, options: ServeOptions, loaded: FixtureSet) -> None:
+    def __init__(
+        self, options: ServeOptions, loaded: FixtureSet, extend: Sequence[Extend] = ()
+    ) -> None:
         self.options = options
+        # The providers' reply extensions, compiled into every index this state builds.
+        self.extend = tuple(extend)
         self.settings = resolve(options, loaded.stack)
         settings = self.settings
         self.journal = Journal(settings.journal_max)
@@ -151,7 +160,10 @@ class ServerState:
     def _build(self, loaded: FixtureSet, runtime: list[SourcedFixture]) -> FixtureIndex:
         digest_source = FixtureSet(fixtures=[*loaded.fixtures, *runtime])
         index = FixtureIndex(
-            [*loaded.fixtures, *runtime], self.settings.defaults, digest_source.digest
+            [*loaded.fixtures, *runtime],
+            self.settings.defaults,
+            digest_source.digest,
+            self.extend,
         )
         self.chaos_policies = activate(loaded.chaos_policies, self.chaos_policies)
         return index

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, RequestContext
-from aimock.fixtures.compiled import Reply
+from aimock.fixtures.compiled import Extend, Reply
 
 Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
 
@@ -23,11 +23,14 @@ Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
 @dataclass(frozen=True, slots=True)
 class Event:
     """One streamed item. `data` is JSON-serialised unless it is already a string (e.g. the
-    `[DONE]` terminator); `tokens` weighs the event for tokens-per-second pacing."""
+    `[DONE]` terminator); `tokens` weighs the event for tokens-per-second pacing. A `preamble`
+    event opening a stream (a notice while the model starts) goes out at once, before the
+    first-token wait, and is not a chunk."""
 
     data: Any
     name: str | None = None
     tokens: int = 0
+    preamble: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,6 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 @dataclass(frozen=True)
 class RenderOptions:
     chunk_size: int = 20
-    # The matched fixture's `openRouterProcessing`: OpenRouter streams open with a
-    # `: OPENROUTER PROCESSING` comment.
-    open_router_processing: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,5 @@ class Provider:
     # The variables its official SDK reads to find the service, with `{origin}` standing for
     # the mock's scheme://host:port. The operator publishes them for `envFrom`.
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Builders of this provider's typed part of a reply (see `fixtures.compiled`).
+    extensions: tuple[Extend, ...] = ()

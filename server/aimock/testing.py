@@ -22,7 +22,7 @@ from aiohttp import web
 
 from aimock import reloading
 from aimock.fixtures.loading import FixtureSet, SourcedFixture, load_paths
-from aimock.fixtures.model import Fixture
+from aimock.models.fixture import Fixture
 from aimock.state import STATE, ServeOptions, ServerState
 
 T = TypeVar("T")

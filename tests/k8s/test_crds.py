@@ -13,7 +13,7 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from aimock.config import FixtureSpec
+from aimock.models.stack import FixtureSpec
 from aimock_operator import webhook
 from aimock_operator.crd.v1alpha1 import GROUP, KINDS
 from tests.k8s.plane import ControlPlane, ToolError, free_ports, wait_until

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from aimock.config import FixtureSpec
+from aimock.models.stack import FixtureSpec
 from aimock_operator import k8s
 from aimock_operator.crd.v1alpha1 import GROUP, KINDS
 from aimock_operator.handlers import Reconciler, register

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from aimock.config import StackSpec
+from aimock.models.stack import StackSpec
 from aimock_operator.crd import generate, schema
 from aimock_operator.crd.v1alpha1 import CATEGORY, GROUP, KINDS, VERSION
 

@@ -122,7 +122,7 @@ def test_aimock_json_a2a_section_becomes_agents(tmp_path: Path) -> None:
         ],
     }
     file.write_text(json.dumps({"a2a": {"path": "/agents", "agents": [agent]}}))
-    spec = aimock_config.load(file).a2a
+    spec = aimock_config.load(file).sections.get("a2a")
     assert spec is not None
     [served] = spec.agents
     assert (served.name, served.endpoint, served.description) == ("helper", "/agents", "Helps.")

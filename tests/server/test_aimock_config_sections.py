@@ -149,7 +149,7 @@ def _load(tmp_path: Path, sections: dict[str, Any]) -> aimock_config.AimockConfi
 
 
 def test_mcp_section_in_aimock_shape(tmp_path: Path) -> None:
-    spec = _load(tmp_path, {"mcp": MCP_SECTION}).mcp
+    spec = _load(tmp_path, {"mcp": MCP_SECTION}).sections.get("mcp")
     assert spec is not None
     [server] = spec.servers
     assert server.endpoint == "/mcp"
@@ -173,7 +173,7 @@ def test_mcp_section_in_aimock_shape(tmp_path: Path) -> None:
 
 
 def test_mcp_section_defaults_are_aimocks(tmp_path: Path) -> None:
-    spec = _load(tmp_path, {"mcp": {}}).mcp
+    spec = _load(tmp_path, {"mcp": {}}).sections.get("mcp")
     assert spec is not None
     [server] = spec.servers
     assert (server.endpoint, server.info.name, server.info.version) == (
@@ -184,7 +184,7 @@ def test_mcp_section_defaults_are_aimocks(tmp_path: Path) -> None:
 
 
 def test_a2a_section_in_aimock_shape(tmp_path: Path) -> None:
-    spec = _load(tmp_path, {"a2a": A2A_SECTION}).a2a
+    spec = _load(tmp_path, {"a2a": A2A_SECTION}).sections.get("a2a")
     assert spec is not None
     planner, translator = spec.agents
     assert (planner.endpoint, planner.version, planner.description) == (
@@ -209,13 +209,13 @@ def test_a2a_section_in_aimock_shape(tmp_path: Path) -> None:
 
 
 def test_a2a_section_path_moves_the_one_endpoint(tmp_path: Path) -> None:
-    spec = _load(tmp_path, {"a2a": {"path": "/agents/", **A2A_SECTION}}).a2a
+    spec = _load(tmp_path, {"a2a": {"path": "/agents/", **A2A_SECTION}}).sections.get("a2a")
     assert spec is not None
     assert [a.endpoint for a in spec.agents] == ["/agents", "/agents/translator"]
 
 
 def test_vector_section_in_aimock_shape(tmp_path: Path) -> None:
-    spec = _load(tmp_path, {"vector": {"path": "/vector", **VECTOR_SECTION}}).vector
+    spec = _load(tmp_path, {"vector": {"path": "/vector", **VECTOR_SECTION}}).sections.get("vector")
     assert spec is not None
     recipes, empty = spec.collections
     assert (recipes.name, recipes.dimension) == ("recipes", 3)
@@ -234,4 +234,4 @@ def test_vector_section_in_aimock_shape(tmp_path: Path) -> None:
 
 def test_all_three_sections_in_one_file(tmp_path: Path) -> None:
     config = _load(tmp_path, {"mcp": MCP_SECTION, "a2a": A2A_SECTION, "vector": VECTOR_SECTION})
-    assert config.mcp is not None and config.a2a is not None and config.vector is not None
+    assert set(config.sections) == {"mcp", "a2a", "vector"}

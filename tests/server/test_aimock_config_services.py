@@ -18,13 +18,13 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_services_switches_load_quietly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write(tmp_path, '{"services": {"search": true, "rerank": true, "moderate": false}}')
-    with caplog.at_level(logging.WARNING, logger="aimock.config"):
+    with caplog.at_level(logging.WARNING, logger="aimock.models.stack"):
         load(path)
     assert not caplog.records
 
 
 def test_unknown_service_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="aimock.config"):
+    with caplog.at_level(logging.WARNING, logger="aimock.models.stack"):
         load(write(tmp_path, '{"services": {"translate": true}}'))
     assert "services.translate" in caplog.text
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from aimock import chaos
-from aimock.fixtures.model import ChaosRates
+from aimock.models.fixture import ChaosRates
 from tests.server.conftest import ClientFactory, answer, chat, state_of, user
 
 FIXTURES = """
@@ -211,8 +211,7 @@ async def test_a_policy_ends_after_its_duration(
 
 
 def test_policy_matching_is_pure() -> None:
-    from aimock.canonical import CanonicalRequest, RequestContext
-    from aimock.config import ChaosPolicyManifest
+    from aimock.models.stack import ChaosPolicyManifest
 
     manifest = ChaosPolicyManifest.model_validate(
         {
@@ -223,7 +222,8 @@ def test_policy_matching_is_pure() -> None:
         }
     )
     [active] = chaos.activate([manifest])
-    request = CanonicalRequest("openai.chat", "openai", "chat", "m", RequestContext({}))
-    other = CanonicalRequest("x.chat", "anthropic", "chat", "m", RequestContext({}))
-    assert chaos.roll(request, None, None, [active], active.rng) == "disconnect"
-    assert chaos.roll(other, None, None, [active], active.rng) is None
+    request = chaos.Target("openai.chat", "openai", "m")
+    other = chaos.Target("x.chat", "anthropic", "m")
+    rates = {"fixture_rates": None, "server_rates": None, "policies": [active], "rng": active.rng}
+    assert chaos.roll({}, request, **rates) == "disconnect"  # type: ignore[arg-type]
+    assert chaos.roll({}, other, **rates) is None  # type: ignore[arg-type]

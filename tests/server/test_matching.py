@@ -11,7 +11,7 @@ from aimock.canonical import CanonicalRequest, Message, RequestContext
 from aimock.fixtures.compiled import ServerDefaults
 from aimock.fixtures.loading import SourcedFixture
 from aimock.fixtures.matching import Compiled, FixtureIndex, MatchState
-from aimock.fixtures.model import Fixture
+from aimock.models.fixture import Fixture
 from tests.server.conftest import ClientFactory, answer, chat, user
 
 TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}

@@ -94,7 +94,7 @@ def test_aimock_json_mcp_section_becomes_one_server(tmp_path: Path) -> None:
         ],
     }
     file.write_text(json.dumps({"mcp": section}))
-    spec = aimock_config.load(file).mcp
+    spec = aimock_config.load(file).sections.get("mcp")
     assert spec is not None
     [server] = spec.servers
     assert (server.name, server.endpoint, server.info.version) == ("my-server", "/tools", "3.1.0")

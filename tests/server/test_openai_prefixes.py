@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from aimock.config import StackSpec, check_openai_prefix
+from aimock.models.stack import StackSpec, check_openai_prefix
 from aimock.state import ServeOptions, resolve
 from tests.server.conftest import ClientFactory, chat_body, user
 from tests.server.test_cli import run_cli

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from aimock.fixtures.compiled import Physics, ServerDefaults, compile_physics
-from aimock.fixtures.model import Fixture
+from aimock.models.fixture import Fixture
 from aimock.streaming import jsonarray, pacing
 from aimock.streaming.pacing import delay_ms
 from aimock.surface import Event

@@ -11,10 +11,10 @@ import pytest
 
 from aimock import aimock_config
 from aimock.fixtures.loading import LoadError, load_paths
+from aimock.models.services.vector import VectorSpec
 from aimock.providers.common import deterministic_vector
 from aimock.services.vector import filters
 from aimock.services.vector.store import Collection, Point, VectorError, VectorStore, similarity
-from aimock.services.vector.vector_model import VectorSpec
 
 
 def test_similarity_per_metric() -> None:
@@ -196,7 +196,7 @@ def test_aimock_json_vector_section(tmp_path: Path) -> None:
         ],
     }
     file.write_text(json.dumps({"vector": section}))
-    spec = aimock_config.load(file).vector
+    spec = aimock_config.load(file).sections.get("vector")
     assert spec is not None
     [collection] = spec.collections
     assert collection.points[0].id == "1" and collection.points[0].metadata == {"t": "a"}

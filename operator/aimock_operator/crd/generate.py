@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from aimock.config import MANIFEST_KINDS
+from aimock.models.stack import MANIFEST_KINDS
 from aimock_operator.crd.schema import Schema, structural_schema
 from aimock_operator.crd.v1alpha1 import CATEGORY, GROUP, KINDS, VERSION, Kind
 

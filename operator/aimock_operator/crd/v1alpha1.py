@@ -1,6 +1,6 @@
 """MockStack, Fixture and ChaosPolicy, version v1alpha1, as pydantic models.
 
-The specs ARE the server's models (`aimock.config`): a Fixture's spec is validated by the same
+The specs ARE the server's models (`aimock.models.stack`): a Fixture's spec is validated by the same
 fixture model `aimock serve -f` loads, so the cluster and the laptop cannot disagree. Statuses
 follow Kubernetes conventions: `observedGeneration` and `metav1.Condition`-shaped conditions.
 The CRD schemas in `crds/` are generated from these models (`crd/generate.py`).
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aimock.config import API_VERSION, ChaosPolicySpec, FixtureSpec, StackSpec
+from aimock.models.stack import API_VERSION, ChaosPolicySpec, FixtureSpec, StackSpec
 
 GROUP, VERSION = API_VERSION.split("/")
 

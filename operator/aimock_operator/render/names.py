@@ -6,7 +6,7 @@ A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps 
 
 from __future__ import annotations
 
-from aimock.config import API_VERSION
+from aimock.models.stack import API_VERSION
 
 GROUP, VERSION = API_VERSION.split("/")
 FIELD_MANAGER = "aimock-operator"

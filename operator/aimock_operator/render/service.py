@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aimock.config import StackSpec
+from aimock.models.stack import StackSpec
 from aimock_operator.render import names
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aimock.config import API_VERSION, StackSpec
 from aimock.fixtures.loading import validation_problems
+from aimock.models.stack import API_VERSION, StackSpec
 from aimock_operator.render import configmaps, names, selectors
 from aimock_operator.render.deployment import deployment
 from aimock_operator.render.endpoints import endpoints_config_map

@@ -28,7 +28,7 @@ import orjson
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
-from aimock.providers.assembly import Assembly, collapse_objects
+from aimock.providers.assembly import Assembly, collapse_objects, redacted_blobs
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -167,7 +167,7 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.reasoning is not None:
         signature = reply.reasoning_signature or PLACEHOLDER_SIGNATURE
         out.append({"type": "thinking", "thinking": reply.reasoning, "signature": signature})
-    out += [{"type": "redacted_thinking", "data": data} for data in reply.redacted_thinking]
+    out += [{"type": "redacted_thinking", "data": data} for data in redacted_blobs(reply)]
     text = reply.refusal if reply.refusal is not None else reply.content
     if text is not None:
         out.append({"type": "text", "text": text})

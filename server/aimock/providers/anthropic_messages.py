@@ -29,6 +29,7 @@ from aimock.fixtures.compiled import Reply
 from aimock.providers import anthropic_base
 from aimock.providers.anthropic_base import event as _event
 from aimock.providers.anthropic_base import parse_body, render, required, stream
+from aimock.providers.assembly import redacted_reasoning
 from aimock.providers.common import expect_object, new_id, optional, token_counts
 from aimock.surface import (
     ErrorDialect,
@@ -207,4 +208,5 @@ PROVIDER = Provider(
         "ANTHROPIC_FOUNDRY_BASE_URL": "{origin}" + FOUNDRY_ROOT,
         "ANTHROPIC_FOUNDRY_API_KEY": "aimock",
     },
+    extensions=(redacted_reasoning,),
 )

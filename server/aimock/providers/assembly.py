@@ -11,7 +11,28 @@ from typing import Any
 
 import orjson
 
-from aimock.fixtures.compiled import Reply, ReplyToolCall
+from aimock.fixtures.compiled import Reply, ReplyToolCall, extensions
+from aimock.models.fixture import Fixture, Response
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedReasoning:
+    """Opaque reasoning blobs after the visible reasoning: Anthropic's `redacted_thinking`
+    blocks, Bedrock Converse's `redactedContent` (the two wires that carry them)."""
+
+    blobs: tuple[str, ...]
+
+
+def redacted_reasoning(fixture: Fixture | None, response: Response) -> RedactedReasoning | None:
+    """The reply extension of a fixture's `redactedThinking`."""
+    del fixture
+    blobs = tuple(response.redacted_thinking or ())
+    return RedactedReasoning(blobs) if blobs else None
+
+
+def redacted_blobs(reply: Reply) -> tuple[str, ...]:
+    found = reply.extension(RedactedReasoning)
+    return found.blobs if found is not None else ()
 
 
 @dataclass
@@ -66,7 +87,9 @@ class Assembly:
             reasoning="".join(self.reasoning) if self.reasoning else None,
             reasoning_signature=self.signature,
             refusal="".join(self.refusal) if self.refusal else None,
-            redacted_thinking=tuple(self.redacted_thinking),
+            extensions=extensions(
+                RedactedReasoning(tuple(self.redacted_thinking)) if self.redacted_thinking else None
+            ),
             tool_calls=calls,
             finish_reason=self.finish_reason,
             id=self.id,

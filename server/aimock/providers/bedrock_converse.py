@@ -42,7 +42,7 @@ import orjson
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.providers import bedrock_base
-from aimock.providers.assembly import Assembly
+from aimock.providers.assembly import Assembly, redacted_blobs, redacted_reasoning
 from aimock.providers.bedrock_base import ENVIRONMENT, ERRORS, FAMILY, NOMINAL_LATENCY_MS
 from aimock.providers.bedrock_base import model_id as path_model_id
 from aimock.providers.common import (
@@ -232,7 +232,7 @@ def _content(reply: Reply) -> list[dict[str, Any]]:
         signature = reply.reasoning_signature or PLACEHOLDER_SIGNATURE
         reasoning = {"reasoningText": {"text": reply.reasoning, "signature": signature}}
         blocks.append({"reasoningContent": reasoning})
-    for data in reply.redacted_thinking:  # a blob: its bytes travel base64 in JSON
+    for data in redacted_blobs(reply):  # a blob: its bytes travel base64 in JSON
         redacted = base64.b64encode(data.encode()).decode()
         blocks.append({"reasoningContent": {"redactedContent": redacted}})
     text = reply.refusal if reply.refusal is not None else reply.content
@@ -380,4 +380,5 @@ PROVIDER = Provider(
     name="bedrock.converse",
     surfaces=(CONVERSE, CONVERSE_STREAM),
     environment=ENVIRONMENT,
+    extensions=(redacted_reasoning,),
 )

@@ -41,12 +41,14 @@ import re
 import struct
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
-from aimock.fixtures.compiled import Reply, ReplyRerankResult
+from aimock.fixtures.compiled import Reply
+from aimock.models.fixture import Fixture, Response
 from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
@@ -614,14 +616,36 @@ def overlap_score(query: str, document: str) -> float:
     return round(0.8 * shared / len(wanted) + 0.2 * shared / len(held), 6)
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyRerankResult:
+    index: int
+    relevance_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class RerankReply:
+    """A rerank fixture's own scores; a reply without one (a fallback) is scored by overlap."""
+
+    results: tuple[ReplyRerankResult, ...]
+
+
+def rerank_reply(fixture: Fixture | None, response: Response) -> RerankReply | None:
+    del fixture
+    if response.rerank_results is None:
+        return None
+    return RerankReply(
+        tuple(ReplyRerankResult(r.index, r.relevance_score) for r in response.rerank_results)
+    )
+
+
 def overlap_ranking(query: str, texts: Sequence[str]) -> list[ReplyRerankResult]:
     """Every document scored against the query, best first; ties keep the documents' order."""
     scored = [ReplyRerankResult(i, overlap_score(query, text)) for i, text in enumerate(texts)]
     return sorted(scored, key=lambda r: (-r.relevance_score, r.index))
 
 
-def _fixture_ranking(reply: Reply, count: int) -> list[ReplyRerankResult]:
-    results = list(reply.rerank_results or ())
+def _fixture_ranking(given: RerankReply, count: int) -> list[ReplyRerankResult]:
+    results = list(given.results)
     for result in results:
         if result.index >= count:
             raise ProtocolError(
@@ -645,8 +669,9 @@ def render_rerank(
     del options
     extras = request.extras
     documents, texts = extras["documents"], extras["texts"]
-    if reply.rerank_results is not None:
-        ranking = _fixture_ranking(reply, len(texts))
+    given = reply.extension(RerankReply)
+    if given is not None:
+        ranking = _fixture_ranking(given, len(texts))
     else:
         ranking = overlap_ranking(request.inputs[0], texts)
     if extras.get("top_n") is not None:
@@ -730,4 +755,5 @@ PROVIDER = Provider(
     ),
     # The SDK reads these as default arguments, evaluated at `import cohere`: set them first.
     environment={"CO_API_URL": "{origin}", "CO_API_KEY": "aimock"},
+    extensions=(rerank_reply,),
 )

@@ -119,10 +119,16 @@ PREFIXES = ("/v1", "", "/openai/v1")
 # OpenAI-compatible vendors whose base path is theirs alone, by provider name.
 VENDOR_PREFIXES: Mapping[str, str] = {"openrouter": "/api/v1", "fireworks": "/inference/v1"}
 
+OPENAI = "openai"
 AZURE = "azure"
 OPENROUTER = "openrouter"
 AZURE_ROOT = "/openai"
 API_VERSION = "api-version"
+
+
+def rebase(path: str, prefix: str) -> str | None:
+    """An OpenAI route's `/v1/...` path under another base (`--openai-prefix`), else None."""
+    return prefix + path[len("/v1") :] if path.startswith("/v1/") else None
 
 
 def errors_for(provider: str) -> ErrorDialect:

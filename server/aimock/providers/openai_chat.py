@@ -53,11 +53,12 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
+from aimock.models.fixture import Fixture, Response
 from aimock.providers import openai_base
 from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
@@ -429,6 +430,39 @@ def azure_stream(
 # --------------------------------------------------------------------------- OpenRouter
 
 PROCESSING = "OPENROUTER PROCESSING"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRouterReply:
+    """What a fixture says for OpenRouter alone: the upstream provider's name, its own finish
+    reason, usage accounting (`cost`, `is_byok`, `cost_details`; only when a cost is given,
+    never invented), and whether the stream opens with the processing comment."""
+
+    provider: str | None = None
+    native_finish_reason: str | None = None
+    accounting: dict[str, Any] | None = None
+    processing: bool = False
+
+
+def openrouter_reply(fixture: Fixture | None, response: Response) -> OpenRouterReply | None:
+    usage = response.usage
+    accounting = None
+    if usage is not None and usage.cost is not None:
+        accounting = {
+            "cost": usage.cost,
+            "is_byok": bool(usage.is_byok),
+            "cost_details": dict(usage.cost_details or {}),
+        }
+    found = OpenRouterReply(
+        provider=response.provider,
+        native_finish_reason=response.native_finish_reason,
+        accounting=accounting,
+        processing=bool(fixture is not None and fixture.open_router_processing),
+    )
+    return found if found != OpenRouterReply() else None
+
+
+NO_OPENROUTER = OpenRouterReply()
 GENERATION_ID_ALPHABET = string.ascii_letters + string.digits
 # The upstream provider OpenRouter names for a model's author when a fixture does not say
 # (a real answer names the host that served it, e.g. "Amazon Bedrock" for a Claude model).
@@ -504,8 +538,9 @@ class _OpenRouterShape:
         model = reply.model or request.model
         self.request = request
         self.reply = reply
+        self.extra = reply.extension(OpenRouterReply) or NO_OPENROUTER
         self.id = reply.id or generation_id()
-        self.provider = reply.upstream_provider or upstream_provider(model)
+        self.provider = self.extra.provider or upstream_provider(model)
         self.format = REASONING_FORMATS.get(_author(model), "unknown")
 
     def top(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -524,7 +559,7 @@ class _OpenRouterShape:
     def native_finish_reason(self, finish_reason: str | None) -> str | None:
         if finish_reason is None:
             return None
-        return self.reply.native_finish_reason or finish_reason
+        return self.extra.native_finish_reason or finish_reason
 
     def reasoning_detail(self, text: str, last: bool) -> dict[str, Any]:
         detail: dict[str, Any] = {"type": "reasoning.text", "text": text}
@@ -539,7 +574,7 @@ class _OpenRouterShape:
         reply = self.reply
         usage = {key: openai_usage[key] for key in ("prompt_tokens", "completion_tokens")}
         usage["total_tokens"] = openai_usage["total_tokens"]
-        accounting = reply.accounting or {}
+        accounting = self.extra.accounting or {}
         if accounting:
             usage["cost"] = accounting["cost"]
             usage["is_byok"] = accounting["is_byok"]
@@ -554,7 +589,7 @@ class _OpenRouterShape:
                 "upstream_inference_cost": 0,
                 "upstream_inference_prompt_cost": 0,
                 "upstream_inference_completions_cost": 0,
-                **accounting["cost_details"],  # type: ignore[dict-item]
+                **accounting["cost_details"],
             }
         reasoning = openai_usage["completion_tokens_details"]["reasoning_tokens"]
         usage["completion_tokens_details"] = {
@@ -589,9 +624,9 @@ def openrouter_stream(
     on every chunk, reasoning as `reasoning` + `reasoning_details` (the signature on the last
     piece), usage with OpenRouter's details in the final chunk whatever `stream_options` said,
     and the `: OPENROUTER PROCESSING` comment first when the fixture asks for it."""
-    if options.open_router_processing:
-        yield Event(PROCESSING, name=sse.COMMENT)
     shape = _OpenRouterShape(request, reply)
+    if shape.extra.processing:
+        yield Event(PROCESSING, name=sse.COMMENT, preamble=True)
     reasoned = ""
     for event in stream(request, reply, options):
         chunk = event.data
@@ -708,4 +743,5 @@ PROVIDER = Provider(
         AZURE_CHAT,
     ),
     environment=openai_base.ENVIRONMENT,
+    extensions=(openrouter_reply,),
 )

@@ -1,7 +1,10 @@
-"""Every provider the server speaks, one line each. Order is route registration order."""
+"""Every provider the server speaks, one line each. Order is route registration order.
+
+The import-linter contracts in pyproject.toml list the same modules; a test checks they agree."""
 
 from __future__ import annotations
 
+from aimock.fixtures.compiled import Extend
 from aimock.providers import (
     anthropic_messages,
     bedrock_converse,
@@ -16,7 +19,8 @@ from aimock.providers import (
     openai_responses,
     tavily,
 )
-from aimock.surface import Provider
+from aimock.providers.openai_base import ERRORS
+from aimock.surface import ErrorDialect, Provider
 
 PROVIDERS: tuple[Provider, ...] = (
     openai_chat.PROVIDER,
@@ -43,5 +47,10 @@ def environment(origin: str) -> dict[str, str]:
     return merged
 
 
-def surface_names() -> list[str]:
-    return [surface.name for provider in PROVIDERS for surface in provider.surfaces]
+# Every provider's reply extension builders (each once), compiled into the fixture index.
+REPLY_EXTENSIONS: tuple[Extend, ...] = tuple(
+    dict.fromkeys(build for provider in PROVIDERS for build in provider.extensions)
+)
+
+# The envelope of answers no provider owns (an unknown path): the most common one.
+DEFAULT_ERRORS: ErrorDialect = ERRORS

@@ -27,10 +27,12 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aimock.canonical import CanonicalRequest, RequestContext
-from aimock.fixtures.compiled import Reply, ReplySearchResult
+from aimock.fixtures.compiled import Reply
+from aimock.models.fixture import Fixture, Response
 from aimock.providers.common import check_type, expect_object, optional
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, Provider, RenderOptions, Surface
 
@@ -173,6 +175,39 @@ def _site(position: int, digest: bytes, domains: tuple[str, ...]) -> str:
     return SITES[(digest[position] + position) % len(SITES)]
 
 
+@dataclass(frozen=True, slots=True)
+class ReplySearchResult:
+    title: str
+    url: str
+    content: str
+    score: float | None
+    raw_content: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchReply:
+    """A search fixture's own hits, answer and images (URL strings or {url, description});
+    a reply without one (a fallback) gets hits derived from the query."""
+
+    results: tuple[ReplySearchResult, ...]
+    answer: str | None
+    images: tuple[object, ...] | None
+
+
+def search_reply(fixture: Fixture | None, response: Response) -> SearchReply | None:
+    del fixture
+    if response.search_results is None:
+        return None
+    return SearchReply(
+        tuple(
+            ReplySearchResult(r.title, r.url, r.content, r.score, r.raw_content)
+            for r in response.search_results
+        ),
+        response.answer,
+        tuple(response.images) if response.images is not None else None,
+    )
+
+
 def derived_results(query: str, count: int, domains: tuple[str, ...]) -> list[ReplySearchResult]:
     """Plausible hits for `query`: stable example URLs, titles and snippets that mention the
     query, scores decreasing from about 0.9."""
@@ -206,12 +241,12 @@ def _answer(query: str, results: list[ReplySearchResult]) -> str:
     return f"Based on {top.url}: {top.content}"
 
 
-def _images(request: CanonicalRequest, reply: Reply, query: str) -> list[Any]:
+def _images(request: CanonicalRequest, given: SearchReply | None, query: str) -> list[Any]:
     if not request.extras.get("include_images"):
         return []
     describe = request.extras.get("include_image_descriptions")
-    if reply.images is not None:
-        items = list(reply.images)
+    if given is not None and given.images is not None:
+        items = list(given.images)
     else:
         digest = _digest(query).hex()
         items = [
@@ -257,17 +292,19 @@ def render_search(
     del options
     query = request.inputs[0]
     limit = request.extras.get("max_results", DEFAULT_MAX_RESULTS)
-    results = list(reply.search_results or ())[:limit]
-    if reply.search_results is None:
+    given = reply.extension(SearchReply)
+    if given is not None:
+        results = list(given.results)[:limit]
+    else:
         results = derived_results(query, limit, request.extras.get("include_domains", ()))
     answer = None
     if request.extras.get("include_answer"):
-        answer = reply.answer if reply.answer is not None else _answer(query, results)
+        answer = given.answer if given and given.answer is not None else _answer(query, results)
     body: dict[str, Any] = {
         "query": query,
         "follow_up_questions": None,
         "answer": answer,
-        "images": _images(request, reply, query),
+        "images": _images(request, given, query),
         "results": [
             _wire_result(request, r, r.score if r.score is not None else _rank_score(i))
             for i, r in enumerate(results)
@@ -334,11 +371,12 @@ def render_extract(
     request: CanonicalRequest, reply: Reply, options: RenderOptions
 ) -> dict[str, Any]:
     del options
-    pages = {r.url: r.raw_content or r.content for r in reply.search_results or ()}
+    given = reply.extension(SearchReply)
+    pages = {r.url: r.raw_content or r.content for r in given.results} if given else {}
     results: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for url in request.inputs:
-        if reply.search_results is not None:
+        if given is not None:
             text = pages.get(url)
         elif url.startswith(("http://", "https://")):
             text = _page_text(url)
@@ -397,4 +435,5 @@ PROVIDER = Provider(
     # tavily-python reads only its key from the environment; the base URL is the client's
     # `api_base_url=` argument.
     environment={"TAVILY_API_KEY": "aimock"},
+    extensions=(search_reply,),
 )

@@ -45,9 +45,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock.journal import Entry
-from aimock.services import jsonrpc
-from aimock.services.a2a_model import (
+from aimock import exchange
+from aimock.exchange import Exchange, Route
+from aimock.models.services.a2a import (
     DEFAULT_MOUNT,
     TERMINAL_STATES,
     A2ASpec,
@@ -56,19 +56,19 @@ from aimock.services.a2a_model import (
     Artifact,
     Part,
 )
-from aimock.services.base import Service, serve, strict_mode
+from aimock.models.services.a2a import SECTION as A2A_SECTION
+from aimock.services import jsonrpc
+from aimock.services.base import Service, route
 from aimock.services.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
-    PARSE_ERROR,
     RequestId,
     RpcError,
 )
-from aimock.state import STATE, ServerState
-from aimock.surface import ProtocolError
-from aimock.wire import JSON_TYPE
+from aimock.state import ServerState
+from aimock.streaming import sse
 
 SURFACE = "a2a"
 CARD_PATH = "/.well-known/agent-card.json"
@@ -496,14 +496,13 @@ def _is_card_path(path: str) -> bool:
     return path.endswith((CARD_PATH, LEGACY_CARD_PATH))
 
 
-async def handle(request: web.Request) -> web.StreamResponse:
-    return await serve(request, SURFACE, SURFACE, _journaled_answer, _dropped)
+ROUTE = Route(SURFACE, SURFACE, jsonrpc.ERRORS)
 
 
-async def _journaled_answer(request: web.Request, entry: Entry) -> tuple[web.StreamResponse, bool]:
-    state = request.app[STATE]
+async def _journaled_answer(exchange: Exchange) -> web.StreamResponse:
+    request, state, entry = exchange.request, exchange.state, exchange.entry
     service = request.app[A2A]
-    spec = state.settings.a2a
+    spec = state.settings.section(A2A_SECTION)
     agent: Agent | None
     response: web.StreamResponse
     if _is_card_path(request.path):
@@ -519,15 +518,10 @@ async def _journaled_answer(request: web.Request, entry: Entry) -> tuple[web.Str
         else:
             response = await _respond(request, outcome, body)
             matched = outcome.matched
+    exchange.matched = matched
     if matched and agent is not None:
         entry.fixture, entry.source = {"a2aAgent": agent.name}, "fixture"
-    return response, matched
-
-
-def _dropped() -> web.Response:
-    # Unlike a JSON-RPC error of the protocol (HTTP 200), a dropped request is a server fault.
-    error = RpcError(INTERNAL_ERROR, "Chaos: request dropped", status=500)
-    return web.Response(body=orjson.dumps(error.body()), status=500, content_type=JSON_TYPE)
+    return response
 
 
 def _card_response(request: web.Request, agent: Agent | None) -> web.Response:
@@ -554,7 +548,7 @@ async def _rpc(
         error = RpcError(INVALID_REQUEST, "Method Not Allowed: POST JSON-RPC requests", status=405)
         return None, None, error
     try:
-        body = await _read(request, limit)
+        body = await jsonrpc.read(request, limit)
     except RpcError as exc:
         return None, None, exc
     raw_method = body.get("method") if isinstance(body, dict) else None
@@ -570,23 +564,11 @@ async def _rpc(
         if known is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {message.method}")
         dialect, handler = known
-        call = Call(service, agent, dialect, message.params, strict_mode(request))
+        call = Call(service, agent, dialect, message.params, exchange.of(request).strict)
         return body, method, handler(call)
     except RpcError as exc:
         exc.id = message.id
         return body, method, exc
-
-
-async def _read(request: web.Request, limit: int) -> Any:
-    from aimock.wire import read_json
-
-    try:
-        return await read_json(request, limit)
-    except ProtocolError as exc:
-        too_large = exc.info.status == 413
-        code = INVALID_REQUEST if too_large else PARSE_ERROR
-        prefix = "Request too large" if too_large else "Parse error"
-        raise RpcError(code, f"{prefix}: {exc.info.message}") from None
 
 
 async def _respond(request: web.Request, outcome: Outcome, body: Any) -> web.StreamResponse:
@@ -595,11 +577,11 @@ async def _respond(request: web.Request, outcome: Outcome, body: Any) -> web.Str
         answer = jsonrpc.result(request_id, outcome.result or {})
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
     response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        headers={"Content-Type": sse.CONTENT_TYPE, "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
     for event in outcome.events:
-        await response.write(b"data: " + orjson.dumps(jsonrpc.result(request_id, event)) + b"\n\n")
+        await response.write(sse.frame(jsonrpc.result(request_id, event)))
     await response.write_eof()
     return response
 
@@ -624,16 +606,18 @@ def mount(app: web.Application, state: ServerState) -> None:
     app[A2A] = A2AService()
     endpoints = {DEFAULT_MOUNT + "/{name}"}
     # Custom paths are routed at start (like MCP's); their definitions still reload.
-    endpoints.update(a.path for a in state.settings.a2a.agents if a.path is not None)
+    endpoints.update(
+        a.path for a in state.settings.section(A2A_SECTION).agents if a.path is not None
+    )
     paths = {CARD_PATH, LEGACY_CARD_PATH}
     for endpoint in endpoints:
         paths.update({endpoint, endpoint + CARD_PATH, endpoint + LEGACY_CARD_PATH})
     for path in sorted(paths):
-        app.router.add_route("*", path, handle)
+        route(app, "*", path, ROUTE, _journaled_answer)
 
 
 def reset(app: web.Application) -> None:
     app[A2A].reset()
 
 
-SERVICE = Service(name=SURFACE, mount=mount, reset=reset)
+SERVICE = Service(name=SURFACE, section=A2A_SECTION, mount=mount, reset=reset)

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
+from aimock.wire import read_json
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -108,3 +113,27 @@ def error(id: RequestId | None, code: int, message: str, data: Any = None) -> di
     if data is not None:
         body["data"] = data
     return {"jsonrpc": "2.0", "id": id, "error": body}
+
+
+async def read(request: web.Request, limit: int) -> Any:
+    """The request's JSON body, or the `RpcError` a JSON-RPC server answers for it: a parse
+    error (400), or an invalid request when it is over the size limit (413)."""
+    try:
+        return await read_json(request, limit)
+    except ProtocolError as exc:
+        too_large = exc.info.status == 413
+        code = INVALID_REQUEST if too_large else PARSE_ERROR
+        prefix = "Request too large" if too_large else "Parse error"
+        raise RpcError(
+            code, f"{prefix}: {exc.info.message}", status=413 if too_large else 400
+        ) from None
+
+
+def _error_body(info: ErrorInfo) -> dict[str, Any]:
+    code = INTERNAL_ERROR if info.status >= 500 else INVALID_REQUEST
+    return error(None, code, info.message)
+
+
+# How the request path answers for a JSON-RPC service (a chaos drop, a fault of ours): an
+# error object with no id, under the HTTP status of the failure.
+ERRORS = ErrorDialect(body=_error_body)

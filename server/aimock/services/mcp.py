@@ -35,9 +35,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock.journal import Entry
+from aimock import exchange
+from aimock.exchange import Exchange, Route
+from aimock.models.services.mcp import DEFAULT_MOUNT, McpServer, McpSpec, Prompt, Tool, ToolResult
+from aimock.models.services.mcp import SECTION as MCP_SECTION
 from aimock.services import jsonrpc
-from aimock.services.base import Service, serve, strict_mode
+from aimock.services.base import Service, route
 from aimock.services.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -46,9 +49,8 @@ from aimock.services.jsonrpc import (
     Message,
     RpcError,
 )
-from aimock.services.mcp_model import DEFAULT_MOUNT, McpServer, McpSpec, Prompt, Tool, ToolResult
-from aimock.state import STATE, ServerState
-from aimock.surface import ProtocolError
+from aimock.state import ServerState
+from aimock.streaming import sse
 
 SURFACE = "mcp"
 HANDSHAKE_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -126,29 +128,26 @@ MCP: web.AppKey[McpService] = web.AppKey("aimock_mcp", McpService)
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-async def handle(request: web.Request) -> web.StreamResponse:
-    return await serve(request, SURFACE, SURFACE, _journaled_answer, _dropped)
+ROUTE = Route(SURFACE, SURFACE, jsonrpc.ERRORS)
 
 
-async def _journaled_answer(request: web.Request, entry: Entry) -> tuple[web.Response, bool]:
-    state = request.app[STATE]
+async def _journaled_answer(exchange: Exchange) -> web.StreamResponse:
+    request, state, entry = exchange.request, exchange.state, exchange.entry
     service = request.app[MCP]
-    response, method, matched = await _answer(request, state, service, entry)
+    response, method, matched = await _answer(request, state, service, exchange)
     entry.rpc_method = method
-    server = service.server_at(state.settings.mcp, request.path)
+    server = service.server_at(state.settings.section(MCP_SECTION), request.path)
+    exchange.matched = matched
     if matched and server is not None:  # the journal's `matched`: a definition answered
         entry.fixture, entry.source = {"mcpServer": server.name}, "fixture"
-    return response, matched
-
-
-def _dropped() -> web.Response:
-    return _rpc_error(RpcError(INTERNAL_ERROR, "Chaos: request dropped", status=500))
+    return response
 
 
 async def _answer(
-    request: web.Request, state: ServerState, service: McpService, entry: Entry
+    request: web.Request, state: ServerState, service: McpService, exchange: Exchange
 ) -> tuple[web.Response, str | None, bool]:
-    server = service.server_at(state.settings.mcp, request.path)
+    entry = exchange.entry
+    server = service.server_at(state.settings.section(MCP_SECTION), request.path)
     if server is None:
         unknown = RpcError(METHOD_NOT_FOUND, f"No MCP server at {request.path}", status=404)
         return _rpc_error(unknown), None, False
@@ -158,7 +157,7 @@ async def _answer(
         error = RpcError(INVALID_REQUEST, "Method Not Allowed: POST JSON-RPC messages", status=405)
         return _rpc_error(error, {"Allow": "POST, DELETE"}), None, False
     try:
-        body = await _read(request, state.max_body_bytes)
+        body = await jsonrpc.read(request, state.max_body_bytes)
         entry.body = body
         if isinstance(body, list):
             return _batch(request, service, server, body)
@@ -171,18 +170,6 @@ async def _answer(
 def _method_of(body: Any) -> str | None:
     method = body.get("method") if isinstance(body, dict) else None
     return method if isinstance(method, str) else None
-
-
-async def _read(request: web.Request, limit: int) -> Any:
-    from aimock.wire import read_json
-
-    try:
-        return await read_json(request, limit)
-    except ProtocolError as exc:
-        status = 413 if exc.info.status == 413 else 400
-        code = INVALID_REQUEST if status == 413 else jsonrpc.PARSE_ERROR
-        prefix = "Request too large" if status == 413 else "Parse error"
-        raise RpcError(code, f"{prefix}: {exc.info.message}", status=status) from None
 
 
 def _single(
@@ -256,7 +243,7 @@ def _admit(
         if asked is not None and asked not in HANDSHAKE_VERSIONS:
             raise _unsupported(asked)
     if message.method == "initialize":
-        return Call(server, False, HANDSHAKE_VERSIONS[-1], strict_mode(request)), None
+        return Call(server, False, HANDSHAKE_VERSIONS[-1], exchange.of(request).strict), None
     if session_id is None:
         raise RpcError(
             INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required", status=400
@@ -270,7 +257,7 @@ def _admit(
             f"Bad Request: unsupported {VERSION_HEADER} {header_version!r}",
             status=400,
         )
-    return Call(server, False, session.protocol_version, strict_mode(request)), session
+    return Call(server, False, session.protocol_version, exchange.of(request).strict), session
 
 
 def _admit_modern(
@@ -287,7 +274,7 @@ def _admit_modern(
             f"{message.method!r}",
             status=400,
         )
-    return Call(server, True, version, strict_mode(request))
+    return Call(server, True, version, exchange.of(request).strict)
 
 
 def _unsupported(version: str) -> RpcError:
@@ -564,10 +551,10 @@ def _reply(
     payload = orjson.dumps(body)
     if _wants_sse(request, server):
         items = body if isinstance(body, list) else [body]
-        events = b"".join(b"event: message\ndata: " + orjson.dumps(i) + b"\n\n" for i in items)
+        events = b"".join(sse.frame(item, "message") for item in items)
         return web.Response(
             body=events,
-            content_type="text/event-stream",
+            content_type=sse.CONTENT_TYPE,
             headers={**headers, "Cache-Control": "no-cache"},
         )
     return web.Response(body=payload, content_type="application/json", headers=headers)
@@ -595,13 +582,13 @@ def mount(app: web.Application, state: ServerState) -> None:
     app[MCP] = McpService()
     paths = {DEFAULT_MOUNT, DEFAULT_MOUNT + "/{name}"}
     # Custom paths are routed at start (like openaiPrefixes); their definitions still reload.
-    paths.update(s.path for s in state.settings.mcp.servers if s.path is not None)
+    paths.update(s.path for s in state.settings.section(MCP_SECTION).servers if s.path is not None)
     for path in sorted(paths):
-        app.router.add_route("*", path, handle)
+        route(app, "*", path, ROUTE, _journaled_answer)
 
 
 def reset(app: web.Application) -> None:
     app[MCP].reset()
 
 
-SERVICE = Service(name=SURFACE, mount=mount, reset=reset)
+SERVICE = Service(name=SURFACE, section=MCP_SECTION, mount=mount, reset=reset)

@@ -75,9 +75,8 @@ def delay_ms(physics: Physics, index: int, tokens: int, rng: random.Random) -> f
     return delay / physics.replay_speed
 
 
-def abort(response: web.StreamResponse, request: web.Request) -> None:
+def abort(request: web.Request) -> None:
     """Drop the connection mid-response, as a dying upstream would."""
-    del response
     transport = request.transport
     if transport is not None:
         transport.abort()
@@ -100,21 +99,21 @@ async def stream(
     framing: str,
     rng: random.Random | None = None,
 ) -> Outcome:
-    """Write `events` (objects with `data`, `name`, `tokens`) paced by `physics`."""
+    """Write `events` (objects with `data`, `name`, `tokens`, `preamble`) paced by `physics`."""
     frame = FRAMERS[framing][0]
     around = DELIMITERS.get(framing)
     pending = events if isinstance(events, list) else list(events)
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     try:
-        # SSE comments opening a stream (OpenRouter's processing notice) go out at once,
-        # before the first-token wait they announce, and are not chunks.
-        comments = 0
-        while comments < len(pending) and pending[comments].name == sse.COMMENT:
-            comments += 1
-        if comments:
-            await response.write(b"".join(frame(e.data, e.name) for e in pending[:comments]))
-            pending = pending[comments:]
+        # Preamble events go out at once, before the first-token wait they announce, and are
+        # not chunks.
+        opening = 0
+        while opening < len(pending) and pending[opening].preamble:
+            opening += 1
+        if opening:
+            await response.write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
+            pending = pending[opening:]
         if physics.is_instant and deadline is None:
             cut = truncate is not None and truncate < len(pending)
             shown = pending[:truncate] if cut else pending
@@ -122,7 +121,7 @@ async def stream(
                 _document([frame(e.data, e.name) for e in shown], around, complete=not cut)
             )
             if cut:
-                abort(response, request)
+                abort(request)
                 return "truncated"
             return "complete"
         rng = rng or random.Random()
@@ -130,14 +129,14 @@ async def stream(
         started = loop.time()
         for index, event in enumerate(pending):
             if truncate is not None and index >= truncate:
-                abort(response, request)
+                abort(request)
                 return "truncated"
             wait = delay_ms(physics, index, event.tokens, rng)
             if deadline is not None:
                 elapsed = (loop.time() - started) * 1000
                 if elapsed + wait >= deadline:
                     await asyncio.sleep(max(0.0, deadline - elapsed) / 1000)
-                    abort(response, request)
+                    abort(request)
                     return "disconnected"
             if wait > 0:
                 await asyncio.sleep(wait / 1000)

@@ -20,10 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
+from aimock.models.services.vector import Metric
 from aimock.services.vector import filters
-from aimock.services.vector.http import Answer, Route
+from aimock.services.vector.http import Answer, DialectRoute
 from aimock.services.vector.store import Collection, Hit, Point, VectorError, VectorStore
-from aimock.services.vector.vector_model import Metric
 
 SURFACE = "vector.chroma"
 PREFIX = "/api/v2"
@@ -310,7 +310,7 @@ async def count(request: web.Request, store: VectorStore, body: Any) -> Answer:
 T = PREFIX + "/tenants/{tenant}"
 D = T + "/databases/{database}"
 C = D + "/collections/{collection}"
-ROUTES: list[Route] = [
+ROUTES: list[DialectRoute] = [
     ("GET", PREFIX + "/heartbeat", heartbeat),
     ("GET", PREFIX + "/version", version),
     ("GET", PREFIX + "/pre-flight-checks", pre_flight),

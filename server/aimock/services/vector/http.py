@@ -2,8 +2,8 @@
 
 Each dialect module gives `ROUTES` (method, path, handler) and an `error` renderer; a handler
 gets the request, the store and the parsed JSON body (None for a bodiless request) and returns
-`(status, body)`. Every request is journaled with surface `vector.<dialect>` and runs under
-chaos like LLM surfaces (`services.base.serve`; a drop answers the database's own 500 body).
+`(status, body)`. Every request takes the request path with surface `vector.<dialect>`
+(`services.base.route`): journal, chaos (a drop answers the database's own 500 body), metrics.
 """
 
 from __future__ import annotations
@@ -14,33 +14,50 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock.journal import Entry
-from aimock.services.base import serve
+from aimock.exchange import Exchange, Route
+from aimock.models.services.vector import SECTION as VECTOR_SECTION
+from aimock.services.base import route
 from aimock.services.vector.filters import FilterError
-from aimock.services.vector.store import VectorError, VectorStore
-from aimock.state import STATE
-from aimock.surface import ProtocolError
+from aimock.services.vector.store import ErrorKind, VectorError, VectorStore
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
 from aimock.wire import read_json
 
 PROVIDER = "vector"
 Answer = tuple[int, Any]
 Handler = Callable[[web.Request, VectorStore, Any], Awaitable[Answer]]
 ErrorRenderer = Callable[[VectorError], Answer]
-Route = tuple[str, str, Handler]
+DialectRoute = tuple[str, str, Handler]
 
 STORE: web.AppKey[VectorStore] = web.AppKey("aimock_vector", VectorStore)
 
 
+def dialect(error: ErrorRenderer) -> ErrorDialect:
+    """A database's error renderer as the request path's error dialect (chaos drops, faults)."""
+
+    def body(info: ErrorInfo) -> dict[str, Any]:
+        kind: ErrorKind = (
+            "internal"
+            if info.status >= 500
+            else "not_found"
+            if info.status == 404
+            else "bad_request"
+        )
+        rendered = error(VectorError(kind, info.message))[1]
+        return rendered if isinstance(rendered, dict) else {"error": info.message}
+
+    return ErrorDialect(body=body)
+
+
 def endpoint(
-    surface: str, handler: Handler, error: ErrorRenderer
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def answer(request: web.Request, entry: Entry) -> tuple[web.StreamResponse, bool]:
-        state = request.app[STATE]
+    handler: Handler, error: ErrorRenderer
+) -> Callable[[Exchange], Awaitable[web.Response]]:
+    async def answer(exchange: Exchange) -> web.Response:
+        request, state = exchange.request, exchange.state
         store = request.app[STORE]
-        store.follow(state.settings.vector)
+        store.follow(state.settings.section(VECTOR_SECTION))
         try:
             body = await read_json(request, state.max_body_bytes) if request.can_read_body else None
-            entry.body = body
+            exchange.entry.body = body
             status, answer = await handler(request, store, body)
         except ProtocolError as exc:  # unreadable JSON or too large
             status, answer = error(VectorError("bad_request", exc.info.message))
@@ -49,15 +66,9 @@ def endpoint(
             status, answer = error(VectorError("bad_request", f"Bad filter: {exc}"))
         except VectorError as exc:
             status, answer = error(exc)
-        return _response(status, answer), False
+        return _response(status, answer)
 
-    def dropped() -> web.StreamResponse:
-        return _response(*error(VectorError("internal", "Chaos: request dropped")))
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        return await serve(request, surface, PROVIDER, answer, dropped)
-
-    return handle
+    return answer
 
 
 def _response(status: int, answer: Any) -> web.Response:
@@ -67,7 +78,8 @@ def _response(status: int, answer: Any) -> web.Response:
 
 
 def mount_routes(
-    app: web.Application, surface: str, routes: list[Route], error: ErrorRenderer
+    app: web.Application, surface: str, routes: list[DialectRoute], error: ErrorRenderer
 ) -> None:
+    on_path = Route(surface, PROVIDER, dialect(error))
     for method, path, handler in routes:
-        app.router.add_route(method, path, endpoint(surface, handler, error))
+        route(app, method, path, on_path, endpoint(handler, error))

@@ -26,10 +26,10 @@ from typing import Any
 
 from aiohttp import web
 
+from aimock.models.services.vector import Metric
 from aimock.services.vector import filters
-from aimock.services.vector.http import Answer, Route
+from aimock.services.vector.http import Answer, DialectRoute
 from aimock.services.vector.store import Collection, Hit, Point, VectorError, VectorStore
-from aimock.services.vector.vector_model import Metric
 
 SURFACE = "vector.pinecone"
 DATA_PREFIX = "/pinecone/{index}"
@@ -233,7 +233,7 @@ async def stats(request: web.Request, store: VectorStore, body: Any) -> Answer:
     }
 
 
-ROUTES: list[Route] = [
+ROUTES: list[DialectRoute] = [
     ("POST", "/indexes", create_index),
     ("GET", "/indexes", list_indexes),
     ("GET", "/indexes/{name}", describe_index),

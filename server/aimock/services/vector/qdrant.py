@@ -20,10 +20,10 @@ from typing import Any
 
 from aiohttp import web
 
+from aimock.models.services.vector import Metric
 from aimock.services.vector import filters
-from aimock.services.vector.http import Answer, Route
+from aimock.services.vector.http import Answer, DialectRoute
 from aimock.services.vector.store import Collection, Hit, Point, VectorError, VectorStore
-from aimock.services.vector.vector_model import Metric
 
 SURFACE = "vector.qdrant"
 VERSION = "1.15.0"
@@ -272,7 +272,7 @@ async def count(request: web.Request, store: VectorStore, body: Any) -> Answer:
 
 
 C = "/collections/{collection}"
-ROUTES: list[Route] = [
+ROUTES: list[DialectRoute] = [
     ("GET", "/", banner),
     ("GET", "/collections", list_collections),
     ("PUT", C, create_collection),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from aimock.models.services.vector import SECTION as VECTOR_SECTION
 from aimock.services.base import Service
 from aimock.services.vector import chroma, pinecone, qdrant
 from aimock.services.vector.http import STORE, mount_routes
@@ -14,7 +15,7 @@ from aimock.state import STATE, ServerState
 
 def mount(app: web.Application, state: ServerState) -> None:
     store = VectorStore()
-    store.seed(state.settings.vector)
+    store.seed(state.settings.section(VECTOR_SECTION))
     app[STORE] = store
     mount_routes(app, qdrant.SURFACE, qdrant.ROUTES, qdrant.error)
     mount_routes(app, chroma.SURFACE, chroma.ROUTES, chroma.error)
@@ -23,7 +24,7 @@ def mount(app: web.Application, state: ServerState) -> None:
 
 def reset(app: web.Application) -> None:
     """Upserted data goes; the configured collections come back as seeded."""
-    app[STORE].seed(app[STATE].settings.vector)
+    app[STORE].seed(app[STATE].settings.section(VECTOR_SECTION))
 
 
-SERVICE = Service(name="vector", mount=mount, reset=reset)
+SERVICE = Service(name="vector", section=VECTOR_SECTION, mount=mount, reset=reset)

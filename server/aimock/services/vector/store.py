@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aimock.models.services.vector import Metric, VectorCollection, VectorSpec
 from aimock.providers.common import deterministic_vector
 from aimock.services.vector.filters import Predicate, everything
-from aimock.services.vector.vector_model import Metric, VectorCollection, VectorSpec
 
 # "internal" is only a chaos drop: the stores themselves never fail that way.
 ErrorKind = Literal["not_found", "conflict", "bad_request", "internal"]

@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from aimock.services.model_base import PATH_NAME, SpecModel, require_unique
+from aimock.models.base import PATH_NAME, Section, SpecModel, require_unique
 
 DEFAULT_MOUNT = "/a2a"
 RESERVED_PREFIX = "/__aimock"
@@ -219,103 +219,9 @@ class A2ASpec(SpecModel):
         return self
 
 
-# --- AIMock's aimock.json ---------------------------------------------------------------------
-
-
-def aimock_a2a(data: dict[str, Any], path: Any) -> A2ASpec | None:
-    """AIMock's `a2a: {path, agents: [card + messages/tasks/streamingTasks]}` as our model.
-
-    Each pattern (a substring of the message text) becomes a response, in the order messages,
-    tasks, streamingTasks: `messages` answer a plain message with their `parts`, `tasks` a
-    completed task with their `artifacts`, `streamingTasks` their `events` (status and artifact
-    updates; a final terminal status becomes the task's state). `delayMs` is not applied.
-
-    AIMock serves ONE endpoint, the section's `path` (default /a2a): its card is the first
-    agent's, and a message is matched against every agent's patterns in order. So the first
-    agent is served there with the responses of all agents; every other agent is also served
-    on its own `{path}/{name}` with its own responses.
-    """
-    from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
-
-    section = data.get("a2a")
-    if section is None:
-        return None
-    if not isinstance(section, dict) or not isinstance(section.get("agents", []), list):
-        raise ConfigError(f"{path}: a2a: expected an object with an agents list")
-    mount = section.get("path", DEFAULT_MOUNT)
-    converted = [_aimock_agent(a) for a in section.get("agents") or []]
-    _mount_like_aimock(converted, mount)
-    try:
-        return A2ASpec.model_validate({"agents": converted})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: a2a.{where}: {first['msg']}") from None
-
-
-def _mount_like_aimock(agents: list[Any], mount: Any) -> None:
-    """The first agent on `mount` answering every agent's patterns, the others on
-    `{mount}/{name}` (see `aimock_a2a`)."""
-    if not isinstance(mount, str) or not agents or not all(isinstance(a, dict) for a in agents):
-        return  # validation names the problem
-    first, *others = agents
-    first["path"] = mount.rstrip("/")
-    for agent in others:
-        if isinstance(agent.get("name"), str):
-            agent["path"] = f"{mount.rstrip('/')}/{agent['name']}"
-    first["responses"] = [r for a in agents for r in a["responses"]]
-
-
-def _aimock_agent(agent: Any) -> Any:
-    if not isinstance(agent, dict):
-        return agent
-    patterns = ("messages", "tasks", "streamingTasks")
-    out = {k: v for k, v in agent.items() if k not in patterns}
-    responses: list[Any] = []
-    for message in agent.get("messages") or []:
-        parts = message.get("parts") or [{"text": ""}]
-        responses.append({"match": _pattern(message), "message": True, "reply": parts})
-    for task in agent.get("tasks") or []:
-        responses.append({"match": _pattern(task), "artifacts": task.get("artifacts") or []})
-    for streamed in agent.get("streamingTasks") or []:
-        responses.append(_aimock_streaming(streamed))
-    out["responses"] = responses
-    return out
-
-
-def _pattern(item: Any) -> Any:
-    return {"text": item.get("pattern")} if isinstance(item, dict) else None
-
-
-def _state(value: Any) -> Any:
-    """`TASK_STATE_INPUT_REQUIRED` or `input-required` -> `input-required`."""
-    if not isinstance(value, str):
-        return value
-    return value.removeprefix("TASK_STATE_").lower().replace("_", "-")
-
-
-def _aimock_streaming(streamed: Any) -> Any:
-    if not isinstance(streamed, dict):
-        return streamed
-    updates: list[Any] = []
-    for event in streamed.get("events") or []:
-        if not isinstance(event, dict):
-            updates.append(event)
-        elif event.get("type") == "status":
-            updates.append({"status": _state(event.get("state"))})
-        else:
-            artifact = {"parts": event.get("parts") or []}
-            if event.get("name") is not None:  # chunks of one artifact share its name
-                artifact.update(name=event["name"], artifactId=event["name"])
-            updates.append(
-                {
-                    "artifact": artifact,
-                    "append": bool(event.get("append", False)),
-                    "lastChunk": bool(event.get("lastChunk", True)),
-                }
-            )
-    response: dict[str, Any] = {"match": _pattern(streamed), "streaming": updates}
-    last = updates[-1] if updates else None
-    if isinstance(last, dict) and last.get("status") in TERMINAL_STATES | {"input-required"}:
-        response["state"] = updates.pop()["status"]
-    return response
+SECTION = Section(
+    key="a2a",
+    model=A2ASpec,
+    description="A2A agents (JSON-RPC, v1.0 or v0.3) on /a2a/{name}: agent cards, "
+    "responses matched on the message text, tasks. Read at start for custom paths.",
+)

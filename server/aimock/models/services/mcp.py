@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from aimock.services.model_base import PATH_NAME, SpecModel, require_unique
+from aimock.models.base import PATH_NAME, Section, SpecModel, require_unique
 
 DEFAULT_MOUNT = "/mcp"
 RESERVED_PREFIX = "/__aimock"
@@ -229,3 +229,11 @@ class McpSpec(SpecModel):
         require_unique("servers", [s.name for s in self.servers])
         require_unique("server paths", [s.endpoint for s in self.servers])
         return self
+
+
+SECTION = Section(
+    key="mcp",
+    model=McpSpec,
+    description="MCP servers (Streamable HTTP) on /mcp/{name}: tools, resources, prompts. "
+    "Read at start for custom paths; definitions reload.",
+)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, PositiveInt, ValidationError, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from aimock.services.model_base import SpecModel
+from aimock.models.base import Section, SpecModel
 
 Metric = Literal["cosine", "dot", "euclidean"]
 _NAME = r"^[A-Za-z0-9._-]+$"
@@ -105,49 +105,9 @@ class VectorSpec(SpecModel):
         return self
 
 
-def aimock_vector(data: dict[str, Any], path: Any) -> VectorSpec | None:
-    """AIMock's `vector: {path, collections: [{name, dimension, vectors, queryResults}]}` as
-    our model: `vectors` ({id, values|vector, metadata}) are seed points, `queryResults` (a list
-    of {id, score, metadata?, values?}) answer every query of the collection; AIMock never
-    returns a result's `values`, so they are dropped. The mount `path` is not used: the
-    dialects answer on their own paths (/collections, /api/v2)."""
-    from aimock.aimock_config import ConfigError  # the loader's error, raised where it reads
-
-    section = data.get("vector")
-    if section is None:
-        return None
-    if not isinstance(section, dict) or not isinstance(section.get("collections", []), list):
-        raise ConfigError(f"{path}: vector: expected an object with a collections list")
-    collections = [_aimock_collection(c) for c in section.get("collections") or []]
-    try:
-        return VectorSpec.model_validate({"collections": collections})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: vector.{where}: {first['msg']}") from None
-
-
-def _aimock_collection(collection: Any) -> Any:
-    if not isinstance(collection, dict):
-        return collection
-    rest = {k: v for k, v in collection.items() if k not in ("vectors", "queryResults")}
-    points = [
-        {
-            "id": str(v.get("id")),
-            "vector": v.get("values", v.get("vector")),
-            **({"metadata": v["metadata"]} if v.get("metadata") is not None else {}),
-        }
-        if isinstance(v, dict)
-        else v
-        for v in collection.get("vectors") or []
-    ]
-    results = collection.get("queryResults") or []
-    static = [{"results": [_aimock_result(r) for r in results]}] if results else []
-    return {**rest, "points": points, "queryResults": static}
-
-
-def _aimock_result(result: Any) -> Any:
-    if not isinstance(result, dict):
-        return result  # validation names the problem
-    rest = {k: v for k, v in result.items() if k != "values"}
-    return {**rest, "id": str(result.get("id"))}
+SECTION = Section(
+    key="vector",
+    model=VectorSpec,
+    description="Vector collections served by the Qdrant (/collections), Chroma (/api/v2) "
+    "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results.",
+)

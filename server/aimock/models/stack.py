@@ -9,7 +9,7 @@ and ignored there; the operator gives them meaning.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,27 +19,23 @@ from pydantic import (
     NonNegativeFloat,
     NonNegativeInt,
     PositiveInt,
+    create_model,
 )
 from pydantic.alias_generators import to_camel
 
-from aimock.fixtures.model import ChaosRates, Fixture, StreamingProfile
-from aimock.services.a2a_model import A2ASpec
-from aimock.services.mcp_model import McpSpec
-from aimock.services.vector.vector_model import VectorSpec
+from aimock.models.base import Section, SpecModel, SpecT
+from aimock.models.fixture import ChaosRates, Fixture, StreamingProfile
+from aimock.models.services import SECTIONS
 
 API_VERSION = "aimock.dev/v1alpha1"
 ProfileName = Literal["instant", "fast", "reasoning", "overloaded"]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
 def known_surfaces() -> frozenset[str]:
     """What `spec.surfaces` may name: every surface (openai.chat) and provider family (openai)."""
-    from aimock.providers.registry import PROVIDERS  # the registry imports this module's users
+    # The one import against the layers (documented in pyproject.toml): the names live with
+    # the providers, and a typo must be refused where the file is read, not answered by 404s.
+    from aimock.providers.registry import PROVIDERS
 
     names: set[str] = set()
     for provider in PROVIDERS:
@@ -83,14 +79,16 @@ def check_openai_prefix(value: str) -> str:
 OpenAIPrefix = Annotated[str, AfterValidator(check_openai_prefix)]
 
 
-class ServiceSpec(_Spec):
+class ServiceSpec(SpecModel):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
         "ClusterIP", description="Kubernetes Service type."
     )
     port: PositiveInt = Field(4010, le=65535, description="Service port.")
 
 
-class StackSpec(_Spec):
+# `StackSpec` is `StackBase` plus one optional field per service section (`spec.mcp`,
+# `spec.a2a`...), added from `aimock.models.services.SECTIONS`.
+class StackBase(SpecModel):
     """How one mock stack serves: the spec of a `MockStack`, and the server's settings."""
 
     strict: bool = Field(False, description="Answer 503 instead of 404 when nothing matches.")
@@ -121,22 +119,6 @@ class StackSpec(_Spec):
         description="Extra base paths answering every OpenAI route (chat/completions, "
         "responses, embeddings, models...), e.g. /my-gateway/v1. Read at start.",
     )
-    mcp: McpSpec | None = Field(
-        None,
-        description="MCP servers (Streamable HTTP) on /mcp/{name}: tools, resources, prompts. "
-        "Read at start for custom paths; definitions reload.",
-    )
-    a2a: A2ASpec | None = Field(
-        None,
-        alias="a2a",  # to_camel would spell it a2A
-        description="A2A agents (JSON-RPC, v1.0 or v0.3) on /a2a/{name}: agent cards, "
-        "responses matched on the message text, tasks. Read at start for custom paths.",
-    )
-    vector: VectorSpec | None = Field(
-        None,
-        description="Vector collections served by the Qdrant (/collections), Chroma (/api/v2) "
-        "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results.",
-    )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
 
     scheduling: dict[str, Any] | None = Field(
@@ -146,8 +128,32 @@ class StackSpec(_Spec):
         None, description="Secret whose `token` key guards the control API."
     )
 
+    def section(self, section: Section[SpecT]) -> SpecT | None:
+        """This spec's part for one service, if the file gives it."""
+        value = getattr(self, section.key, None)
+        return value if isinstance(value, section.model) else None
 
-class FixtureSpec(_Spec):
+
+def _with_sections(base: type[StackBase]) -> type[StackBase]:
+    fields: dict[str, Any] = {
+        section.key: (
+            section.model | None,
+            Field(None, alias=section.key, description=section.description),
+        )
+        for section in SECTIONS
+    }
+    return create_model(
+        "StackSpec", __base__=base, __module__=__name__, __doc__=base.__doc__, **fields
+    )
+
+
+if TYPE_CHECKING:
+    StackSpec = StackBase
+else:
+    StackSpec = _with_sections(StackBase)
+
+
+class FixtureSpec(SpecModel):
     """The spec of a `Fixture` resource: an ordered set of fixtures."""
 
     priority: int = Field(
@@ -156,7 +162,7 @@ class FixtureSpec(_Spec):
     fixtures: list[Fixture] = Field(min_length=1, description="Fixtures, first match wins.")
 
 
-class ChaosMatch(_Spec):
+class ChaosMatch(SpecModel):
     surface: str | None = Field(None, description="Only this surface, e.g. openai.chat.")
     provider: str | None = Field(None, description="Only this provider, e.g. openai.")
     model: str | None = Field(None, description="Only requests for this model.")

@@ -1,0 +1,240 @@
+"""The one request path. Every route (an LLM surface, a service, a plain route, the control
+API, an unknown path) is answered through `serve`, which gives it, once:
+
+- a request id (`x-request-id`, also on streamed answers, and in the journal);
+- a journal entry (unless the route says `journal=False`: the control API);
+- chaos: rolled before the handler (`chaos="before"`), by the handler once it knows the
+  fixture whose rates count (`chaos="handler"`, via `Exchange.strike`), or never;
+- strict mode: `Exchange.strict`, and a raised `Miss` answers 404, or 503 when strict;
+- metrics and one log line.
+
+A route declares what it is in a `Route`; its handler takes the `Exchange` and returns the
+response. Nothing escapes as a traceback: `ProtocolError`, `Miss` and any fault of ours answer
+in the route's own error dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiohttp import web
+
+from aimock import chaos
+from aimock.canonical import DEFAULT_TEST_ID, RequestContext
+from aimock.journal import Entry
+from aimock.models.fixture import ChaosRates
+from aimock.state import STATE, ServerState
+from aimock.streaming import pacing
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
+from aimock.wire import JSON_TYPE, error_response
+
+log = logging.getLogger("aimock.server")
+access = logging.getLogger("aimock.request")
+
+ChaosPoint = Literal["before", "handler", "never"]
+# Where the request id and the exchange are kept on the request: the headers stamped on the
+# answer read the id; code deep in a handler reads the exchange with `of(request)`.
+REQUEST_ID = web.RequestKey("aimock_request_id", str)
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Expose-Headers": "*",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a route is, for the request path: names, error dialect, chaos, journaling."""
+
+    surface: str  # journal, metrics and chaos policies' `match.surface`
+    provider: str
+    errors: ErrorDialect
+    # Where chaos may strike: "before" the handler runs (a service's answer may stream and
+    # cannot be taken back), in the "handler" once it knows the fixture (`Exchange.strike`),
+    # or "never" (the control API, probes).
+    chaos: ChaosPoint = "before"
+    journal: bool = True
+
+
+class Miss(Exception):
+    """Nothing is defined to answer this request: 404, or 503 in strict mode."""
+
+    def __init__(self, description: str, *, skipped_by_state: int = 0) -> None:
+        super().__init__(description)
+        self.description = description
+        self.skipped_by_state = skipped_by_state
+
+
+class ChaosStrike(Exception):
+    def __init__(self, action: chaos.Action) -> None:
+        super().__init__(action)
+        self.action = action
+
+
+def request_context(request: web.Request) -> RequestContext:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    test_id = headers.get("x-test-id") or request.query.get("testId") or DEFAULT_TEST_ID
+    strict_raw = headers.get("x-aimock-strict", "").strip().lower()
+    strict: bool | None = None
+    if strict_raw in ("true", "1"):
+        strict = True
+    elif strict_raw in ("false", "0"):
+        strict = False
+    return RequestContext(
+        headers=headers, test_id=test_id, strict_override=strict, query=request.query
+    )
+
+
+class Exchange:
+    """One request on its way through: what a handler reads and fills in."""
+
+    __slots__ = ("context", "entry", "matched", "request", "route", "state")
+
+    def __init__(self, request: web.Request, route: Route, state: ServerState) -> None:
+        self.request = request
+        self.route = route
+        self.state = state
+        self.context = request_context(request)
+        self.entry = Entry(
+            method=request.method,
+            path=request.path_qs,
+            headers=self.context.headers,
+            surface=route.surface,
+            provider=route.provider,
+            test_id=self.context.test_id,
+            strict_override=self.context.strict_override,
+            request_id=request[REQUEST_ID],
+        )
+        # Whether a definition answered, for metrics; a fixture in the journal entry counts.
+        self.matched = False
+
+    @property
+    def strict(self) -> bool:
+        """The server's strict mode, unless the request overrides it (`X-AIMock-Strict`)."""
+        override = self.context.strict_override
+        return self.state.strict if override is None else override
+
+    def strike(self, fixture_rates: ChaosRates | None = None, model: str = "") -> None:
+        """Roll chaos for this request; raises `ChaosStrike` when it hits."""
+        state = self.state
+        action = chaos.roll(
+            self.context.headers,
+            chaos.Target(self.route.surface, self.route.provider, model),
+            fixture_rates=fixture_rates,
+            server_rates=state.server_chaos,
+            policies=state.chaos_policies,
+            rng=state.rng,
+        )
+        if action is not None:
+            raise ChaosStrike(action)
+
+
+Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
+EXCHANGE = web.RequestKey("aimock_exchange", Exchange)
+
+
+def of(request: web.Request) -> Exchange:
+    """The exchange a request is being served in."""
+    return request[EXCHANGE]
+
+
+async def serve(request: web.Request, route: Route, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    started = time.perf_counter()
+    request[REQUEST_ID] = "req_" + secrets.token_hex(12)
+    request[EXCHANGE] = exchange = Exchange(request, route, state)
+    entry = exchange.entry
+    try:
+        if route.chaos == "before":
+            exchange.strike()
+        response = await handler(exchange)
+    except ChaosStrike as strike:
+        response = _chaos_answer(exchange, strike.action)
+    except ProtocolError as exc:
+        response = error_response(route.errors, exc.info)
+    except Miss as miss:
+        response = error_response(route.errors, miss_info(miss, exchange.strict))
+    except web.HTTPException as exc:  # aiohttp's own (a body over the size limit...)
+        response = error_response(route.errors, ErrorInfo(exc.status, exc.reason))
+    except asyncio.CancelledError:
+        entry.interrupted = entry.interrupted or "client_gone"
+        _finish(exchange, None, started)
+        raise
+    except Exception:
+        # A defect of ours. Answer in the caller's protocol and keep the evidence in the log.
+        log.exception("internal error serving %s %s", request.method, request.path)
+        info = ErrorInfo(500, "aimock internal error; see the server log", type="server_error")
+        response = error_response(route.errors, info)
+    _finish(exchange, response, started)
+    return response
+
+
+def _finish(exchange: Exchange, response: web.StreamResponse | None, started: float) -> None:
+    entry, state, route = exchange.entry, exchange.state, exchange.route
+    elapsed = time.perf_counter() - started
+    entry.latency_ms = elapsed * 1000
+    # A disconnect keeps status 0: nothing reached the client.
+    if response is not None and entry.status == 0 and entry.chaos_action != "disconnect":
+        entry.status = response.status
+    matched = exchange.matched or entry.matched
+    if route.journal:
+        state.journal.add(entry)
+    state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
+    if access.isEnabledFor(logging.INFO):
+        access.info(
+            "%s %s %s %d %.1fms%s%s",
+            entry.method,
+            entry.path,
+            route.surface,
+            entry.status,
+            entry.latency_ms,
+            " matched" if matched else "",
+            f" chaos={entry.chaos_action}" if entry.chaos_action else "",
+        )
+
+
+def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamResponse:
+    exchange.entry.chaos_action = action
+    exchange.state.metrics.chaos.labels(action, exchange.route.surface).inc()
+    if action == "drop":
+        info = ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
+        return error_response(exchange.route.errors, info)
+    if action == "malformed":
+        return web.Response(body=chaos.MALFORMED_BODY, status=200, content_type=JSON_TYPE)
+    pacing.abort(exchange.request)
+    return web.Response(status=499)  # never reaches the client: the socket is gone
+
+
+def miss_info(miss: Miss, strict: bool) -> ErrorInfo:
+    if not strict:
+        return ErrorInfo(
+            404,
+            f"No fixture matched {miss.description}",
+            "invalid_request_error",
+            "no_fixture_match",
+        )
+    if miss.skipped_by_state:
+        message = (
+            f"Strict mode: {miss.skipped_by_state} candidate fixture(s) skipped by "
+            "sequence/turn state"
+        )
+    else:
+        message = f"Strict mode: no fixture matched {miss.description}"
+    return ErrorInfo(503, message, type="invalid_request_error", code="no_fixture_match")
+
+
+async def stamp(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Headers every answer carries, streamed ones too (an `on_response_prepare` signal)."""
+    headers = response.headers
+    for name, value in CORS.items():
+        headers.setdefault(name, value)
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        headers.setdefault("x-request-id", request_id)

@@ -1,0 +1,118 @@
+"""The route table: every path the server answers, each bound to its handler on the request path.
+
+From the registries: each provider's surfaces (through the fixture pipeline) and plain routes
+(several providers may share one method and path: `PlainRoute.accepts` picks), each service's
+routes (mounted by the service), the OpenAI routes again under every configured prefix, and
+the answer for an unknown path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+
+from aiohttp import web
+
+from aimock import exchange, pipeline
+from aimock.exchange import Exchange, Route
+from aimock.providers import openai_base
+from aimock.providers.registry import DEFAULT_ERRORS, PROVIDERS
+from aimock.surface import ErrorInfo, PlainRoute, ProtocolError, Surface
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Unknown paths, and methods a path does not take: journaled, in the most common envelope.
+UNKNOWN = Route("unknown", "aimock", DEFAULT_ERRORS, chaos="never")
+
+
+def surface_handler(surface: Surface) -> Handler:
+    route, answer = pipeline.route_of(surface), pipeline.handler_of(surface)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await exchange.serve(request, route, answer)
+
+    return handler
+
+
+def _plain_route(route: PlainRoute) -> Route:
+    return Route(route.name, route.provider, route.errors)
+
+
+def plain_handler(routes: list[PlainRoute]) -> Handler:
+    """One handler for the plain routes sharing a method and path: the first whose `accepts`
+    takes the request answers, else the first that accepts anything (else the first).
+    `routes` may still grow until the app serves its first request."""
+
+    def pick(request: web.Request) -> PlainRoute:
+        for route in routes:
+            if route.accepts is not None and route.accepts(request):
+                return route
+        return next((route for route in routes if route.accepts is None), routes[0])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        chosen = routes[0] if len(routes) == 1 else pick(request)
+
+        async def answer(exchange: Exchange) -> web.StreamResponse:
+            return await chosen.handler(exchange.request, exchange.state)
+
+        return await exchange.serve(request, _plain_route(chosen), answer)
+
+    return handler
+
+
+async def unknown(request: web.Request, status: int) -> web.StreamResponse:
+    """An unknown path (404) or a method its path does not take (405)."""
+
+    async def answer(exchange: Exchange) -> web.StreamResponse:
+        del exchange
+        reason = "Unknown route" if status == 404 else "Method not allowed"
+        raise ProtocolError(
+            ErrorInfo(
+                status,
+                f"{reason}: {request.method} {request.path}",
+                type="invalid_request_error",
+                code="unknown_route" if status == 404 else "method_not_allowed",
+            )
+        )
+
+    return await exchange.serve(request, UNKNOWN, answer)
+
+
+def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler]]:
+    """(method, path, handler) for every provider route; a (method, path) comes once."""
+    taken: set[tuple[str, str]] = set()
+    shared: dict[tuple[str, str], list[PlainRoute]] = {}
+    for provider in PROVIDERS:
+        for surface in provider.surfaces:
+            handler = surface_handler(surface)
+            for path in surface.paths:
+                if (surface.method, path) not in taken:
+                    taken.add((surface.method, path))
+                    yield surface.method, path, handler
+        for route in provider.routes:
+            key = (route.method, route.path)
+            if key in shared:  # a later provider's alternative for a registered route
+                shared[key].append(route)
+            elif key not in taken:
+                taken.add(key)
+                shared[key] = [route]
+                yield route.method, route.path, plain_handler(shared[key])
+    for prefix in openai_prefixes:
+        for method, path, handler in _openai_routes_under(prefix):
+            if (method, path) not in taken:  # a configured prefix may repeat a built-in one
+                taken.add((method, path))
+                yield method, path, handler
+
+
+def _openai_routes_under(prefix: str) -> Iterator[tuple[str, str, Handler]]:
+    """Every OpenAI route served under `/v1`, again under `prefix` (`--openai-prefix`,
+    `openaiPrefixes`): `/v1/chat/completions` becomes `{prefix}/chat/completions`."""
+    for provider in PROVIDERS:
+        for surface in provider.surfaces:
+            if surface.provider == openai_base.OPENAI:
+                handler = surface_handler(surface)
+                for path in surface.paths:
+                    if (rebased := openai_base.rebase(path, prefix)) is not None:
+                        yield surface.method, rebased, handler
+        for route in provider.routes:
+            rebased = openai_base.rebase(route.path, prefix)
+            if route.provider == openai_base.OPENAI and rebased is not None:
+                yield route.method, rebased, plain_handler([route])
