@@ -27,8 +27,8 @@ from typing import Any
 
 import kopf
 
-from aimock.models.stack import API_VERSION
 from aimock_operator import k8s
+from aimock_operator.crd.v1alpha1 import GROUP, PLURALS, VERSION
 from aimock_operator.render import chaos, names, selectors
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
@@ -43,8 +43,11 @@ from aimock_operator.render.status import (
 from aimock_operator.settings import Options, configure, from_env
 from aimock_operator.validation import summary, validate_fixture, validate_mockstack
 
-GROUP, VERSION = API_VERSION.split("/")
-MOCKSTACKS, FIXTURES, CHAOS_POLICIES = k8s.MOCKSTACKS, k8s.FIXTURES, k8s.CHAOS_POLICIES
+MOCKSTACKS, FIXTURES, CHAOS_POLICIES = (
+    PLURALS["MockStack"],
+    PLURALS["Fixture"],
+    PLURALS["ChaosPolicy"],
+)
 Body = Mapping[str, Any]
 Log = logging.Logger | logging.LoggerAdapter[Any]
 

@@ -24,12 +24,11 @@ from kubernetes import client
 from kubernetes import config as _config_module
 from kubernetes.client.exceptions import ApiException
 
+from aimock_operator.crd.v1alpha1 import GROUP, VERSION
 from aimock_operator.render import names
 
 # The loaders and ApiClient.close are untyped in the client; called through Any.
 config: Any = _config_module
-GROUP, VERSION = names.GROUP, names.VERSION
-MOCKSTACKS, FIXTURES, CHAOS_POLICIES = "mockstacks", "fixtures", "chaospolicies"
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 TIMEOUT = 30.0

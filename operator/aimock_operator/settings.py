@@ -25,7 +25,8 @@ from pathlib import Path
 import kopf
 
 from aimock_operator import __version__
-from aimock_operator.render.names import GROUP, MANAGED_BY, MANAGED_BY_LABEL, STACK_LABEL
+from aimock_operator.crd.v1alpha1 import GROUP
+from aimock_operator.render.names import MANAGED_BY, MANAGED_BY_LABEL, STACK_LABEL
 
 FINALIZER = f"{GROUP}/finalizer"
 DIGEST_KEY = "last-handled-digest"

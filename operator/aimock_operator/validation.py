@@ -3,9 +3,10 @@
 The spec is validated by the server's own models (`aimock.models.stack`), and pydantic's errors are
 read by the loader's helper, so a problem is worded exactly as `aimock serve -f` words it, only
 with the field path from the resource's root: `spec.fixtures[2].match.userMessage: invalid
-regex ...`. A few checks concern Kubernetes-only fields the server ignores (label selectors,
-scheduling keys) or names the server cannot know are wrong (an unknown surface silently turns
-a stack off); they are added here.
+regex ...`. That includes an unknown name in `spec.surfaces`: the stack model checks it
+against the provider registry, so the loader and the webhook refuse the same names. The checks
+added here concern Kubernetes-only fields the server ignores (label selectors, scheduling
+keys).
 
 Used by the admission webhook (refuse at `kubectl apply`) and by the reconciler (report in a
 Condition when no webhook is installed). No kopf, no Kubernetes client: plain data in, plain

@@ -29,14 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from aimock_operator import validation
-from aimock_operator.crd.v1alpha1 import GROUP, VERSION
+from aimock_operator.crd.v1alpha1 import GROUP, KINDS, PLURALS, VERSION
 
 OPERATIONS: list[kopf.Operation] = ["CREATE", "UPDATE"]
-WEBHOOK_PATHS = {
-    "mockstacks": "/validate-mockstack",
-    "fixtures": "/validate-fixture",
-    "chaospolicies": "/validate-chaospolicy",
-}
+# By plural; the chart's ValidatingWebhookConfiguration names the same paths.
+WEBHOOK_PATHS = {kind.plural: f"/validate-{kind.singular}" for kind in KINDS}
 ADMISSION_CODE = 422  # Unprocessable Entity: the request is well-formed, its content is not
 
 
@@ -81,9 +78,9 @@ def validate_chaospolicy(
 
 
 HANDLERS = {
-    "mockstacks": validate_mockstack,
-    "fixtures": validate_fixture,
-    "chaospolicies": validate_chaospolicy,
+    PLURALS["MockStack"]: validate_mockstack,
+    PLURALS["Fixture"]: validate_fixture,
+    PLURALS["ChaosPolicy"]: validate_chaospolicy,
 }
 
 

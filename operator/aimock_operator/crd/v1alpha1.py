@@ -12,8 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aimock.models.stack import API_VERSION, ChaosPolicySpec, FixtureSpec, StackSpec
+from aimock.models import stack as server_stack
+from aimock.models.stack import ChaosPolicySpec, FixtureSpec, StackSpec
 
+# The server owns the apiVersion string (`aimock serve -f` reads the same manifests); the
+# rest of the operator imports it, and its group and version, from here.
+API_VERSION = server_stack.API_VERSION
 GROUP, VERSION = API_VERSION.split("/")
 
 # Conditions form a map keyed by type (metav1.Condition): server-side apply merges them by type.
@@ -164,5 +168,7 @@ KINDS: tuple[Kind, ...] = (
         ),
     ),
 )
+
+PLURALS: dict[str, str] = {kind.kind: kind.plural for kind in KINDS}
 
 CATEGORY = "aimock"

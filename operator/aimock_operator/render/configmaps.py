@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from aimock.models.stack import API_VERSION
+from aimock_operator.crd.v1alpha1 import API_VERSION
 from aimock_operator.render import names
 
 

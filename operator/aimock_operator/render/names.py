@@ -6,9 +6,8 @@ A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps 
 
 from __future__ import annotations
 
-from aimock.models.stack import API_VERSION
+from aimock_operator.crd.v1alpha1 import GROUP
 
-GROUP, VERSION = API_VERSION.split("/")
 FIELD_MANAGER = "aimock-operator"
 
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from aimock.fixtures.loading import validation_problems
-from aimock.models.stack import API_VERSION, StackSpec
+from aimock.models.stack import StackSpec
+from aimock_operator.crd.v1alpha1 import API_VERSION
 from aimock_operator.render import configmaps, names, selectors
 from aimock_operator.render.deployment import deployment
 from aimock_operator.render.endpoints import endpoints_config_map
