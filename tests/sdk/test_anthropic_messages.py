@@ -20,18 +20,15 @@ from anthropic.types import Message, RawMessageStreamEvent, Usage
 from pydantic import BaseModel, TypeAdapter
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import CITY_PARAMETERS_REQUIRED, WEATHER_DESCRIPTION, post
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "claude-sonnet-4-6"
 HELLO = "Hello from the Messages API, in several slices."
 WEATHER_TOOL: dict[str, Any] = {
     "name": "get_weather",
-    "description": "Current weather in a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
+    "description": WEATHER_DESCRIPTION,
+    "input_schema": CITY_PARAMETERS_REQUIRED,
 }
 TIME_TOOL: dict[str, Any] = {"name": "get_time", "input_schema": {"type": "object"}}
 THINKING: Any = {"type": "enabled", "budget_tokens": 1024}
@@ -470,7 +467,7 @@ def test_missing_max_tokens_is_bad_request(sdk_server: ServerProcess) -> None:
     ids=["no-model", "max-tokens-type", "bad-role", "bad-content", "nameless-tool", "no-use-id"],
 )
 def test_malformed_requests_are_bad_requests(sdk_server: ServerProcess, body: Any) -> None:
-    response = httpx.post(sdk_server.url + "/v1/messages", json=body, timeout=30)
+    response = post(sdk_server, "/v1/messages", body)
     assert response.status_code == 400, response.text
     assert response.json()["type"] == "error"
     assert response.json()["error"]["type"] == "invalid_request_error"
@@ -587,11 +584,8 @@ async def test_count_tokens_async(aclient: AsyncAnthropic) -> None:
 
 def test_count_tokens_is_not_a_conversation_turn(sdk_server: ServerProcess) -> None:
     """count_tokens never consults fixtures: an error fixture's message still counts."""
-    response = httpx.post(
-        sdk_server.url + "/v1/messages/count_tokens",
-        json={"model": MODEL, "messages": [{"role": "user", "content": "anth-rate-limit"}]},
-        timeout=30,
-    )
+    request = {"model": MODEL, "messages": [{"role": "user", "content": "anth-rate-limit"}]}
+    response = post(sdk_server, "/v1/messages/count_tokens", request)
     assert response.status_code == 200
     assert response.json() == {"input_tokens": 4}
 

@@ -20,18 +20,12 @@ from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import WEATHER_TOOL, user
 from tests.sdk.typecheck import validate_strict
 
 API_VERSION = "2024-10-21"
 DEPLOYMENT = "gpt-4o-prod"
 HELLO = "Hello from an Azure OpenAI deployment."
-WEATHER_TOOL: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
 
 
 def _client(server: ServerProcess, **kwargs: Any) -> AzureOpenAI:
@@ -59,10 +53,6 @@ async def aclient(sdk_server: ServerProcess) -> AsyncIterator[AsyncAzureOpenAI]:
 
 def last_entry(server: ServerProcess) -> dict[str, Any]:
     return server.journal()[-1]
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 # --------------------------------------------------------------------------- chat

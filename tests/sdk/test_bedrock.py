@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from anthropic import AnthropicBedrock, RateLimitError
 from anthropic.types import Message, RawMessageStreamEvent
@@ -27,6 +26,7 @@ from pydantic import TypeAdapter
 from aimock.providers.registry import environment
 from tests.conftest import ServerProcess
 from tests.sdk import botocore_shapes
+from tests.sdk.helpers import CITY_PARAMETERS, CITY_SCHEMA, WEATHER_DESCRIPTION, post
 from tests.sdk.typecheck import validate_strict
 
 CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -41,22 +41,14 @@ CONVERSE_HELLO = "Hello from Converse, streamed in pieces."
 WEATHER_SPEC: dict[str, Any] = {
     "toolSpec": {
         "name": "get_weather",
-        "description": "Current weather in a city.",
-        "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}}},
+        "description": WEATHER_DESCRIPTION,
+        "inputSchema": {"json": CITY_PARAMETERS},
     }
 }
 TIME_SPEC: dict[str, Any] = {
     "toolSpec": {"name": "get_time", "inputSchema": {"json": {"type": "object"}}}
 }
-CLAUDE_WEATHER_TOOL: dict[str, Any] = {
-    "name": "get_weather",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
-    "required": ["city", "temperature"],
-}
+CLAUDE_WEATHER_TOOL: dict[str, Any] = {"name": "get_weather", "input_schema": CITY_PARAMETERS}
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -126,7 +118,7 @@ def names(events: list[dict[str, Any]]) -> list[str]:
 def raw_events(server: ServerProcess, path: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     """POST (unsigned: the mock checks no signature) and decode the event stream with
     botocore's own parser: (event type, payload JSON) pairs, the CRCs verified on the way."""
-    response = httpx.post(server.url + path, json=body, timeout=30)
+    response = post(server, path, body)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/vnd.amazon.eventstream"
     buffer = EventStreamBuffer()
@@ -230,7 +222,7 @@ def test_invoke_thinking(client: Any) -> None:
 
 
 def test_invoke_structured_output(client: Any) -> None:
-    output_config = {"format": {"type": "json_schema", "schema": SCHEMA}}
+    output_config = {"format": {"type": "json_schema", "schema": CITY_SCHEMA}}
     raw = invoke(client, claude_body("bed-invoke-city", output_config=output_config))
     assert json.loads(raw["content"][0]["text"]) == {"city": "Paris", "temperature": 18}
 
@@ -469,7 +461,7 @@ def test_converse_structured_output(client: Any) -> None:
     output_config = {
         "textFormat": {
             "type": "json_schema",
-            "structure": {"jsonSchema": {"schema": json.dumps(SCHEMA), "name": "city"}},
+            "structure": {"jsonSchema": {"schema": json.dumps(CITY_SCHEMA), "name": "city"}},
         }
     }
     response = converse(client, "bed-converse-city", outputConfig=output_config)

@@ -42,32 +42,12 @@ from pydantic import BaseModel, TypeAdapter
 
 from aimock.providers.common import deterministic_vector
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import CITY_SCHEMA, DESCRIBED_WEATHER_TOOL, TIME_TOOL, post, user
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "command-a-03-2025"
 EMBED_MODEL = "embed-v4.0"
 HELLO = "Hello from Cohere's chat API."
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-TIME_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
-    "required": ["city", "temperature"],
-}
 # Fields the real API always sends that the SDK types leave optional.
 ALWAYS: dict[type[BaseModel], tuple[str, ...]] = {
     V2ChatResponse: ("usage",),
@@ -96,18 +76,9 @@ async def aclient(sdk_server: ServerProcess) -> AsyncIterator[AsyncClientV2]:
         )
 
 
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
-def post(server: ServerProcess, path: str, body: Any) -> httpx.Response:
-    headers = {"authorization": "Bearer test"}
-    return httpx.post(server.url + path, json=body, headers=headers, timeout=30)
-
-
 def chat_raw(server: ServerProcess, **body: Any) -> dict[str, Any]:
     """A plain chat body, checked against the SDK's type."""
-    response = post(server, "/v2/chat", {"model": MODEL, **body})
+    response = post(server, "/v2/chat", {"model": MODEL, **body}, api_key="test")
     assert response.status_code == 200, response.text
     raw: dict[str, Any] = response.json()
     validate_strict(V2ChatResponse, raw)
@@ -118,7 +89,8 @@ def chat_raw(server: ServerProcess, **body: Any) -> dict[str, Any]:
 
 def sse_events(server: ServerProcess, **body: Any) -> list[dict[str, Any]]:
     """A streamed chat's events, each named after its type and checked."""
-    response = post(server, "/v2/chat", {"model": MODEL, **body, "stream": True})
+    request = {"model": MODEL, **body, "stream": True}
+    response = post(server, "/v2/chat", request, api_key="test")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     events = []
@@ -223,7 +195,11 @@ def test_length_is_max_tokens(client: ClientV2, sdk_server: ServerProcess) -> No
 
 
 def test_tool_call(client: ClientV2, sdk_server: ServerProcess) -> None:
-    response = client.chat(model=MODEL, messages=user("coh-weather"), tools=[WEATHER_TOOL])  # type: ignore[arg-type, list-item]
+    response = client.chat(
+        model=MODEL,
+        messages=user("coh-weather"),
+        tools=[DESCRIBED_WEATHER_TOOL],  # type: ignore[arg-type, list-item]
+    )
     assert response.finish_reason == "TOOL_CALL"
     assert response.message.tool_plan == "I will look up the weather in Paris."
     assert not response.message.content
@@ -231,12 +207,12 @@ def test_tool_call(client: ClientV2, sdk_server: ServerProcess) -> None:
     assert call.id == "get_weather_coh_1" and call.type == "function"
     assert call.function and call.function.name == "get_weather"
     assert json.loads(call.function.arguments or "") == {"city": "Paris"}
-    raw = chat_raw(sdk_server, messages=user("coh-weather"), tools=[WEATHER_TOOL])
+    raw = chat_raw(sdk_server, messages=user("coh-weather"), tools=[DESCRIBED_WEATHER_TOOL])
     assert isinstance(raw["message"]["tool_calls"][0]["function"]["arguments"], str)
 
 
 def test_tool_result_turn(client: ClientV2) -> None:
-    first = client.chat(model=MODEL, messages=user("coh-weather"), tools=[WEATHER_TOOL])  # type: ignore[arg-type, list-item]
+    first = client.chat(model=MODEL, messages=user("coh-weather"), tools=[DESCRIBED_WEATHER_TOOL])  # type: ignore[arg-type, list-item]
     [call] = first.message.tool_calls or []
     conversation: Any = [
         *user("coh-weather"),
@@ -247,7 +223,7 @@ def test_tool_result_turn(client: ClientV2) -> None:
             "content": [{"type": "document", "document": {"data": {"temperature": 18}}}],
         },
     ]
-    second = client.chat(model=MODEL, messages=conversation, tools=[WEATHER_TOOL])  # type: ignore[list-item]
+    second = client.chat(model=MODEL, messages=conversation, tools=[DESCRIBED_WEATHER_TOOL])  # type: ignore[list-item]
     assert texts(second.message) == "It is 18 degrees in Paris."
     assert second.finish_reason == "COMPLETE"
 
@@ -273,7 +249,7 @@ async def test_tool_result_turn_stream_async(aclient: AsyncClientV2) -> None:
 
 
 def test_raw_stream_tool_calls(sdk_server: ServerProcess) -> None:
-    events = sse_events(sdk_server, messages=user("coh-weather"), tools=[WEATHER_TOOL])
+    events = sse_events(sdk_server, messages=user("coh-weather"), tools=[DESCRIBED_WEATHER_TOOL])
     assert kinds(events) == [
         "message-start",
         "tool-plan-delta*",
@@ -304,7 +280,7 @@ def test_two_tool_calls_stream(client: ClientV2) -> None:
         client.chat_stream(
             model=MODEL,
             messages=user("coh-both-tools"),  # type: ignore[arg-type]
-            tools=[WEATHER_TOOL, TIME_TOOL],  # type: ignore[list-item]
+            tools=[DESCRIBED_WEATHER_TOOL, TIME_TOOL],  # type: ignore[list-item]
         )
     )
     starts = [e for e in events if e.type == "tool-call-start"]
@@ -381,7 +357,7 @@ def test_json_schema(client: ClientV2) -> None:
     response = client.chat(
         model=MODEL,
         messages=user("coh-city"),  # type: ignore[arg-type]
-        response_format=JsonObjectResponseFormatV2(json_schema=SCHEMA),
+        response_format=JsonObjectResponseFormatV2(json_schema=CITY_SCHEMA),
     )
     assert json.loads(texts(response.message)) == {"city": "Paris", "temperature": 18}
 
@@ -404,6 +380,7 @@ def test_embed_v2(client: ClientV2, sdk_server: ServerProcess) -> None:
         sdk_server,
         "/v2/embed",
         {"model": EMBED_MODEL, "texts": ["coh-alpha"], "input_type": "search_query"},
+        api_key="test",
     ).json()
     validate_strict(EmbedByTypeResponse, raw)
     assert raw["response_type"] == "embeddings_by_type"
@@ -448,9 +425,10 @@ def test_embed_v1_client(sdk_server: ServerProcess) -> None:
         )
     assert response.response_type == "embeddings_floats"
     assert response.embeddings == [deterministic_vector("coh-delta", 1024)]
-    raw = post(sdk_server, "/v1/embed", {"texts": ["coh-delta"]}).json()
+    raw = post(sdk_server, "/v1/embed", {"texts": ["coh-delta"]}, api_key="test").json()
     validate_strict(EmbeddingsFloatsEmbedResponse, raw)
-    typed = post(sdk_server, "/v1/embed", {"texts": ["x"], "embedding_types": ["int8"]}).json()
+    request = {"texts": ["x"], "embedding_types": ["int8"]}
+    typed = post(sdk_server, "/v1/embed", request, api_key="test").json()
     assert typed["response_type"] == "embeddings_by_type" and set(typed["embeddings"]) == {"int8"}
 
 
@@ -537,7 +515,7 @@ def test_sdk_bad_request(client: ClientV2) -> None:
     ],
 )
 def test_bad_requests(sdk_server: ServerProcess, path: str, body: Any, needle: str) -> None:
-    response = post(sdk_server, path, body)
+    response = post(sdk_server, path, body, api_key="test")
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"id", "message"}
     assert needle in response.json()["message"]

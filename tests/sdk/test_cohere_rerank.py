@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from aimock.providers.cohere import overlap_score
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import post
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "rerank-v3.5"
@@ -65,13 +66,8 @@ async def aclient(sdk_server: ServerProcess) -> AsyncIterator[AsyncClientV2]:
         )
 
 
-def post(server: ServerProcess, path: str, body: Any) -> httpx.Response:
-    headers = {"authorization": "Bearer test"}
-    return httpx.post(server.url + path, json=body, headers=headers, timeout=30)
-
-
 def raw_v2(server: ServerProcess, **body: Any) -> dict[str, Any]:
-    response = post(server, "/v2/rerank", {"model": MODEL, **body})
+    response = post(server, "/v2/rerank", {"model": MODEL, **body}, api_key="test")
     assert response.status_code == 200, response.text
     raw: dict[str, Any] = response.json()
     validate_strict(V2RerankResponse, raw)
@@ -115,7 +111,8 @@ def test_v1_client_fixture_and_documents(v1: cohere.Client, sdk_server: ServerPr
     assert order(response.results) == [2, 1, 0]
     first = response.results[0]
     assert first.document is not None and first.document.text == FRANCE[2]
-    raw = post(sdk_server, "/v1/rerank", {"query": "rr-capital of france", "documents": FRANCE})
+    request = {"query": "rr-capital of france", "documents": FRANCE}
+    raw = post(sdk_server, "/v1/rerank", request, api_key="test")
     body = raw.json()
     validate_strict(RerankResponse, body)
     assert_required_fields(RerankResponse, body, ALWAYS)
@@ -206,7 +203,7 @@ def test_sdk_bad_request(client: ClientV2) -> None:
     ],
 )
 def test_bad_requests(sdk_server: ServerProcess, path: str, body: Any, needle: str) -> None:
-    response = post(sdk_server, path, body)
+    response = post(sdk_server, path, body, api_key="test")
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"id", "message"}
     assert needle in response.json()["message"]

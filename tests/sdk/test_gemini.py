@@ -25,6 +25,7 @@ from google.oauth2.credentials import Credentials
 from pydantic import BaseModel, TypeAdapter
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import CITY_PARAMETERS_REQUIRED, CITY_SCHEMA, WEATHER_DESCRIPTION
 from tests.sdk.typecheck import assert_required_fields
 
 MODEL = "gemini-2.5-flash"
@@ -34,20 +35,11 @@ GEMINI_PATH = "/v1beta/models/" + MODEL
 VERTEX_PATH = "/v1beta1/projects/aimock/locations/us-central1/publishers/google/models/" + MODEL
 WEATHER = types.FunctionDeclaration(
     name="get_weather",
-    description="Current weather in a city.",
-    parameters_json_schema={
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
+    description=WEATHER_DESCRIPTION,
+    parameters_json_schema=CITY_PARAMETERS_REQUIRED,
 )
 FORECAST = types.FunctionDeclaration(name="get_forecast", parameters_json_schema={"type": "object"})
 TIME = types.FunctionDeclaration(name="get_time", parameters_json_schema={"type": "object"})
-CITY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
-    "required": ["city", "temperature"],
-}
 
 # Fields the real API always sends that the SDK types leave optional.
 ALWAYS: dict[type[BaseModel], tuple[str, ...]] = {

@@ -22,31 +22,11 @@ from pydantic import BaseModel
 
 from aimock.providers.common import deterministic_vector
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import CITY_SCHEMA, DESCRIBED_WEATHER_TOOL, TIME_TOOL, post, user
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "llama3.2"
 HELLO = "Hello from the Ollama chat API."
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-TIME_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
-}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "temperature": {"type": "integer"}},
-    "required": ["city", "temperature"],
-}
 METRICS = (
     "done_reason",
     "total_duration",
@@ -83,14 +63,6 @@ def client(sdk_server: ServerProcess) -> Iterator[Client]:
 async def aclient(sdk_server: ServerProcess) -> AsyncIterator[AsyncClient]:
     async with AsyncClient(host=sdk_server.url) as sdk:
         yield sdk
-
-
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
-def post(server: ServerProcess, path: str, body: Any) -> httpx.Response:
-    return httpx.post(server.url + path, json=body, timeout=30)
 
 
 def check(model_cls: type[BaseModel], raw: dict[str, Any], final: bool = True) -> None:
@@ -203,13 +175,17 @@ def test_length_is_done_reason_length(sdk_server: ServerProcess, client: Client)
 
 
 def test_tool_call(client: Client, sdk_server: ServerProcess) -> None:
-    response = client.chat(model=MODEL, messages=user("oll-weather"), tools=[WEATHER_TOOL])
+    response = client.chat(
+        model=MODEL, messages=user("oll-weather"), tools=[DESCRIBED_WEATHER_TOOL]
+    )
     [call] = response.message.tool_calls or []
     assert call.function.name == "get_weather"
     assert call.function.arguments == {"city": "Paris"}
     assert response.message.content == ""
     assert response.done_reason == "stop"
-    raw = plain(sdk_server, "/api/chat", messages=user("oll-weather"), tools=[WEATHER_TOOL])
+    raw = plain(
+        sdk_server, "/api/chat", messages=user("oll-weather"), tools=[DESCRIBED_WEATHER_TOOL]
+    )
     assert raw["message"]["tool_calls"] == [
         {
             "id": "call_oll_weather",
@@ -221,13 +197,13 @@ def test_tool_call(client: Client, sdk_server: ServerProcess) -> None:
 def test_tool_result_turn(client: Client) -> None:
     """The loop as the SDK writes it: the assistant message back, then a tool message that
     names the tool (the SDK keeps no call ids)."""
-    first = client.chat(model=MODEL, messages=user("oll-weather"), tools=[WEATHER_TOOL])
+    first = client.chat(model=MODEL, messages=user("oll-weather"), tools=[DESCRIBED_WEATHER_TOOL])
     conversation: list[Any] = [
         *user("oll-weather"),
         first.message,
         {"role": "tool", "content": '{"temperature": 18}', "tool_name": "get_weather"},
     ]
-    second = client.chat(model=MODEL, messages=conversation, tools=[WEATHER_TOOL])
+    second = client.chat(model=MODEL, messages=conversation, tools=[DESCRIBED_WEATHER_TOOL])
     assert second.message.content == "It is 18 degrees in Paris."
     assert not second.message.tool_calls
 
@@ -270,7 +246,10 @@ def test_tool_result_matches_call_id(sdk_server: ServerProcess, by: str) -> None
 
 def test_two_tools_stream_whole(sdk_server: ServerProcess, client: Client) -> None:
     out = records(
-        sdk_server, "/api/chat", messages=user("oll-both-tools"), tools=[WEATHER_TOOL, TIME_TOOL]
+        sdk_server,
+        "/api/chat",
+        messages=user("oll-both-tools"),
+        tools=[DESCRIBED_WEATHER_TOOL, TIME_TOOL],
     )
     carrying = [r for r in out if r["message"].get("tool_calls")]
     assert len(carrying) == 1 and carrying[0]["done"] is False
@@ -286,7 +265,7 @@ def test_two_tools_stream_whole(sdk_server: ServerProcess, client: Client) -> No
         client.chat(
             model=MODEL,
             messages=user("oll-both-tools"),
-            tools=[WEATHER_TOOL, TIME_TOOL],
+            tools=[DESCRIBED_WEATHER_TOOL, TIME_TOOL],
             stream=True,
         )
     )
@@ -329,9 +308,11 @@ def test_format_json(client: Client) -> None:
 
 
 def test_format_schema(client: Client) -> None:
-    response = client.chat(model=MODEL, messages=user("oll-city"), format=SCHEMA)
+    response = client.chat(model=MODEL, messages=user("oll-city"), format=CITY_SCHEMA)
     assert json.loads(response.message.content or "") == {"city": "Paris", "temperature": 18}
-    parts = list(client.chat(model=MODEL, messages=user("oll-city"), format=SCHEMA, stream=True))
+    parts = list(
+        client.chat(model=MODEL, messages=user("oll-city"), format=CITY_SCHEMA, stream=True)
+    )
     assert len(parts) > 2
     assert json.loads("".join(p.message.content or "" for p in parts))["temperature"] == 18
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from tests.conftest import ServerProcess
 from tests.sdk.clients import Client, collect, resolve
+from tests.sdk.helpers import WEATHER_TOOL, user
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "gpt-4o"
@@ -45,10 +46,6 @@ ALWAYS: dict[type[BaseModel], set[str]] = {
     chat_completion_chunk.Choice: {"finish_reason", "logprobs"},
 }
 ALWAYS_WITH_USAGE = {**ALWAYS, ChatCompletionChunk: ALWAYS[ChatCompletionChunk] | {"usage"}}
-
-
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
 
 
 async def create(client: Client, text: str, **kwargs: Any) -> Any:
@@ -421,14 +418,6 @@ async def test_streamed_reasoning_content(client: Client) -> None:
 
 
 # -- multi-turn tool loop -----------------------------------------------------------------
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
 
 
 async def test_tool_loop(client: Client) -> None:

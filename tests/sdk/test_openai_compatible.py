@@ -28,6 +28,7 @@ from mistralai.client.models import (
 from openai import OpenAI
 
 from tests.conftest import ROOT, ServerProcess
+from tests.sdk.helpers import WEATHER_TOOL, user
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 HELLO = "Hello from an OpenAI-compatible endpoint."
@@ -39,17 +40,6 @@ BASES = [
     ("/v1", "openai", "together-mistral-vllm"),
     ("", "openai", "deepseek"),
 ]
-WEATHER_TOOL: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def openai_client(server: ServerProcess, prefix: str) -> OpenAI:

@@ -28,6 +28,7 @@ from openai.types.shared import Reasoning
 from pydantic import BaseModel, TypeAdapter
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import CITY_PARAMETERS_REQUIRED, WEATHER_DESCRIPTION
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 MODEL = "gpt-4.1"
@@ -35,13 +36,8 @@ HELLO = "Hello from the Responses API, in several slices."
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
+    "description": WEATHER_DESCRIPTION,
+    "parameters": {**CITY_PARAMETERS_REQUIRED, "additionalProperties": False},
     "strict": True,
 }
 TIME_TOOL: dict[str, Any] = {"type": "function", "name": "get_time", "parameters": {}}

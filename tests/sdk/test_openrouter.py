@@ -16,13 +16,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import WEATHER_TOOL, post, user
 from tests.sdk.typecheck import assert_required_fields, validate_strict
 
 BASE = "/api/v1"
@@ -31,27 +31,12 @@ THINKER = "anthropic/claude-sonnet-4.6"
 HELLO = "Hello through OpenRouter."
 REASONING = "Two apples plus three apples."
 GENERATION_ID = re.compile(r"^gen-\d+-[A-Za-z0-9]{20}$")
-WEATHER_TOOL: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 @pytest.fixture
 def client(sdk_server: ServerProcess) -> Iterator[OpenAI]:
     with OpenAI(base_url=sdk_server.url + BASE, api_key="test", max_retries=0) as sdk:
         yield sdk
-
-
-def raw_post(server: ServerProcess, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{server.url}{BASE}/chat/completions", json=body, timeout=10)
 
 
 def sse_chunks(text: str) -> list[dict[str, Any]]:
@@ -180,7 +165,8 @@ def test_stream_ends_with_usage_without_include_usage(client: OpenAI) -> None:
 
 
 def test_raw_stream_chunks(sdk_server: ServerProcess) -> None:
-    response = raw_post(sdk_server, {"model": MODEL, "messages": user("or-hello"), "stream": True})
+    request = {"model": MODEL, "messages": user("or-hello"), "stream": True}
+    response = post(sdk_server, BASE + "/chat/completions", request, timeout=10)
     assert response.headers["content-type"].startswith("text/event-stream")
     assert not response.text.startswith(":")  # no openRouterProcessing on this fixture
     assert response.text.endswith("data: [DONE]\n\n")
@@ -197,7 +183,8 @@ def test_raw_stream_chunks(sdk_server: ServerProcess) -> None:
 
 
 def test_stream_reasoning_and_processing_comment(client: OpenAI, sdk_server: ServerProcess) -> None:
-    raw = raw_post(sdk_server, {"model": THINKER, "messages": user("or-think"), "stream": True})
+    request = {"model": THINKER, "messages": user("or-think"), "stream": True}
+    raw = post(sdk_server, BASE + "/chat/completions", request, timeout=10)
     assert raw.text.startswith(": OPENROUTER PROCESSING\n\ndata: ")
 
     chunks = list(
@@ -342,11 +329,8 @@ def test_models_fallback_answers_the_last_error_when_all_fail(client: OpenAI) ->
 
 def test_openai_base_is_unchanged(sdk_server: ServerProcess) -> None:
     """The same fixture scope on `/v1` misses: the shaping lives on OpenRouter's base only."""
-    response = httpx.post(
-        f"{sdk_server.url}/v1/chat/completions",
-        json={"model": MODEL, "messages": user("compat-hello")},
-        timeout=10,
-    )
+    request = {"model": MODEL, "messages": user("compat-hello")}
+    response = post(sdk_server, "/v1/chat/completions", request, timeout=10)
     body = response.json()
     assert body["id"].startswith("chatcmpl-") and "provider" not in body
     assert body["system_fingerprint"] == "fp_aimock"

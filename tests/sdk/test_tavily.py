@@ -23,6 +23,7 @@ from tavily import (
 from tavily.errors import ForbiddenError
 
 from tests.conftest import ServerProcess
+from tests.sdk.helpers import post
 
 SEARCH_KEYS = {
     "query",
@@ -54,11 +55,6 @@ def check_search_body(body: dict[str, Any]) -> None:
         assert isinstance(result["score"], float) and 0 <= result["score"] <= 1
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)
-
-
-def raw(server: ServerProcess, path: str, body: Any) -> httpx.Response:
-    headers = {"authorization": "Bearer tvly-test"}
-    return httpx.post(server.url + path, json=body, headers=headers, timeout=30)
 
 
 # --------------------------------------------------------------------------- search fixtures
@@ -248,7 +244,7 @@ def test_other_status_is_http_error(client: TavilyClient, sdk_server: ServerProc
     with pytest.raises(requests.HTTPError) as caught:
         client.search("tav-unavailable")
     assert caught.value.response is not None and caught.value.response.status_code == 503
-    response = raw(sdk_server, "/search", {"query": "tav-rate-limit"})
+    response = post(sdk_server, "/search", {"query": "tav-rate-limit"}, api_key="tvly-test")
     assert response.json() == {
         "detail": {"error": "Your request has been blocked due to excessive requests."}
     }
@@ -280,7 +276,7 @@ def test_sdk_bad_request(client: TavilyClient) -> None:
     ],
 )
 def test_bad_requests(sdk_server: ServerProcess, path: str, body: Any, needle: str) -> None:
-    response = raw(sdk_server, path, body)
+    response = post(sdk_server, path, body, api_key="tvly-test")
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"detail"}
     assert needle in response.json()["detail"]["error"]
