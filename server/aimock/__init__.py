@@ -1,7 +1,8 @@
 """aimock: one mock server for the whole agentic AI stack.
 
-The public Python surface is deliberately small: the in-process server for tests and the
-fixture loader. Everything else is internal and may change between minor versions.
+The public Python surface is deliberately small: `MockServer`, the in-process server for
+tests (also behind the pytest plugin's `aimock` fixture). Everything else is internal and may
+change between minor versions.
 """
 
 from __future__ import annotations

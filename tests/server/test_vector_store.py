@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from aimock import aimock_config
+from aimock.embedding import deterministic_vector
 from aimock.fixtures.loading import LoadError, load_paths
 from aimock.models.services.vector import VectorSpec
-from aimock.providers.common import deterministic_vector
 from aimock.services.vector import filters
 from aimock.services.vector.store import Collection, Point, VectorError, VectorStore, similarity
 

@@ -5,7 +5,6 @@ Shared here so no provider copies another's loop.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 
 from aimock.canonical import CanonicalRequest
+from aimock.embedding import deterministic_vector
 from aimock.fixtures.compiled import Reply
 from aimock.surface import ProtocolError, bad_request
 
@@ -166,18 +166,6 @@ def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int
     if reply.reasoning_tokens is None:
         reasoning = min(reasoning, total)  # an estimate never exceeds the fixture's total
     return prompt, max(0, total - reasoning), reasoning
-
-
-def deterministic_vector(text: str, dimensions: int) -> list[float]:
-    """AIMock's derivation, so both mocks give the same vector for the same input: bytes of
-    SHA-256(text), re-hashed every 32 values, each mapped to [-1, 1]."""
-    digest = hashlib.sha256(text.encode()).digest()
-    values = []
-    for i in range(dimensions):
-        if i > 0 and i % 32 == 0:
-            digest = hashlib.sha256(digest).digest()
-        values.append(digest[i % 32] / 127.5 - 1)
-    return values
 
 
 def embedding_vector(

@@ -21,12 +21,12 @@ a deployment (`/responses`, `/models`) live under `/openai`. Those surfaces have
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from aimock.canonical import CanonicalRequest, RequestContext
-from aimock.surface import ErrorDialect, ErrorInfo, Parse, ProtocolError
+from aimock.surface import ErrorDialect, ErrorInfo, Parse, ProtocolError, Surface
 
 _DEFAULT_TYPES = {
     400: "invalid_request_error",
@@ -156,6 +156,32 @@ class Mount:
 
 def vendor_mounts(route: str) -> tuple[Mount, ...]:
     return tuple(Mount(name, (prefix + route,)) for name, prefix in VENDOR_PREFIXES.items())
+
+
+def surfaces(
+    template: Surface,
+    parse: ProviderParse,
+    route: str,
+    azure_path: str,
+    variant: Callable[[str], Mapping[str, Any]] = lambda provider: {},
+) -> tuple[Surface, ...]:
+    """One surface of an OpenAI route for every provider serving it, in registration order:
+    OpenAI on its prefixes, each vendor on its own base, Azure on `azure_path`. Each gets the
+    provider's parse and error envelope; `variant` gives a provider's other differences."""
+    mounts = (Mount(OPENAI, paths(route)), *vendor_mounts(route), Mount(AZURE, (azure_path,)))
+    return tuple(
+        replace(
+            template,
+            **{
+                "provider": mount.provider,
+                "paths": mount.paths,
+                "parse": parse_for(parse, mount.provider),
+                "errors": errors_for(mount.provider),
+                **variant(mount.provider),
+            },
+        )
+        for mount in mounts
+    )
 
 
 class ProviderParse(Protocol):

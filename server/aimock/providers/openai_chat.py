@@ -712,35 +712,36 @@ VARIANTS: Mapping[str, tuple[openai_base.ProviderParse, Render, StreamRender]] =
 }
 
 
-def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
+def _variant(provider: str) -> Mapping[str, Any]:
     provider_parse, provider_render, provider_stream = VARIANTS.get(
         provider, (parse, render, stream)
     )
-    return Surface(
-        name=SURFACE,
-        provider=provider,
-        endpoint="chat",
-        method="POST",
-        paths=paths,
-        parse=openai_base.parse_for(provider_parse, provider),
-        render=provider_render,
-        stream=provider_stream,
-        errors=openai_base.errors_for(provider),
-        collapse=collapse,
-        candidates=openrouter_candidates if provider == openai_base.OPENROUTER else None,
-    )
+    return {
+        "parse": openai_base.parse_for(provider_parse, provider),
+        "render": provider_render,
+        "stream": provider_stream,
+        "candidates": openrouter_candidates if provider == openai_base.OPENROUTER else None,
+    }
 
 
 ROUTE = "/chat/completions"
-CHAT = _surface("openai", openai_base.paths(ROUTE))
-AZURE_CHAT = _surface(openai_base.AZURE, (openai_base.azure_deployment_path(ROUTE),))
+CHAT = Surface(
+    name=SURFACE,
+    provider=openai_base.OPENAI,
+    endpoint="chat",
+    method="POST",
+    paths=openai_base.paths(ROUTE),
+    parse=openai_base.parse_for(parse, openai_base.OPENAI),
+    render=render,
+    stream=stream,
+    errors=openai_base.ERRORS,
+    collapse=collapse,
+)
 
 PROVIDER = Provider(
     name="openai.chat",
-    surfaces=(
-        CHAT,
-        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
-        AZURE_CHAT,
+    surfaces=openai_base.surfaces(
+        CHAT, parse, ROUTE, openai_base.azure_deployment_path(ROUTE), _variant
     ),
     environment=openai_base.ENVIRONMENT,
     extensions=(openrouter_reply,),

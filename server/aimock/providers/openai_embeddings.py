@@ -120,28 +120,22 @@ def fallback(request: CanonicalRequest) -> Reply:
     return Reply(kind="embedding")
 
 
-def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
-    return Surface(
-        name=SURFACE,
-        provider=provider,
-        endpoint="embedding",
-        method="POST",
-        paths=paths,
-        parse=openai_base.parse_for(parse, provider),
-        render=render,
-        errors=openai_base.errors_for(provider),
-        fallback=fallback,
-    )
-
-
 ROUTE = "/embeddings"
-EMBEDDINGS = _surface("openai", openai_base.paths(ROUTE))
+EMBEDDINGS = Surface(
+    name=SURFACE,
+    provider=openai_base.OPENAI,
+    endpoint="embedding",
+    method="POST",
+    paths=openai_base.paths(ROUTE),
+    parse=openai_base.parse_for(parse, openai_base.OPENAI),
+    render=render,
+    errors=openai_base.ERRORS,
+    fallback=fallback,
+)
 
 PROVIDER = Provider(
     name="openai.embeddings",
-    surfaces=(
-        EMBEDDINGS,
-        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
-        _surface(openai_base.AZURE, (openai_base.azure_deployment_path(ROUTE),)),
+    surfaces=openai_base.surfaces(
+        EMBEDDINGS, parse, ROUTE, openai_base.azure_deployment_path(ROUTE)
     ),
 )

@@ -527,31 +527,23 @@ def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
         assembly.whole_tool_call(item.get("call_id"), item.get("name", ""), item.get("arguments"))
 
 
-def _surface(provider: str, paths: tuple[str, ...]) -> Surface:
-    return Surface(
-        name=SURFACE,
-        provider=provider,
-        endpoint="chat",
-        method="POST",
-        paths=paths,
-        parse=openai_base.parse_for(parse, provider),
-        render=render,
-        stream=stream,
-        errors=openai_base.errors_for(provider),
-        collapse=collapse,
-    )
-
-
 ROUTE = "/responses"
-RESPONSES = _surface("openai", openai_base.paths(ROUTE))
+RESPONSES = Surface(
+    name=SURFACE,
+    provider=openai_base.OPENAI,
+    endpoint="chat",
+    method="POST",
+    paths=openai_base.paths(ROUTE),
+    parse=openai_base.parse_for(parse, openai_base.OPENAI),
+    render=render,
+    stream=stream,
+    errors=openai_base.ERRORS,
+    collapse=collapse,
+)
 
 # Azure's classic client calls `/openai/responses?api-version=...` with or without a
 # deployment (responses is not one of its deployment routes); the model is the body's.
 PROVIDER = Provider(
     name="openai.responses",
-    surfaces=(
-        RESPONSES,
-        *(_surface(m.provider, m.paths) for m in openai_base.vendor_mounts(ROUTE)),
-        _surface(openai_base.AZURE, (openai_base.AZURE_ROOT + ROUTE,)),
-    ),
+    surfaces=openai_base.surfaces(RESPONSES, parse, ROUTE, openai_base.AZURE_ROOT + ROUTE),
 )

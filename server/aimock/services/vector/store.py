@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aimock.embedding import deterministic_vector
 from aimock.models.services.vector import Metric, VectorCollection, VectorSpec
-from aimock.providers.common import deterministic_vector
 from aimock.services.vector.filters import Predicate, everything
 
 # "internal" is only a chaos drop: the stores themselves never fail that way.
