@@ -40,7 +40,6 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     # envelope.
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
-    app.on_response_prepare.append(exchange.stamp)
     control.add_routes(app)
     for service in SERVICES:
         service.mount(app, state)

@@ -21,16 +21,8 @@ from aimock.models.stack import ChaosPolicyManifest
 
 Action = Literal["drop", "malformed", "disconnect"]
 ACTIONS: tuple[Action, ...] = ("drop", "malformed", "disconnect")
+HEADERS = tuple(f"x-aimock-chaos-{action}" for action in ACTIONS)
 MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What chaos policies match a request on."""
-
-    surface: str
-    provider: str
-    model: str
 
 
 @dataclass
@@ -44,13 +36,13 @@ class ActivePolicy:
     expires_at: float | None  # monotonic seconds
     rng: random.Random
 
-    def applies_to(self, request: Target, now: float) -> bool:
+    def applies_to(self, surface: str, provider: str, model: str, now: float) -> bool:
         if self.expires_at is not None and now >= self.expires_at:
             return False
         return (
-            (self.surface is None or self.surface == request.surface)
-            and (self.provider is None or self.provider == request.provider)
-            and (self.model is None or self.model == request.model)
+            (self.surface is None or self.surface == surface)
+            and (self.provider is None or self.provider == provider)
+            and (self.model is None or self.model == model)
         )
 
 
@@ -116,17 +108,23 @@ def _rates(rates: ChaosRates | None) -> tuple[float, float, float] | None:
 
 def roll(
     headers: Mapping[str, str],
-    request: Target,
+    surface: str,
+    provider: str,
+    model: str,
     *,
     fixture_rates: ChaosRates | None,
     server_rates: ChaosRates | None,
     policies: Sequence[ActivePolicy],
     rng: random.Random,
 ) -> Action | None:
+    """The chaos action for a request to `surface`/`provider`/`model`, if any strikes."""
+    quiet = fixture_rates is None and server_rates is None and not policies
+    if quiet and headers.keys().isdisjoint(HEADERS):
+        return None  # the common case: nothing could strike
     fixture = _fixture_rates(fixture_rates)
     server = _rates(server_rates)
     now = time.monotonic() if policies else 0.0
-    policy = next((p for p in policies if p.applies_to(request, now)), None)
+    policy = next((p for p in policies if p.applies_to(surface, provider, model, now)), None)
     for i, action in enumerate(ACTIONS):
         rate = _header_rate(headers, action)
         source_rng = rng

@@ -1,7 +1,7 @@
 """The one request path. Every route (an LLM surface, a service, a plain route, the control
 API, an unknown path) is answered through `serve`, which gives it, once:
 
-- a request id (`x-request-id`, also on streamed answers, and in the journal);
+- a request id (`x-request-id` on the answer, streamed ones too, and in the journal);
 - a journal entry (unless the route says `journal=False`: the control API);
 - chaos: rolled before the handler (`chaos="before"`), by the handler once it knows the
   fixture whose rates count (`chaos="handler"`, via `Exchange.strike`), or never;
@@ -38,9 +38,6 @@ log = logging.getLogger("aimock.server")
 access = logging.getLogger("aimock.request")
 
 ChaosPoint = Literal["before", "handler", "never"]
-# Where the request id and the exchange are kept on the request: the headers stamped on the
-# answer read the id; code deep in a handler reads the exchange with `of(request)`.
-REQUEST_ID = web.RequestKey("aimock_request_id", str)
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
@@ -95,12 +92,13 @@ def request_context(request: web.Request) -> RequestContext:
 class Exchange:
     """One request on its way through: what a handler reads and fills in."""
 
-    __slots__ = ("context", "entry", "matched", "request", "route", "state")
+    __slots__ = ("context", "entry", "matched", "request", "request_id", "route", "state")
 
     def __init__(self, request: web.Request, route: Route, state: ServerState) -> None:
         self.request = request
         self.route = route
         self.state = state
+        self.request_id = "req_" + secrets.token_hex(12)
         self.context = request_context(request)
         self.entry = Entry(
             method=request.method,
@@ -110,7 +108,7 @@ class Exchange:
             provider=route.provider,
             test_id=self.context.test_id,
             strict_override=self.context.strict_override,
-            request_id=request[REQUEST_ID],
+            request_id=self.request_id,
         )
         # Whether a definition answered, for metrics; a fixture in the journal entry counts.
         self.matched = False
@@ -121,12 +119,26 @@ class Exchange:
         override = self.context.strict_override
         return self.state.strict if override is None else override
 
+    def stamp(self, response: web.StreamResponse) -> None:
+        """The headers every answer carries: CORS and the request id."""
+        headers = response.headers
+        for name, value in CORS.items():
+            headers.setdefault(name, value)
+        headers.setdefault("x-request-id", self.request_id)
+
+    async def prepare(self, response: web.StreamResponse) -> None:
+        """Send a streamed answer's headers (stamped like every answer's)."""
+        self.stamp(response)
+        await response.prepare(self.request)
+
     def strike(self, fixture_rates: ChaosRates | None = None, model: str = "") -> None:
         """Roll chaos for this request; raises `ChaosStrike` when it hits."""
         state = self.state
         action = chaos.roll(
             self.context.headers,
-            chaos.Target(self.route.surface, self.route.provider, model),
+            self.route.surface,
+            self.route.provider,
+            model,
             fixture_rates=fixture_rates,
             server_rates=state.server_chaos,
             policies=state.chaos_policies,
@@ -137,29 +149,20 @@ class Exchange:
 
 
 Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
-EXCHANGE = web.RequestKey("aimock_exchange", Exchange)
-
-
-def of(request: web.Request) -> Exchange:
-    """The exchange a request is being served in."""
-    return request[EXCHANGE]
 
 
 async def serve(request: web.Request, route: Route, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
-    request[REQUEST_ID] = "req_" + secrets.token_hex(12)
-    request[EXCHANGE] = exchange = Exchange(request, route, state)
+    exchange = Exchange(request, route, state)
     try:
         response = await _answer(exchange, handler)
     except asyncio.CancelledError:
         exchange.entry.interrupted = exchange.entry.interrupted or "client_gone"
         _finish(exchange, None, started)
         raise
-    finally:
-        # The request and its exchange refer to each other; without this the pair would wait
-        # for the cyclic garbage collector, whose pauses show in the latency tail.
-        del request[EXCHANGE]
+    if not response.prepared:
+        exchange.stamp(response)
     _finish(exchange, response, started)
     return response
 
@@ -241,13 +244,3 @@ def miss_info(miss: Miss, strict: bool) -> ErrorInfo:
     else:
         message = f"Strict mode: no fixture matched {miss.description}"
     return ErrorInfo(503, message, type="invalid_request_error", code="no_fixture_match")
-
-
-async def stamp(request: web.BaseRequest, response: web.StreamResponse) -> None:
-    """Headers every answer carries, streamed ones too (an `on_response_prepare` signal)."""
-    headers = response.headers
-    for name, value in CORS.items():
-        headers.setdefault(name, value)
-    request_id = request.get(REQUEST_ID)
-    if request_id is not None:
-        headers.setdefault("x-request-id", request_id)

@@ -167,7 +167,7 @@ async def _stream(
             **(surface.headers(canonical) if surface.headers is not None else {}),
         },
     )
-    await response.prepare(exchange.request)
+    await exchange.prepare(response)
     exchange.entry.status = 200
     outcome = await pacing.stream(exchange.request, response, events, physics, framing=framing)
     if outcome != "complete":

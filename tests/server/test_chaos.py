@@ -222,8 +222,6 @@ def test_policy_matching_is_pure() -> None:
         }
     )
     [active] = chaos.activate([manifest])
-    request = chaos.Target("openai.chat", "openai", "m")
-    other = chaos.Target("x.chat", "anthropic", "m")
     rates = {"fixture_rates": None, "server_rates": None, "policies": [active], "rng": active.rng}
-    assert chaos.roll({}, request, **rates) == "disconnect"  # type: ignore[arg-type]
-    assert chaos.roll({}, other, **rates) is None  # type: ignore[arg-type]
+    assert chaos.roll({}, "openai.chat", "openai", "m", **rates) == "disconnect"  # type: ignore[arg-type]
+    assert chaos.roll({}, "x.chat", "anthropic", "m", **rates) is None  # type: ignore[arg-type]

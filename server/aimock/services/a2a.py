@@ -45,7 +45,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock import exchange
 from aimock.exchange import Exchange, Route
 from aimock.models.services.a2a import (
     DEFAULT_MOUNT,
@@ -511,12 +510,12 @@ async def _journaled_answer(exchange: Exchange) -> web.StreamResponse:
         matched = agent is not None
     else:
         agent = service.agent_at(spec, request.path)
-        body, entry.rpc_method, outcome = await _rpc(request, service, agent, state.max_body_bytes)
+        body, entry.rpc_method, outcome = await _rpc(request, service, agent, exchange)
         entry.body = body
         if isinstance(outcome, RpcError):
             response, matched = _rpc_error(outcome), False
         else:
-            response = await _respond(request, outcome, body)
+            response = await _respond(exchange, outcome, body)
             matched = outcome.matched
     exchange.matched = matched
     if matched and agent is not None:
@@ -538,7 +537,7 @@ def _card_response(request: web.Request, agent: Agent | None) -> web.Response:
 
 
 async def _rpc(
-    request: web.Request, service: A2AService, agent: Agent | None, limit: int
+    request: web.Request, service: A2AService, agent: Agent | None, exchange: Exchange
 ) -> tuple[Any, str | None, Outcome | RpcError]:
     """Reads and answers one JSON-RPC request: its body, its method, and the outcome or the
     error to answer (carrying the request's id once it is known)."""
@@ -548,7 +547,7 @@ async def _rpc(
         error = RpcError(INVALID_REQUEST, "Method Not Allowed: POST JSON-RPC requests", status=405)
         return None, None, error
     try:
-        body = await jsonrpc.read(request, limit)
+        body = await jsonrpc.read(request, exchange.state.max_body_bytes)
     except RpcError as exc:
         return None, None, exc
     raw_method = body.get("method") if isinstance(body, dict) else None
@@ -564,14 +563,14 @@ async def _rpc(
         if known is None:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {message.method}")
         dialect, handler = known
-        call = Call(service, agent, dialect, message.params, exchange.of(request).strict)
+        call = Call(service, agent, dialect, message.params, exchange.strict)
         return body, method, handler(call)
     except RpcError as exc:
         exc.id = message.id
         return body, method, exc
 
 
-async def _respond(request: web.Request, outcome: Outcome, body: Any) -> web.StreamResponse:
+async def _respond(exchange: Exchange, outcome: Outcome, body: Any) -> web.StreamResponse:
     request_id: RequestId | None = body.get("id") if isinstance(body, dict) else None
     if outcome.events is None:
         answer = jsonrpc.result(request_id, outcome.result or {})
@@ -579,7 +578,7 @@ async def _respond(request: web.Request, outcome: Outcome, body: Any) -> web.Str
     response = web.StreamResponse(
         headers={"Content-Type": sse.CONTENT_TYPE, "Cache-Control": "no-cache"}
     )
-    await response.prepare(request)
+    await exchange.prepare(response)
     for event in outcome.events:
         await response.write(sse.frame(jsonrpc.result(request_id, event)))
     await response.write_eof()

@@ -35,7 +35,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock import exchange
 from aimock.exchange import Exchange, Route
 from aimock.models.services.mcp import DEFAULT_MOUNT, McpServer, McpSpec, Prompt, Tool, ToolResult
 from aimock.models.services.mcp import SECTION as MCP_SECTION
@@ -160,11 +159,11 @@ async def _answer(
         body = await jsonrpc.read(request, state.max_body_bytes)
         entry.body = body
         if isinstance(body, list):
-            return _batch(request, service, server, body)
+            return _batch(request, service, server, body, exchange.strict)
         message = jsonrpc.parse_message(body)
     except RpcError as exc:
         return _rpc_error(exc), _method_of(entry.body), False
-    return _single(request, service, server, message)
+    return _single(request, service, server, message, exchange.strict)
 
 
 def _method_of(body: Any) -> str | None:
@@ -173,10 +172,10 @@ def _method_of(body: Any) -> str | None:
 
 
 def _single(
-    request: web.Request, service: McpService, server: McpServer, message: Message
+    request: web.Request, service: McpService, server: McpServer, message: Message, strict: bool
 ) -> tuple[web.Response, str | None, bool]:
     try:
-        call, session = _admit(request, service, server, message)
+        call, session = _admit(request, service, server, message, strict)
         if not message.is_request:  # notifications and client responses need no answer
             return web.Response(status=202), message.method, True
         headers: dict[str, str] = {}
@@ -192,7 +191,7 @@ def _single(
 
 
 def _batch(
-    request: web.Request, service: McpService, server: McpServer, items: list[Any]
+    request: web.Request, service: McpService, server: McpServer, items: list[Any], strict: bool
 ) -> tuple[web.Response, str | None, bool]:
     """A JSON-RPC batch (2025-03-26): every request answered, in order, in one array."""
     if not items:
@@ -212,7 +211,7 @@ def _batch(
             )
             continue
         try:
-            call, _ = _admit(request, service, server, message)
+            call, _ = _admit(request, service, server, message, strict)
             if message.is_request:
                 answer, _ = _dispatch(call, message)
                 answers.append(answer)
@@ -229,7 +228,7 @@ def _batch(
 
 
 def _admit(
-    request: web.Request, service: McpService, server: McpServer, message: Message
+    request: web.Request, service: McpService, server: McpServer, message: Message, strict: bool
 ) -> tuple[Call, Session | None]:
     """Which era the message speaks, and its session (handshake era after initialize)."""
     session_id = request.headers.get(SESSION_HEADER)
@@ -239,11 +238,11 @@ def _admit(
     asked = meta_version or header_version
     if session_id is None and message.method != "initialize":
         if message.method == "server/discover" or asked in MODERN_VERSIONS:
-            return _admit_modern(request, server, message, asked), None
+            return _admit_modern(request, server, message, asked, strict), None
         if asked is not None and asked not in HANDSHAKE_VERSIONS:
             raise _unsupported(asked)
     if message.method == "initialize":
-        return Call(server, False, HANDSHAKE_VERSIONS[-1], exchange.of(request).strict), None
+        return Call(server, False, HANDSHAKE_VERSIONS[-1], strict), None
     if session_id is None:
         raise RpcError(
             INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required", status=400
@@ -257,11 +256,11 @@ def _admit(
             f"Bad Request: unsupported {VERSION_HEADER} {header_version!r}",
             status=400,
         )
-    return Call(server, False, session.protocol_version, exchange.of(request).strict), session
+    return Call(server, False, session.protocol_version, strict), session
 
 
 def _admit_modern(
-    request: web.Request, server: McpServer, message: Message, asked: str | None
+    request: web.Request, server: McpServer, message: Message, asked: str | None, strict: bool
 ) -> Call:
     version = asked or MODERN_VERSIONS[-1]
     if version not in MODERN_VERSIONS:
@@ -274,7 +273,7 @@ def _admit_modern(
             f"{message.method!r}",
             status=400,
         )
-    return Call(server, True, version, exchange.of(request).strict)
+    return Call(server, True, version, strict)
 
 
 def _unsupported(version: str) -> RpcError:
