@@ -22,7 +22,7 @@ a deployment (`/responses`, `/models`) live under `/openai`. Those surfaces have
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aimock.canonical import CanonicalRequest, RequestContext
@@ -159,26 +159,28 @@ def vendor_mounts(route: str) -> tuple[Mount, ...]:
 
 
 def surfaces(
-    template: Surface,
-    parse: ProviderParse,
     route: str,
     azure_path: str,
+    parse: ProviderParse,
     variant: Callable[[str], Mapping[str, Any]] = lambda provider: {},
+    **fields: Any,
 ) -> tuple[Surface, ...]:
-    """One surface of an OpenAI route for every provider serving it, in registration order:
-    OpenAI on its prefixes, each vendor on its own base, Azure on `azure_path`. Each gets the
-    provider's parse and error envelope; `variant` gives a provider's other differences."""
+    """An OpenAI route (`POST`) as one surface for every provider serving it, in registration
+    order: OpenAI on its prefixes, each vendor on its own base, Azure on `azure_path`. Each
+    gets the provider's parse and error envelope; `fields` are the `Surface`'s others (name,
+    endpoint, render...), and `variant` gives a provider's own differences."""
     mounts = (Mount(OPENAI, paths(route)), *vendor_mounts(route), Mount(AZURE, (azure_path,)))
     return tuple(
-        replace(
-            template,
+        Surface(
             **{
+                "method": "POST",
                 "provider": mount.provider,
                 "paths": mount.paths,
                 "parse": parse_for(parse, mount.provider),
                 "errors": errors_for(mount.provider),
+                **fields,
                 **variant(mount.provider),
-            },
+            }
         )
         for mount in mounts
     )

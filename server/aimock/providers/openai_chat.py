@@ -81,7 +81,6 @@ from aimock.surface import (
     Render,
     RenderOptions,
     StreamRender,
-    Surface,
     bad_request,
 )
 
@@ -725,23 +724,17 @@ def _variant(provider: str) -> Mapping[str, Any]:
 
 
 ROUTE = "/chat/completions"
-CHAT = Surface(
-    name=SURFACE,
-    provider=openai_base.OPENAI,
-    endpoint="chat",
-    method="POST",
-    paths=openai_base.paths(ROUTE),
-    parse=openai_base.parse_for(parse, openai_base.OPENAI),
-    render=render,
-    stream=stream,
-    errors=openai_base.ERRORS,
-    collapse=collapse,
-)
 
 PROVIDER = Provider(
     name="openai.chat",
     surfaces=openai_base.surfaces(
-        CHAT, parse, ROUTE, openai_base.azure_deployment_path(ROUTE), _variant
+        ROUTE,
+        openai_base.azure_deployment_path(ROUTE),
+        parse,
+        _variant,
+        name=SURFACE,
+        endpoint="chat",
+        collapse=collapse,
     ),
     environment=openai_base.ENVIRONMENT,
     extensions=(openrouter_reply,),

@@ -24,7 +24,7 @@ from aimock.providers.common import (
     optional,
     require,
 )
-from aimock.surface import Provider, RenderOptions, Surface, bad_request
+from aimock.surface import Provider, RenderOptions, bad_request
 
 SURFACE = "openai.embeddings"
 DEFAULT_DIMENSIONS = 1536
@@ -121,21 +121,16 @@ def fallback(request: CanonicalRequest) -> Reply:
 
 
 ROUTE = "/embeddings"
-EMBEDDINGS = Surface(
-    name=SURFACE,
-    provider=openai_base.OPENAI,
-    endpoint="embedding",
-    method="POST",
-    paths=openai_base.paths(ROUTE),
-    parse=openai_base.parse_for(parse, openai_base.OPENAI),
-    render=render,
-    errors=openai_base.ERRORS,
-    fallback=fallback,
-)
 
 PROVIDER = Provider(
     name="openai.embeddings",
     surfaces=openai_base.surfaces(
-        EMBEDDINGS, parse, ROUTE, openai_base.azure_deployment_path(ROUTE)
+        ROUTE,
+        openai_base.azure_deployment_path(ROUTE),
+        parse,
+        name=SURFACE,
+        endpoint="embedding",
+        render=render,
+        fallback=fallback,
     ),
 )

@@ -47,7 +47,7 @@ from aimock.providers.common import (
     text_of,
     token_counts,
 )
-from aimock.surface import Event, Provider, RenderOptions, Surface, bad_request
+from aimock.surface import Event, Provider, RenderOptions, bad_request
 
 SURFACE = "openai.responses"
 ROLES = ("assistant", "developer", "system", "user")
@@ -528,22 +528,19 @@ def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
 
 
 ROUTE = "/responses"
-RESPONSES = Surface(
-    name=SURFACE,
-    provider=openai_base.OPENAI,
-    endpoint="chat",
-    method="POST",
-    paths=openai_base.paths(ROUTE),
-    parse=openai_base.parse_for(parse, openai_base.OPENAI),
-    render=render,
-    stream=stream,
-    errors=openai_base.ERRORS,
-    collapse=collapse,
-)
 
 # Azure's classic client calls `/openai/responses?api-version=...` with or without a
 # deployment (responses is not one of its deployment routes); the model is the body's.
 PROVIDER = Provider(
     name="openai.responses",
-    surfaces=openai_base.surfaces(RESPONSES, parse, ROUTE, openai_base.AZURE_ROOT + ROUTE),
+    surfaces=openai_base.surfaces(
+        ROUTE,
+        openai_base.AZURE_ROOT + ROUTE,
+        parse,
+        name=SURFACE,
+        endpoint="chat",
+        render=render,
+        stream=stream,
+        collapse=collapse,
+    ),
 )
