@@ -29,19 +29,15 @@ ErrorRenderer = Callable[[VectorError], Answer]
 DialectRoute = tuple[str, str, Handler]
 
 STORE: web.AppKey[VectorStore] = web.AppKey("aimock_vector", VectorStore)
+# The error kind of a status the request path answers (other 4xx: a bad request).
+KINDS: dict[int, ErrorKind] = {404: "not_found", 409: "conflict"}
 
 
 def dialect(error: ErrorRenderer) -> ErrorDialect:
     """A database's error renderer as the request path's error dialect (chaos drops, faults)."""
 
     def body(info: ErrorInfo) -> dict[str, Any]:
-        kind: ErrorKind = (
-            "internal"
-            if info.status >= 500
-            else "not_found"
-            if info.status == 404
-            else "bad_request"
-        )
+        kind = "internal" if info.status >= 500 else KINDS.get(info.status, "bad_request")
         rendered = error(VectorError(kind, info.message))[1]
         return rendered if isinstance(rendered, dict) else {"error": info.message}
 
