@@ -6,13 +6,14 @@ With `AIMOCK_ADMIN_TOKEN` set, every control route but health requires it (Beare
 stay open.
 
 Every control route answers through the request path (`exchange.serve`) as the `control`
-surface: request id, metrics and a log line, but never chaos, and no journal entry (reading the
-journal must not change it).
+surface: request id, metrics and a log line (at DEBUG: probes come every few seconds), but
+never chaos, and no journal entry (reading the journal must not change it).
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -271,7 +272,14 @@ def _error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"error": info.message}
 
 
-ROUTE = Route("control", "aimock", ErrorDialect(body=_error_body), chaos="never", journal=False)
+ROUTE = Route(
+    "control",
+    "aimock",
+    ErrorDialect(body=_error_body),
+    chaos="never",
+    journal=False,
+    log_level=logging.DEBUG,
+)
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

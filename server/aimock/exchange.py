@@ -58,6 +58,9 @@ class Route:
     # or "never" (the control API, probes).
     chaos: ChaosPoint = "before"
     journal: bool = True
+    # The level of the request's log line: the control API's (probes every few seconds in a
+    # cluster) is DEBUG.
+    log_level: int = logging.INFO
 
 
 class Miss(Exception):
@@ -203,8 +206,9 @@ def _finish(exchange: Exchange, response: web.StreamResponse | None, started: fl
     if route.journal:
         state.journal.add(entry)
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
-    if access.isEnabledFor(logging.INFO):
-        access.info(
+    if access.isEnabledFor(route.log_level):
+        access.log(
+            route.log_level,
             "%s %s %s %d %.1fms%s%s",
             entry.method,
             entry.path,

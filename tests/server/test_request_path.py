@@ -194,11 +194,15 @@ async def test_a_fault_of_the_handler_answers_500_in_the_envelope(
 
 
 async def test_control_routes_take_the_path_without_chaos_or_journal(
-    client: TestClient[Any, web.Application],
+    client: TestClient[Any, web.Application], caplog: pytest.LogCaptureFixture
 ) -> None:
     chaos = {"X-AIMock-Chaos-Drop": "1", "X-AIMock-Chaos-Disconnect": "1"}
-    health = await client.get("/__aimock/health", headers=chaos)
+    with caplog.at_level(logging.DEBUG, logger="aimock.request"):
+        health = await client.get("/__aimock/health", headers=chaos)
     assert health.status == 200
+    # Logged, at DEBUG: probes come every few seconds in a cluster.
+    [record] = [r for r in caplog.records if r.getMessage().startswith("GET /__aimock/health ")]
+    assert (record.levelno, record.getMessage().split()[2]) == (logging.DEBUG, "control")
     assert health.headers["x-request-id"].startswith("req_")
     assert await journal(client) == []
     metrics = await (await client.get("/metrics")).text()
