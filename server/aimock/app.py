@@ -15,6 +15,7 @@ from aiohttp import web
 from aimock import control, exchange, routes
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
+from aimock.recording.proxy import RECORDER, Recorder
 from aimock.services.registry import SERVICES
 from aimock.state import STATE, ServeOptions, ServerState
 
@@ -40,6 +41,14 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     # envelope.
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
+    if options.record is not None:
+        recorder = app[RECORDER] = Recorder(options.record)
+
+        async def close_upstreams(app: web.Application) -> None:
+            del app
+            await recorder.close()
+
+        app.on_cleanup.append(close_upstreams)
     control.add_routes(app)
     for service in SERVICES:
         service.mount(app, state)

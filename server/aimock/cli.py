@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
             help=f"server-wide {action} rate (0-1)",
         )
 
+    _add_record_flags(serve)
+
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
     return parser
@@ -123,6 +125,98 @@ def _openai_prefix(raw: str) -> str:
         return check_openai_prefix(raw)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _upstream_names() -> list[str]:
+    """Every `--provider-<name>`: AIMock's names, then every other provider we serve."""
+    from aimock.providers.registry import PROVIDERS
+    from aimock.recording.options import AIMOCK_PROVIDERS, ALIASES
+
+    served = {ALIASES.get(s.provider, s.provider) for p in PROVIDERS for s in p.surfaces}
+    return [*AIMOCK_PROVIDERS, *sorted(served - set(AIMOCK_PROVIDERS))]
+
+
+def _add_record_flags(serve: argparse.ArgumentParser) -> None:
+    record = serve.add_argument_group(
+        "record and proxy", "a request no fixture matches goes to the real provider"
+    )
+    mode = record.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--record",
+        action="store_true",
+        help="forward misses upstream, relay the answer, save it as a fixture and serve it",
+    )
+    mode.add_argument(
+        "--proxy-only", action="store_true", help="forward misses upstream, save nothing"
+    )
+    for name in _upstream_names():
+        record.add_argument(
+            f"--provider-{name}",
+            metavar="URL",
+            dest=f"provider_{name.replace('-', '_')}",
+            help=argparse.SUPPRESS
+            if name not in ("openai", "anthropic")
+            else (f"base URL of the real {name} API (likewise --provider-<name> for the others)"),
+        )
+    record.add_argument(
+        "--record-dir", type=Path, help="where recordings go (<first -f folder>/recorded)"
+    )
+    record.add_argument(
+        "--record-format",
+        choices=("json", "manifest"),
+        default="json",
+        help="AIMock fixture JSON (both servers load it) or Fixture manifests (json)",
+    )
+    record.add_argument(
+        "--record-full-model-version",
+        action="store_true",
+        help="keep a dated model id in the recorded match instead of its family",
+    )
+    record.add_argument(
+        "--upstream-timeout-ms",
+        type=_bounded(float, 1),
+        default=30_000,
+        help="ms to wait for the upstream to answer (30000)",
+    )
+    record.add_argument(
+        "--body-timeout-ms",
+        type=_bounded(float, 1),
+        default=30_000,
+        help="ms to wait between two pieces of an upstream body (30000)",
+    )
+
+
+def _record_options(args: argparse.Namespace, paths: list[Path]) -> object:
+    """RecordOptions from the flags, None when neither mode is asked; a str is an error."""
+    from aimock.recording.options import RecordOptions
+
+    providers = {
+        name: url
+        for name in _upstream_names()
+        if (url := getattr(args, f"provider_{name.replace('-', '_')}", None))
+    }
+    if not (args.record or args.proxy_only):
+        if providers:
+            logging.getLogger("aimock.record").warning(
+                "--provider-* given without --record or --proxy-only: nothing is forwarded"
+            )
+        return None
+    if not providers:
+        flag = "--record" if args.record else "--proxy-only"
+        return f"{flag} needs at least one upstream: --provider-<name> URL (e.g. --provider-openai https://api.openai.com)"
+    directory = args.record_dir
+    if directory is None:
+        first = paths[0] if paths else Path("fixtures")
+        directory = (first if first.is_dir() or not first.suffix else first.parent) / "recorded"
+    return RecordOptions(
+        mode="record" if args.record else "proxy-only",
+        providers=providers,
+        directory=directory,
+        format=args.record_format,
+        upstream_timeout=args.upstream_timeout_ms / 1000,
+        body_timeout=args.body_timeout_ms / 1000,
+        full_model_version=args.record_full_model_version,
+    )
 
 
 def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -195,6 +289,10 @@ def serve(args: argparse.Namespace) -> int:
         config_sections = config.sections
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
+    record = _record_options(args, paths)
+    if isinstance(record, str):
+        print(f"error: {record}", file=sys.stderr)
+        return 1
     embedded = not paths
     if embedded:
         paths = [default_fixture_path()]
@@ -223,6 +321,7 @@ def serve(args: argparse.Namespace) -> int:
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
         sections=config_sections,
+        record=record,  # type: ignore[arg-type]
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 

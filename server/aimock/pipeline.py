@@ -17,10 +17,11 @@ from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest
 from aimock.exchange import Exchange, Handler, Miss, Route
 from aimock.fixtures.compiled import Physics, Reply
 from aimock.fixtures.matching import FixtureIndex, Selection
+from aimock.recording.proxy import RECORDER
 from aimock.state import ServerState
 from aimock.streaming import pacing
 from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
-from aimock.wire import error_response, json_response, read_json
+from aimock.wire import error_response, json_response, parse_json, read_body
 
 
 def route_of(surface: Surface) -> Route:
@@ -73,7 +74,8 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
                 code="surface_disabled",
             )
         )
-    body = await read_json(request, state.settings.max_body_bytes)
+    raw = await read_body(request, state.settings.max_body_bytes)
+    body = parse_json(raw, request.method)
     entry.body = body
     canonical = surface.parse(body, exchange.context, request.match_info)
     entry.model = canonical.model or None
@@ -95,6 +97,9 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     reply = selection.reply
     physics = compiled.physics if compiled is not None else index.default_physics
     if reply is None:
+        recorder = request.app.get(RECORDER)
+        if recorder is not None and not exchange.strict:  # strict never leaves the mock
+            return await recorder.relay(exchange, surface, canonical, raw)
         if surface.fallback is None or exchange.strict:
             raise Miss(describe(canonical), skipped_by_state=selection.skipped_by_state)
         reply = surface.fallback(canonical)

@@ -24,6 +24,7 @@ from aimock.models.base import Section, SpecT
 from aimock.models.fixture import ChaosRates
 from aimock.models.services import SECTIONS
 from aimock.models.stack import StackSpec
+from aimock.recording.options import RecordOptions
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class ServeOptions:
     openai_prefixes: tuple[str, ...] = ()
     # Service sections by key, from AIMock's aimock.json (`-c`); they replace the stack spec's.
     sections: Mapping[str, BaseModel] = field(default_factory=dict)
+    # Record or proxy mode (`--record`, `--proxy-only`): a miss goes to the real provider.
+    record: RecordOptions | None = None
 
 
 @dataclass(frozen=True)

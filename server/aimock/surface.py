@@ -80,6 +80,8 @@ Fallback = Callable[[CanonicalRequest], Reply]
 # A recorded stream back into one answer: the events as (name, decoded JSON payload) pairs, in
 # order. Lives beside the stream renderer so the two change together (record mode uses it).
 Collapse = Callable[[Sequence[tuple[str | None, Any]]], Reply]
+# A non-streamed answer's JSON back into one answer, beside `render` (record mode).
+Decode = Callable[[Any], Reply]
 # Headers a successful answer carries besides the body (request ids, content-type echoes).
 SuccessHeaders = Callable[[CanonicalRequest], Mapping[str, str]]
 # The framing of one streamed answer, when the request picks it (Gemini's `?alt=sse` or not).
@@ -108,6 +110,7 @@ class Surface:
     # An answer for a miss when not strict (deterministic embeddings, unflagged moderation).
     fallback: Fallback | None = None
     collapse: Collapse | None = None
+    decode: Decode | None = None
     headers: SuccessHeaders | None = None
     candidates: Candidates | None = None
 

@@ -30,6 +30,11 @@ def error_response(dialect: ErrorDialect, info: ErrorInfo) -> web.Response:
 
 
 async def read_json(request: web.Request, limit: int) -> Any:
+    return parse_json(await read_body(request, limit), request.method)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body's bytes, read to the end; `ProtocolError` 413 past `limit`."""
     if request.content_length is not None and request.content_length > limit:
         raise ProtocolError(
             ErrorInfo(
@@ -55,9 +60,13 @@ async def read_json(request: web.Request, limit: int) -> Any:
                 )
             )
         parts.append(chunk)
-    raw = b"".join(parts)
+    return b"".join(parts)
+
+
+def parse_json(raw: bytes, method: str) -> Any:
+    """A body as JSON; an empty one is {} for a bodiless method, else a `ProtocolError`."""
     if not raw.strip():
-        if request.method in ("GET", "DELETE", "HEAD"):
+        if method in ("GET", "DELETE", "HEAD"):
             return {}
         raise bad_request("The request body is empty; expected a JSON object", code="invalid_json")
     try:

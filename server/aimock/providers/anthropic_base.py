@@ -281,6 +281,42 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return collapse_objects(events, collapse_event)
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed Messages body back into one answer: its content blocks read as the
+    events that would have streamed them."""
+    body = body if isinstance(body, dict) else {}
+    usage = body.get("usage") or {}
+    events: list[Mapping[str, Any]] = [{"type": "message_start", "message": body}]
+    for index, block in enumerate(body.get("content") or ()):
+        if not isinstance(block, dict):
+            continue
+        events.append({"type": "content_block_start", "index": index, "content_block": block})
+        kind = block.get("type")
+        if kind == "text":
+            events.append(_delta(index, "text_delta", text=block.get("text", "")))
+        elif kind == "thinking":
+            events.append(_delta(index, "thinking_delta", thinking=block.get("thinking", "")))
+            events.append(_delta(index, "signature_delta", signature=block.get("signature")))
+        elif kind == "tool_use":
+            arguments = orjson.dumps(block.get("input") or {}).decode()
+            events.append(_delta(index, "input_json_delta", partial_json=arguments))
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": body.get("stop_reason")},
+            "usage": {"output_tokens": usage.get("output_tokens")},
+        }
+    )
+    assembly = Assembly()
+    for event in events:
+        collapse_event(assembly, event)
+    return assembly.reply()
+
+
+def _delta(index: int, kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "content_block_delta", "index": index, "delta": {"type": kind, **fields}}
+
+
 def collapse_event(assembly: Assembly, data: Mapping[str, Any]) -> None:
     """Add one Messages stream event (its JSON) to `assembly`."""
     kind = data.get("type")

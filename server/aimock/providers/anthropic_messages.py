@@ -163,6 +163,7 @@ MESSAGES = Surface(
     stream=stream_message,
     errors=ERRORS,
     collapse=anthropic_base.collapse,
+    decode=anthropic_base.decode,
     headers=answer_headers,
 )
 
@@ -177,6 +178,7 @@ FOUNDRY_MESSAGES = Surface(
     stream=stream_message,
     errors=ERRORS,
     collapse=anthropic_base.collapse,
+    decode=anthropic_base.decode,
     headers=answer_headers,
 )
 

@@ -22,6 +22,9 @@ class RedactedReasoning:
 
     blobs: tuple[str, ...]
 
+    def fixture_fields(self) -> dict[str, Any]:
+        return {"redactedThinking": list(self.blobs)}
+
 
 def redacted_reasoning(fixture: Fixture | None, response: Response) -> RedactedReasoning | None:
     """The reply extension of a fixture's `redactedThinking`."""

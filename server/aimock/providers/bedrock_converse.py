@@ -326,6 +326,33 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return assembly.reply()
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed Converse answer back into one: its content blocks in order."""
+    body = body if isinstance(body, dict) else {}
+    assembly = Assembly()
+    message = (body.get("output") or {}).get("message") or {}
+    for block in message.get("content") or ():
+        if not isinstance(block, dict):
+            continue
+        reasoning = block.get("reasoningContent") or {}
+        if isinstance(block.get("text"), str):
+            assembly.text.append(block["text"])
+        elif isinstance(block.get("toolUse"), dict):
+            call = block["toolUse"]
+            assembly.whole_tool_call(call.get("toolUseId"), call.get("name", ""), call.get("input"))
+        elif isinstance(reasoning.get("reasoningText"), dict):
+            assembly.reasoning.append(reasoning["reasoningText"].get("text", ""))
+            assembly.signature = reasoning["reasoningText"].get("signature")
+        elif isinstance(reasoning.get("redactedContent"), str):
+            blob = base64.b64decode(reasoning["redactedContent"]).decode(errors="replace")
+            assembly.redacted_thinking.append(blob)
+    assembly.finish_reason = body.get("stopReason")
+    usage = body.get("usage") or {}
+    assembly.input_tokens = usage.get("inputTokens")
+    assembly.output_tokens = usage.get("outputTokens")
+    return assembly.reply()
+
+
 def _collapse_event(assembly: Assembly, name: str | None, event: Mapping[str, Any]) -> None:
     index = event.get("contentBlockIndex")
     if name == "contentBlockStart":
@@ -364,6 +391,7 @@ CONVERSE = Surface(
     parse=parse,
     render=render,
     errors=ERRORS,
+    decode=decode,
     headers=bedrock_base.answer_headers,
 )
 

@@ -138,6 +138,7 @@ INVOKE = Surface(
     parse=parse,
     render=render,
     errors=ERRORS,
+    decode=anthropic_base.decode,
     headers=bedrock_base.invoke_headers,
 )
 

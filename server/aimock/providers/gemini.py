@@ -116,6 +116,7 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
         method="POST",
         paths=_paths(roots, "generateContent"),
         parse=_generate_parse(provider, stream=False),
+        decode=gemini_base.decode,
         render=gemini_base.render,
         errors=ERRORS,
     )

@@ -556,6 +556,12 @@ def _weight(part: Mapping[str, Any]) -> int:
 # --------------------------------------------------------------------------- collapse
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed GenerateContentResponse back into one answer: the same shape as one
+    streamed chunk holding the whole answer."""
+    return collapse([(None, body)])
+
+
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded Gemini stream back into one answer."""
     return collapse_objects(events, collapse_chunk)

@@ -452,6 +452,11 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return collapse_objects(events, _collapse_record)
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed chat or generate answer: the same record as a stream's only one."""
+    return collapse([(None, body)])
+
+
 def _collapse_record(parts: Assembly, record: Mapping[str, Any]) -> None:
     message = record.get("message")
     chat = isinstance(message, dict)
@@ -595,6 +600,7 @@ CHAT_SURFACE = _surface(
     render=render_chat,
     stream=stream_chat,
     collapse=collapse,
+    decode=decode,
 )
 GENERATE_SURFACE = _surface(
     GENERATE,
@@ -604,6 +610,7 @@ GENERATE_SURFACE = _surface(
     render=render_generate,
     stream=stream_generate,
     collapse=collapse,
+    decode=decode,
 )
 # One surface name for both embedding routes: a fixture for `ollama.embed` answers either.
 EMBED_SURFACE = _surface(

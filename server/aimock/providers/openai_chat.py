@@ -442,6 +442,20 @@ class OpenRouterReply:
     accounting: dict[str, Any] | None = None
     processing: bool = False
 
+    def fixture_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self.provider is not None:
+            fields["provider"] = self.provider
+        if self.native_finish_reason is not None:
+            fields["nativeFinishReason"] = self.native_finish_reason
+        if self.accounting is not None:
+            fields["usage"] = {
+                "cost": self.accounting["cost"],
+                "isByok": self.accounting["is_byok"],
+                "costDetails": self.accounting["cost_details"],
+            }
+        return fields
+
 
 def openrouter_reply(fixture: Fixture | None, response: Response) -> OpenRouterReply | None:
     usage = response.usage
@@ -687,6 +701,23 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return assembly.reply()
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed Chat Completions body back into one answer: its first choice's message
+    read as one stream chunk's delta (tool calls numbered as a stream numbers them)."""
+    body = body if isinstance(body, dict) else {}
+    choices = [c for c in body.get("choices") or () if isinstance(c, dict)][:1]
+    as_deltas = []
+    for choice in choices:
+        message = choice.get("message") or {}
+        calls = [
+            {**call, "index": i}
+            for i, call in enumerate(message.get("tool_calls") or ())
+            if isinstance(call, dict)
+        ]
+        as_deltas.append({**choice, "delta": {**message, "tool_calls": calls}})
+    return collapse([(None, {**body, "choices": as_deltas})])
+
+
 def _collapse_content(content: Any, assembly: Assembly) -> None:
     """A delta's content: OpenAI's string, or Mistral's list of text and thinking chunks."""
     if isinstance(content, str):
@@ -735,6 +766,7 @@ PROVIDER = Provider(
         name=SURFACE,
         endpoint="chat",
         collapse=collapse,
+        decode=decode,
     ),
     environment=openai_base.ENVIRONMENT,
     extensions=(openrouter_reply,),

@@ -514,6 +514,19 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return assembly.reply()
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed Responses body back into one answer: its output items, read as the
+    stream's finished items."""
+    body = body if isinstance(body, dict) else {}
+    items = [item for item in body.get("output") or () if isinstance(item, dict)]
+    return collapse(
+        [
+            (None, {"type": "response.completed", "response": body}),
+            *((None, {"type": "response.output_item.done", "item": item}) for item in items),
+        ]
+    )
+
+
 def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
     if item.get("type") == "reasoning":
         assembly.reasoning += [part.get("text", "") for part in item.get("summary") or ()]
@@ -542,5 +555,6 @@ PROVIDER = Provider(
         render=render,
         stream=stream,
         collapse=collapse,
+        decode=decode,
     ),
 )

@@ -64,3 +64,51 @@ def frame(data: Any, name: str | None = None) -> bytes:
     """An `event` message named `name` carrying `data` as JSON (a string is sent as is)."""
     payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
     return _message(_event_headers(name or "chunk"), payload)
+
+
+def decode(data: bytes) -> list[tuple[str | None, Any]]:
+    """A recorded event stream as (`:event-type`, JSON payload) pairs, in order. A message
+    whose CRCs do not check, or a cut one at the end, ends the decoding there."""
+    events: list[tuple[str | None, Any]] = []
+    offset = 0
+    while offset + _PRELUDE.size + _CRC_LENGTH <= len(data):
+        total, headers_length = _PRELUDE.unpack_from(data, offset)
+        message = data[offset : offset + total]
+        if total < 16 or len(message) < total:
+            break
+        (prelude_crc,) = _CRC.unpack_from(message, _PRELUDE.size)
+        (message_crc,) = _CRC.unpack_from(message, total - _CRC_LENGTH)
+        if zlib.crc32(message[: _PRELUDE.size]) != prelude_crc:
+            break
+        if zlib.crc32(message[: total - _CRC_LENGTH]) != message_crc:
+            break
+        start = _PRELUDE.size + _CRC_LENGTH
+        headers = _headers(message[start : start + headers_length])
+        payload = message[start + headers_length : total - _CRC_LENGTH]
+        try:
+            events.append((headers.get(":event-type"), orjson.loads(payload)))
+        except orjson.JSONDecodeError:
+            events.append((headers.get(":event-type"), payload.decode(errors="replace")))
+        offset += total
+    return events
+
+
+def _headers(raw: bytes) -> dict[str, str]:
+    """String headers of one message (other value types are skipped by their lengths)."""
+    headers: dict[str, str] = {}
+    at = 0
+    while at < len(raw):
+        name_length = raw[at]
+        name = raw[at + 1 : at + 1 + name_length].decode(errors="replace")
+        at += 1 + name_length
+        kind = raw[at]
+        at += 1
+        if kind in (6, _STRING):  # byte array, string: u16 length
+            (length,) = struct.unpack_from(">H", raw, at)
+            value = raw[at + 2 : at + 2 + length]
+            at += 2 + length
+            if kind == _STRING:
+                headers[name] = value.decode(errors="replace")
+        else:  # fixed-size values: bool (0), byte, short, int, long, timestamp, uuid
+            at += {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}.get(kind, len(raw))
+    return headers

@@ -36,3 +36,21 @@ def frame(data: Any, name: str | None = None) -> bytes:
     if isinstance(data, str):
         return data.encode()
     return orjson.dumps(data, option=orjson.OPT_INDENT_2)  # pretty-printed, as Google does
+
+
+def decode(data: bytes) -> list[tuple[str | None, Any]]:
+    """A recorded JSON-array stream as (None, element) pairs; a cut array (no closing
+    bracket) gives the elements that arrived whole."""
+    text = data.strip()
+    try:
+        items = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        items = None
+        for end in range(len(text), 0, -1):  # a cut stream: the longest prefix that closes
+            if text[end - 1 : end] == b"}":
+                try:
+                    items = orjson.loads(text[:end] + b"]")
+                    break
+                except orjson.JSONDecodeError:
+                    continue
+    return [(None, item) for item in items] if isinstance(items, list) else []

@@ -23,3 +23,25 @@ def frame(data: Any, name: str | None = None) -> bytes:
     if name == COMMENT:
         return b": " + payload + b"\n\n"
     return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"
+
+
+def decode(data: bytes) -> list[tuple[str | None, Any]]:
+    """A recorded SSE stream as (event name, payload) pairs: the payload is the JSON of the
+    `data:` lines, or their text when it is not JSON (`[DONE]`). Comments are skipped."""
+    events: list[tuple[str | None, Any]] = []
+    for block in data.replace(b"\r\n", b"\n").split(b"\n\n"):
+        name: str | None = None
+        lines: list[bytes] = []
+        for line in block.split(b"\n"):
+            if line.startswith(b"event:"):
+                name = line[6:].strip().decode(errors="replace")
+            elif line.startswith(b"data:"):
+                lines.append(line[5:].removeprefix(b" "))
+        if not lines:
+            continue
+        payload = b"\n".join(lines)
+        try:
+            events.append((name, orjson.loads(payload)))
+        except orjson.JSONDecodeError:
+            events.append((name, payload.decode(errors="replace")))
+    return events

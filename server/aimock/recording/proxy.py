@@ -1,0 +1,293 @@
+"""A miss forwarded to the real provider: relayed to the client and, in record mode, saved.
+
+The upstream is the provider's base URL (`--provider-<name>`) plus the request's own path and
+query; a path prefix in the base URL is kept. The request's headers travel, but for the
+hop-by-hop ones, `host`, `content-length`, `cookie`, `accept-encoding` and aimock's own; a
+key from `AIMOCK_PROVIDER_<NAME>_KEY` is added only when the caller sent none.
+
+A streamed answer is relayed piece by piece as it arrives (headers at once), in the
+upstream's own framing, then decoded and collapsed into one fixture; a client that leaves
+mid-stream saves nothing. Any other answer is relayed whole, with the upstream's status: a
+2xx becomes a fixture through the surface's `decode`, anything else an error fixture with
+the upstream status (a recorded 429 replays as a 429). An unreachable upstream or a timeout
+answers 502 in the surface's envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from aimock.canonical import CanonicalRequest
+from aimock.exchange import Exchange
+from aimock.fixtures.compiled import Reply, ReplyError
+from aimock.fixtures.loading import SourcedFixture
+from aimock.fixtures.matching import recorded_match
+from aimock.models.fixture import Fixture
+from aimock.recording import files
+from aimock.recording.options import RecordOptions
+from aimock.streaming import eventstream, jsonarray, ndjson, sse
+from aimock.surface import ErrorInfo, ProtocolError, Surface
+
+log = logging.getLogger("aimock.record")
+
+NOT_FORWARDED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "host",
+        "content-length",
+        "cookie",
+        "accept-encoding",
+        "x-test-id",
+    }
+)
+DECODERS = {
+    "sse": sse.decode,
+    "ndjson": ndjson.decode,
+    "eventstream": eventstream.decode,
+    "json-array": jsonarray.decode,
+}
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+# How a key from AIMOCK_PROVIDER_<NAME>_KEY travels, per provider (Bearer otherwise).
+KEY_HEADERS = {"anthropic": "x-api-key", "azure": "api-key", "gemini": "x-goog-api-key"}
+
+
+class Recorder:
+    """Record or proxy mode of one server: its options and its upstream connections. The app
+    keeps it under `RECORDER` when a mode is on."""
+
+    def __init__(self, options: RecordOptions) -> None:
+        self.options = options
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=self.options.upstream_timeout,
+                sock_read=self.options.body_timeout,
+            )
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=True)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def relay(
+        self, exchange: Exchange, surface: Surface, canonical: CanonicalRequest, raw: bytes
+    ) -> web.StreamResponse:
+        name, base = self.options.upstream(surface.provider)
+        if base is None:
+            raise ProtocolError(
+                ErrorInfo(
+                    404,
+                    f"No fixture matched and no upstream is set for {name!r} "
+                    f"(--provider-{name} URL)",
+                    type="invalid_request_error",
+                    code="no_fixture_match",
+                )
+            )
+        request = exchange.request
+        url = base.rstrip("/") + request.path_qs
+        started = time.perf_counter()
+        exchange.entry.source = "proxy"
+        try:
+            upstream = await self.session().request(
+                request.method, url, headers=_forwarded(request, name), data=raw
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _unreachable(exc) from None
+        async with upstream:
+            if canonical.stream and surface.stream is not None and upstream.status < 300:
+                return await self._relay_stream(
+                    exchange, surface, canonical, upstream, started=started, name=name
+                )
+            try:
+                body = await upstream.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise _unreachable(exc) from None
+        response = web.Response(
+            body=body,
+            status=upstream.status,
+            content_type=upstream.content_type or "application/json",
+        )
+        if upstream.status < 300:
+            reply = _decoded(surface, body)
+        else:
+            reply = _error_reply(upstream.status, body, upstream.headers.get("retry-after"))
+        if reply is None:
+            response.headers["X-AIMock-Record-Error"] = f"{surface.name} has no decoder"
+        else:
+            self._record(exchange, canonical, reply, name, None)
+        return response
+
+    async def _relay_stream(
+        self,
+        exchange: Exchange,
+        surface: Surface,
+        canonical: CanonicalRequest,
+        upstream: aiohttp.ClientResponse,
+        *,
+        started: float,
+        name: str,
+    ) -> web.StreamResponse:
+        framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
+        response = web.StreamResponse(
+            status=upstream.status,
+            headers={
+                "Content-Type": upstream.headers.get("content-type", "text/event-stream"),
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            },
+        )
+        await exchange.prepare(response)
+        pieces: list[bytes] = []
+        arrivals: list[float] = []
+        try:
+            async for piece in upstream.content.iter_any():
+                arrivals.append(time.perf_counter())
+                pieces.append(piece)
+                await response.write(piece)
+        except (ConnectionResetError, ConnectionError):
+            exchange.entry.interrupted = "client_gone"
+            return response  # a client gone mid-stream saves nothing
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("upstream stream broke off (%s): nothing recorded", exc)
+            exchange.entry.interrupted = "disconnected"
+            return response
+        await response.write_eof()
+        reply = _collapsed(surface, framing, b"".join(pieces))
+        if reply is not None:
+            timings = files.timings_of(arrivals, started)
+            self._record(exchange, canonical, reply, name, timings)
+        return response
+
+    def _record(
+        self,
+        exchange: Exchange,
+        canonical: CanonicalRequest,
+        reply: Reply,
+        provider: str,
+        timings: dict[str, Any] | None,
+    ) -> None:
+        if self.options.mode != "record":
+            return
+        fixture: dict[str, Any] = {
+            "match": recorded_match(canonical, full_model=self.options.full_model_version),
+            "response": files.response_of(reply),
+        }
+        if timings is not None:
+            fixture["recordedTimings"] = timings
+        try:
+            model = Fixture.model_validate(fixture)
+        except ValidationError as exc:  # a defect of ours: say so, and write nothing
+            log.error("recording of %s %s is not a valid fixture: %s", *_where(exchange), exc)
+            return
+        test_id = exchange.context.test_id
+        path = files.destination(self.options.directory, provider, test_id, self.options.format)
+        try:
+            files.save(path, fixture, self.options.format, f"{test_id}-{provider}")
+        except OSError as exc:
+            log.error("cannot write the recording %s: %s", path, exc)
+            return
+        exchange.entry.source = "recorded"
+        log.info("recorded %s %s -> %s", *_where(exchange), path)
+        match = fixture["match"]
+        if "userMessage" in match or "inputText" in match or "endpoint" in match:
+            # Answered from memory at once: the same request is not proxied twice.
+            exchange.state.add_runtime([SourcedFixture(model, f"{path}#fixtures[-1]")])
+
+
+RECORDER = web.AppKey("aimock_recorder", Recorder)
+
+
+def _where(exchange: Exchange) -> tuple[str, str]:
+    return exchange.request.method, exchange.request.path
+
+
+def _forwarded(request: web.Request, provider: str) -> list[tuple[str, str]]:
+    headers = [
+        (key, value)
+        for key, value in request.headers.items()
+        if key.lower() not in NOT_FORWARDED and not key.lower().startswith("x-aimock-")
+    ]
+    key = os.environ.get(f"AIMOCK_PROVIDER_{provider.upper()}_KEY")
+    sent = {name.lower() for name, _ in headers}
+    if key and not sent.intersection(CREDENTIAL_HEADERS):
+        header = KEY_HEADERS.get(provider)
+        headers.append((header, key) if header else ("Authorization", f"Bearer {key}"))
+    return headers
+
+
+def _unreachable(exc: BaseException) -> ProtocolError:
+    reason = str(exc) or type(exc).__name__
+    return ProtocolError(
+        ErrorInfo(
+            502, f"Proxy to upstream failed: {reason}", type="proxy_error", code="proxy_error"
+        )
+    )
+
+
+def _decoded(surface: Surface, body: bytes) -> Reply | None:
+    if surface.decode is None:
+        return None
+    try:
+        return surface.decode(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("cannot read the upstream answer of %s: %s", surface.name, exc)
+        return None
+
+
+def _collapsed(surface: Surface, framing: str, data: bytes) -> Reply | None:
+    if surface.collapse is None:
+        return None
+    try:
+        return surface.collapse(DECODERS[framing](data))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.warning("cannot collapse the upstream stream of %s: %s", surface.name, exc)
+        return None
+
+
+def _error_reply(status: int, body: bytes, retry_after: str | None) -> Reply:
+    """An upstream error as an error reply: the message, type and code its body gives."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        document = None
+    error = document.get("error") if isinstance(document, dict) else None
+    details = error if isinstance(error, dict) else document if isinstance(document, dict) else {}
+    message = details.get("message") or (error if isinstance(error, str) else None)
+    if not isinstance(message, str) or not message:
+        message = body.decode(errors="replace")[:500] or f"upstream answered {status}"
+    kind, code = details.get("type"), details.get("code")
+    try:
+        retry = float(retry_after) if retry_after is not None else None
+    except ValueError:
+        retry = None
+    return Reply(
+        kind="error",
+        error=ReplyError(
+            status,
+            message,
+            kind if isinstance(kind, str) else None,
+            None,
+            str(code) if code is not None else None,
+            retry,
+            None,
+        ),
+    )
