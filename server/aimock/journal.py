@@ -14,11 +14,40 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 REDACTED_HEADERS = frozenset(
     {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
 )
+# Query parameters that carry credentials (Gemini's `key`, presigned AWS URLs...).
+REDACTED_QUERY = frozenset(
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
 _ids = itertools.count(1)
+
+
+def redact_query(path: str) -> str:
+    """`path` with the values of credential query parameters replaced."""
+    if "?" not in path:
+        return path
+    base, _, query = path.partition("?")
+    parts = []
+    for part in query.split("&"):
+        name, sep, _value = part.partition("=")
+        redacted = sep and unquote(name).lower() in REDACTED_QUERY
+        parts.append(f"{name}=[REDACTED]" if redacted else part)
+    return base + "?" + "&".join(parts)
+
+
 # AIMock's names for why a stream was cut, so its clients read our journal unchanged.
 INTERRUPT_REASONS = {"truncated": "truncateAfterChunks", "disconnected": "disconnectAfterMs"}
 
@@ -68,7 +97,7 @@ class Entry:
             "id": self.id,
             "timestamp": int(self.timestamp * 1000),
             "method": self.method,
-            "path": self.path,
+            "path": redact_query(self.path),
             "headers": {
                 k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in self.headers.items()
             },

@@ -77,3 +77,45 @@ def test_stream_collapses_to_its_reply(surface: Surface, kind: str) -> None:
     events = surface.stream(_request(surface), reply, RenderOptions(chunk_size=3))
     collapsed = surface.collapse([(event.name, _wire(event.data)) for event in events])
     assert _essentials(collapsed) == _essentials(reply)
+
+
+CHAT = [
+    pytest.param(surface, id=f"{surface.provider}:{surface.name}:{surface.paths[0]}")
+    for provider in PROVIDERS
+    for surface in provider.surfaces
+    if surface.endpoint == "chat"
+]
+
+
+@pytest.mark.parametrize("surface", STREAMING)
+@pytest.mark.parametrize("kind", sorted(REPLIES))
+def test_stream_bytes_decode_and_collapse_to_its_reply(surface: Surface, kind: str) -> None:
+    """What record mode does with a live stream: its bytes, in the surface's framing, decoded
+    into events and collapsed."""
+    from aimock.recording.proxy import DECODERS
+    from aimock.streaming.pacing import DELIMITERS, FRAMERS
+
+    request = _request(surface)
+    framing = surface.framing_for(request) if surface.framing_for else surface.framing
+    frame = FRAMERS[framing][0]
+    frames = [frame(e.data, e.name) for e in surface.stream(request, REPLIES[kind], OPTIONS)]
+    around = DELIMITERS.get(framing)
+    data = (
+        around.opening + around.separator.join(frames) + around.closing
+        if around is not None
+        else b"".join(frames)
+    )
+    assert surface.collapse is not None
+    assert _essentials(surface.collapse(DECODERS[framing](data))) == _essentials(REPLIES[kind])
+
+
+@pytest.mark.parametrize("surface", CHAT)
+@pytest.mark.parametrize("kind", sorted(REPLIES))
+def test_plain_answer_decodes_to_its_reply(surface: Surface, kind: str) -> None:
+    """Record mode reads a non-streamed answer back with the surface's `decode`."""
+    assert surface.decode is not None, f"{surface.name} answers but cannot be read back"
+    body = surface.render(_request(surface), REPLIES[kind], OPTIONS)
+    assert _essentials(surface.decode(_wire(body))) == _essentials(REPLIES[kind])
+
+
+OPTIONS = RenderOptions(chunk_size=3)

@@ -207,3 +207,12 @@ async def test_control_routes_take_the_path_without_chaos_or_journal(
     assert await journal(client) == []
     metrics = await (await client.get("/metrics")).text()
     assert 'surface="control"' in metrics
+
+
+async def test_keys_in_the_query_string_never_reach_the_journal(
+    client: TestClient[Any, web.Application],
+) -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    await client.post("/v1beta/models/gemini-2.5-flash:generateContent?key=AIzaSECRET", json=body)
+    [entry] = await journal(client)
+    assert entry["path"] == "/v1beta/models/gemini-2.5-flash:generateContent?key=[REDACTED]"

@@ -383,6 +383,28 @@ def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return parts.reply()
 
 
+def decode(body: Any) -> Reply:
+    """A non-streamed v2 chat answer back into one (the tool plan becomes its text, as in
+    `collapse`)."""
+    body = body if isinstance(body, dict) else {}
+    message = body.get("message") or {}
+    parts = Assembly(id=body.get("id"))
+    if message.get("tool_plan"):
+        parts.text.append(message["tool_plan"])
+    for item in message.get("content") or ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "thinking":
+            parts.reasoning.append(item.get("thinking") or "")
+        elif item.get("type") == "text":
+            parts.text.append(item.get("text") or "")
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        parts.whole_tool_call(call.get("id"), function.get("name", ""), function.get("arguments"))
+    _collapse_end(parts, body)
+    return parts.reply()
+
+
 def _collapse_end(parts: Assembly, delta: Mapping[str, Any]) -> None:
     if delta.get("finish_reason") == "MAX_TOKENS":
         parts.finish_reason = "length"
@@ -710,6 +732,7 @@ CHAT_SURFACE = Surface(
     render=render_chat,
     stream=stream_chat,
     collapse=collapse,
+    decode=decode,
     errors=ERRORS,
 )
 

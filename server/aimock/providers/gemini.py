@@ -132,6 +132,7 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
         framing_for=gemini_base.framing,
         errors=ERRORS,
         collapse=gemini_base.collapse,
+        decode=gemini_base.decode,
     )
     return plain, streamed
 

@@ -55,6 +55,20 @@ NOT_FORWARDED = frozenset(
         "x-test-id",
     }
 )
+# Upstream answer headers not relayed: the transport's own, and the request id (the relayed
+# answer carries aimock's, the one its journal entry shows).
+NOT_RELAYED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "date",
+        "server",
+        "x-request-id",
+    }
+)
 DECODERS = {
     "sse": sse.decode,
     "ndjson": ndjson.decode,
@@ -121,11 +135,7 @@ class Recorder:
                 body = await upstream.read()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(exc) from None
-        response = web.Response(
-            body=body,
-            status=upstream.status,
-            content_type=upstream.content_type or "application/json",
-        )
+        response = web.Response(body=body, status=upstream.status, headers=_relayed(upstream))
         if upstream.status < 300:
             reply = _decoded(surface, body)
         else:
@@ -147,14 +157,7 @@ class Recorder:
         name: str,
     ) -> web.StreamResponse:
         framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
-        response = web.StreamResponse(
-            status=upstream.status,
-            headers={
-                "Content-Type": upstream.headers.get("content-type", "text/event-stream"),
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            },
-        )
+        response = web.StreamResponse(status=upstream.status, headers=_relayed(upstream))
         await exchange.prepare(response)
         pieces: list[bytes] = []
         arrivals: list[float] = []
@@ -218,6 +221,10 @@ RECORDER = web.AppKey("aimock_recorder", Recorder)
 
 def _where(exchange: Exchange) -> tuple[str, str]:
     return exchange.request.method, exchange.request.path
+
+
+def _relayed(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RELAYED]
 
 
 def _forwarded(request: web.Request, provider: str) -> list[tuple[str, str]]:

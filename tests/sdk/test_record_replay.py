@@ -1,0 +1,294 @@
+"""Record and replay with every provider's official SDK, and no internet.
+
+The "real provider" is a second aimock process serving the contract fixtures
+(tests/sdk/fixtures/contract.yaml). A recording aimock (`--record`, every `--provider-<name>`
+pointed at it) is driven through every contract adapter, plain and streamed. Then the
+upstream is stopped and a third aimock replays the recordings with `--strict`: each SDK must
+see what it saw while recording.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from anthropic import Anthropic
+from openai import OpenAI
+
+from aimock.cli import _upstream_names
+from tests.conftest import ServerProcess, start_server
+from tests.sdk.contract import base
+from tests.sdk.contract.base import Adapter, Feature, Outcome
+from tests.sdk.contract.discovery import all_adapters
+
+CONTRACT = Path(__file__).parent / "fixtures" / "contract.yaml"
+ADAPTERS = all_adapters()
+SECRETS = {"openai": "sk-live-SECRET-0a1b2c", "anthropic": "sk-ant-SECRET-3d4e5f"}
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(adapter, feature, stream, id=f"{adapter.name}-{feature}-{mode}")
+        for adapter in ADAPTERS
+        for feature in base.FEATURES
+        if feature in adapter.features
+        for stream, mode in ((False, "plain"), (True, "stream"))
+        if adapter.streams or not stream
+    ]
+
+
+CASES = _cases()
+
+
+class Session:
+    """The upstream, the recorder, where it records, and what each case saw while recording."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.upstream = start_server(["-f", str(CONTRACT)])
+        flags = [
+            arg for name in _upstream_names() for arg in (f"--provider-{name}", self.upstream.url)
+        ]
+        self.recorder = start_server(["-f", str(folder), "--record", *flags])
+        self.seen: dict[str, Any] = {}
+        self.replayer: ServerProcess | None = None
+
+    def replay(self) -> ServerProcess:
+        """The replaying server, started once the upstream is gone."""
+        if self.replayer is None:
+            self.upstream.stop()
+            self.recorder.stop()
+            self.replayer = start_server(["-f", str(self.folder / "recorded"), "--strict"])
+        return self.replayer
+
+    def stop(self) -> None:
+        for server in (self.upstream, self.recorder, self.replayer):
+            if server is not None:
+                server.stop()
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    running = Session(tmp_path_factory.mktemp("record"))
+    yield running
+    running.stop()
+
+
+def _ask(adapter: Adapter, origin: str, feature: Feature, stream: bool) -> Any:
+    """What the SDK saw: the outcome, or the HTTP status of the error it raised."""
+    if feature == "error":
+        statuses = []
+        for prompt in (base.PROMPTS["error"], base.UNAVAILABLE):
+            with pytest.raises(Exception) as caught:
+                adapter.ask(origin, feature, prompt, stream=stream)
+            statuses.append(adapter.status_of(caught.value))
+        return statuses
+    outcome: Outcome = adapter.ask(origin, feature, base.PROMPTS[feature], stream=stream)
+    return (outcome.text, outcome.tool_calls, outcome.thinking)
+
+
+@pytest.mark.parametrize(("adapter", "feature", "stream"), CASES)
+def test_record_through_the_proxy(
+    session: Session, adapter: Adapter, feature: Feature, stream: bool, request: Any
+) -> None:
+    seen = _ask(adapter, session.recorder.url, feature, stream)
+    expected = {
+        "text": (base.TEXT, [], ""),
+        "tool_call": ("", [(base.TOOL_NAME, base.TOOL_ARGUMENTS)], ""),
+        "tool_result": (base.AFTER_TOOL, [], ""),
+        "thinking": (base.THOUGHT_ANSWER, [], base.THINKING),
+        "error": [429, 503],
+    }.get(feature)
+    if feature == "structured":
+        assert json.loads(seen[0]) == base.STRUCTURED
+    else:
+        assert seen == expected
+    session.seen[request.node.callspec.id] = seen
+
+
+@pytest.mark.parametrize(("adapter", "feature", "stream"), CASES)
+def test_replay_with_strict_sees_the_same(
+    session: Session, adapter: Adapter, feature: Feature, stream: bool, request: Any
+) -> None:
+    recorded = session.seen.get(request.node.callspec.id)
+    assert recorded is not None, "its recording case did not pass"
+    assert _ask(adapter, session.replay().url, feature, stream) == recorded
+
+
+def test_recordings_are_aimock_fixture_files_without_credentials(session: Session) -> None:
+    if session.replayer is None:  # run on its own: record one answer first
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": base.PROMPTS["text"]}]}
+        httpx.post(session.recorder.base_url + "/chat/completions", json=body, timeout=10)
+    folder = session.folder / "recorded"
+    files = sorted(folder.rglob("*.json"))
+    assert files, "nothing was recorded"
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600
+        document = json.loads(path.read_text())
+        assert set(document) == {"fixtures"}
+        for fixture in document["fixtures"]:
+            assert set(fixture) <= {"match", "response", "recordedTimings"}
+            text = json.dumps(fixture)
+            assert fixture["match"].get("userMessage") != "test"
+            assert "authorization" not in text.lower()
+
+
+# --- one recorder of our own: keys, test ids, live relay, errors, proxy-only -------------------
+
+
+@pytest.fixture
+def upstream() -> Iterator[ServerProcess]:
+    slow = Path(__file__).parent / "fixtures" / "record_upstream.yaml"
+    server = start_server(["-f", str(slow)])
+    yield server
+    server.stop()
+
+
+def _recorder(upstream: ServerProcess, folder: Path, *extra: str) -> ServerProcess:
+    flags = ["--provider-openai", upstream.url, "--provider-anthropic", upstream.url]
+    return start_server(["-f", str(folder), *flags, *extra])
+
+
+def test_keys_never_reach_the_disk_or_the_journal(upstream: ServerProcess, tmp_path: Path) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record")
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key=SECRETS["openai"]) as openai:
+            openai.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "rr-hello"}]
+            )
+        with Anthropic(base_url=recorder.url, api_key=SECRETS["anthropic"]) as anthropic:
+            anthropic.messages.create(
+                model="claude-sonnet-4-5",
+                max_tokens=64,
+                messages=[{"role": "user", "content": "rr-hello"}],
+            )
+        journal = json.dumps(recorder.journal())
+        # The upstream did get the keys: they were forwarded, just never kept.
+        upstream_journal = json.dumps(upstream.journal())
+    finally:
+        recorder.stop()
+    written = "".join(p.read_text() for p in (tmp_path / "recorded").rglob("*") if p.is_file())
+    assert written.count("rr-hello") == 2
+    for key in SECRETS.values():
+        assert key not in written
+        assert key not in journal
+        assert "[REDACTED]" in upstream_journal and key not in upstream_journal
+
+
+def test_a_test_id_appends_its_recordings_to_one_file(
+    upstream: ServerProcess, tmp_path: Path
+) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record")
+    try:
+        with OpenAI(
+            base_url=recorder.base_url,
+            api_key="k",
+            default_headers={"X-Test-Id": "checkout flow/1"},
+        ) as openai:
+            for text in ("rr-hello", "rr-weather"):
+                openai.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": text}]
+                )
+    finally:
+        recorder.stop()
+    [path] = (tmp_path / "recorded").rglob("*.json")
+    assert path.relative_to(tmp_path / "recorded") == Path("checkout-flow-1") / "openai.json"
+    fixtures = json.loads(path.read_text())["fixtures"]
+    assert [f["match"]["userMessage"] for f in fixtures] == ["rr-hello", "rr-weather"]
+
+
+def test_a_stream_is_relayed_as_it_arrives_and_replays_at_its_pace(
+    upstream: ServerProcess, tmp_path: Path
+) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record")
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="k") as openai:
+            started = time.monotonic()
+            stream = openai.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "rr-slow"}], stream=True
+            )
+            arrivals = [time.monotonic() - started for _ in stream]
+    finally:
+        recorder.stop()
+    # The upstream takes ~0.2 s to the first piece and ~0.8 s in all; relayed as it arrives,
+    # the first piece does not wait for the last.
+    assert arrivals[-1] > 0.6
+    assert arrivals[0] < arrivals[-1] / 2
+    [path] = (tmp_path / "recorded").rglob("*.json")
+    [fixture] = json.loads(path.read_text())["fixtures"]
+    timings = fixture["recordedTimings"]
+    assert timings["ttftMs"] > 100 and len(timings["interChunkDelaysMs"]) >= 2
+
+
+def test_an_upstream_error_is_relayed_and_replays_with_its_status(
+    upstream: ServerProcess, tmp_path: Path
+) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record")
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="k", max_retries=0) as openai:
+            for _ in range(2):  # recorded the first time, answered from memory the second
+                with pytest.raises(Exception) as caught:
+                    openai.chat.completions.create(
+                        model="gpt-4o", messages=[{"role": "user", "content": "rr-limit"}]
+                    )
+                assert getattr(caught.value, "status_code", None) == 429
+        sources = [e["response"]["source"] for e in recorder.journal()]
+    finally:
+        recorder.stop()
+    assert sources == ["recorded", "fixture"]
+    [path] = (tmp_path / "recorded").rglob("*.json")
+    [fixture] = json.loads(path.read_text())["fixtures"]
+    assert fixture["response"]["status"] == 429
+    assert fixture["response"]["error"]["message"] == "Slow down"
+
+
+def test_proxy_only_saves_nothing_and_strict_never_leaves(
+    upstream: ServerProcess, tmp_path: Path
+) -> None:
+    recorder = _recorder(upstream, tmp_path, "--proxy-only")
+    try:
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "rr-hello"}]}
+        answered = httpx.post(recorder.base_url + "/chat/completions", json=body, timeout=10)
+        strict = httpx.post(
+            recorder.base_url + "/chat/completions",
+            json=body,
+            timeout=10,
+            headers={"X-AIMock-Strict": "true"},
+        )
+    finally:
+        recorder.stop()
+    assert answered.status_code == 200
+    assert answered.json()["choices"][0]["message"]["content"] == "Hello from the real provider."
+    assert strict.status_code == 503
+    assert not (tmp_path / "recorded").exists()
+
+
+def test_an_unreachable_upstream_answers_502_in_the_envelope(tmp_path: Path) -> None:
+    recorder = start_server(
+        ["-f", str(tmp_path), "--record", "--provider-anthropic", "http://127.0.0.1:9"]
+    )
+    try:
+        with (
+            Anthropic(base_url=recorder.url, api_key="k", max_retries=0) as anthropic,
+            pytest.raises(Exception) as caught,
+        ):
+            anthropic.messages.create(
+                model="claude-sonnet-4-5",
+                max_tokens=8,
+                messages=[{"role": "user", "content": "x"}],
+            )
+    finally:
+        recorder.stop()
+    assert getattr(caught.value, "status_code", None) == 502
+    assert "Proxy to upstream failed" in str(caught.value)
+    assert not (tmp_path / "recorded").exists()
+
+
+def test_record_needs_an_upstream(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="needs at least one upstream"):
+        start_server(["-f", str(tmp_path), "--record"], timeout=10)
