@@ -173,6 +173,11 @@ def _add_record_flags(serve: argparse.ArgumentParser) -> None:
         help="keep a dated model id in the recorded match instead of its family",
     )
     record.add_argument(
+        "--replay-speed",
+        type=_bounded(float, 0.001),
+        help="divide every delay, recorded timings included, by this (1.0; 2 = twice as fast)",
+    )
+    record.add_argument(
         "--upstream-timeout-ms",
         type=_bounded(float, 1),
         default=30_000,
@@ -321,6 +326,7 @@ def serve(args: argparse.Namespace) -> int:
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
         sections=config_sections,
+        replay_speed=args.replay_speed,
         record=record,  # type: ignore[arg-type]
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)

@@ -37,6 +37,7 @@ class ServeOptions:
     profile: str | None = None
     latency: float | None = None
     chunk_size: int | None = None
+    replay_speed: float | None = None
     journal_max: int | None = None
     chaos: ChaosRates | None = None
     admin_token: str | None = None
@@ -86,6 +87,7 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
             latency=options.latency if options.latency is not None else spec.latency,
             chunk_size=options.chunk_size if options.chunk_size is not None else spec.chunk_size,
             chaos=options.chaos if options.chaos is not None else spec.chaos,
+            replay_speed=options.replay_speed or 1.0,
         ),
         journal_max=options.journal_max if options.journal_max is not None else spec.journal_max,
         admin_token=options.admin_token,

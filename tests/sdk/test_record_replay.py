@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from anthropic import Anthropic
 from openai import OpenAI
 
@@ -337,3 +338,22 @@ def test_aimock_replays_the_recordings(
     recorded = session.seen.get(request.node.callspec.id)
     assert recorded is not None, "its recording case did not pass"
     assert _ask(adapter, origin, feature, stream) == recorded
+
+
+def test_manifest_recordings_validate_and_replay(upstream: ServerProcess, tmp_path: Path) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record", "--record-format", "manifest")
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "rr-weather"}]}
+    headers = {"X-Test-Id": "Weather Check"}
+    try:
+        httpx.post(recorder.base_url + "/chat/completions", json=body, headers=headers, timeout=10)
+    finally:
+        recorder.stop()
+    [path] = (tmp_path / "recorded").rglob("*.yaml")
+    manifest = yaml.safe_load(path.read_text())
+    assert (manifest["kind"], manifest["metadata"]["name"]) == ("Fixture", "weather-check-openai")
+    replay = start_server(["-f", str(path), "--strict"])
+    try:
+        answer = httpx.post(replay.base_url + "/chat/completions", json=body, timeout=10)
+    finally:
+        replay.stop()
+    assert answer.json()["choices"][0]["message"]["content"] == "Sunny and 18 degrees."

@@ -317,3 +317,20 @@ async def test_the_request_picks_the_framing(make_client: ClientFactory) -> None
     chunks = json.loads(await array_response.read())
     texts = [c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks]
     assert texts == ["0123", "4567", "89"]
+
+
+def test_the_server_replay_speed_divides_delays_and_a_fixture_speed_wins() -> None:
+    from aimock.fixtures.compiled import ServerDefaults, compile_physics
+    from aimock.models.fixture import Fixture
+
+    recorded = {"match": {}, "response": {"content": "x"}}
+    timings = {"recordedTimings": {"ttftMs": 100, "interChunkDelaysMs": [40, 40]}}
+    plain = Fixture.model_validate({**recorded, **timings})
+    own = Fixture.model_validate({**recorded, **timings, "replaySpeed": 4})
+    fast = ServerDefaults(replay_speed=2.0)
+    assert compile_physics(plain, ServerDefaults()).replay_speed == 1.0
+    assert compile_physics(plain, fast).replay_speed == 2.0
+    assert compile_physics(own, fast).replay_speed == 4.0
+    physics = compile_physics(plain, fast)
+    assert delay_ms(physics, 0, 1, random.Random(0)) == 50.0
+    assert delay_ms(physics, 1, 1, random.Random(0)) == 20.0
