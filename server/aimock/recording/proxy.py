@@ -141,7 +141,8 @@ class Recorder:
         else:
             reply = _error_reply(upstream.status, body, upstream.headers.get("retry-after"))
         if reply is None:
-            response.headers["X-AIMock-Record-Error"] = f"{surface.name} has no decoder"
+            if self.options.mode == "record":
+                response.headers["X-AIMock-Record-Error"] = f"{surface.name}: not recordable"
         else:
             self._record(exchange, canonical, reply, name, None)
         return response
