@@ -1,10 +1,18 @@
-"""Chaos: drop, malformed body, disconnect, drawn once per request after matching.
+"""Chaos: faults drawn per request, an added delay, and runtime overrides per test.
 
-Rates come from, per key, the request header (`x-aimock-chaos-drop|malformed|disconnect`),
-else the fixture (a key it sets, even to 0), else active chaos policies, else the server. Draws
-are independent and in that order; the first hit wins. A policy with a seed draws from its own
-generator, so a drill replays the same sequence of faults; reloading an unchanged policy keeps
-its generator and its end time, so a reload neither replays nor prolongs a drill.
+Actions, drawn in this order, each an independent draw; the first hit wins:
+drop (500), malformed (a broken JSON body), ratelimit (429 with Retry-After), disconnect (the
+socket is dropped), then ours: overloaded (529 on Anthropic's wire, 503 elsewhere), stall
+(nothing is answered until the client gives up), truncate (an answer cut halfway). AIMock's
+four come first, in AIMock's order, so a seed draws the same sequence for them.
+
+Where a rate comes from, per action: the request header (`x-aimock-chaos-<action>`), else the
+matched fixture's `chaos` (a key it sets, even to 0), else every chaos policy that applies
+and sets that rate (each draws on its own generator: p = 1 - (1-p1)(1-p2)...), else the
+server's rates (the runtime override for the request's test id, when one is set, instead of
+the server baseline). The delay (`latencyMs`, header `x-aimock-chaos-latency`) takes the same
+precedence, the policies' largest. A policy with a seed draws from its own generator, so a
+drill replays the same faults; reloading an unchanged policy keeps its generator and its end.
 """
 
 from __future__ import annotations
@@ -19,22 +27,50 @@ from typing import Literal
 from aimock.models.fixture import ChaosRates
 from aimock.models.stack import ChaosPolicyManifest
 
-Action = Literal["drop", "malformed", "disconnect"]
-ACTIONS: tuple[Action, ...] = ("drop", "malformed", "disconnect")
-HEADERS = tuple(f"x-aimock-chaos-{action}" for action in ACTIONS)
+Action = Literal["drop", "malformed", "ratelimit", "disconnect", "overloaded", "stall", "truncate"]
+ACTIONS: tuple[Action, ...] = (
+    "drop",
+    "malformed",
+    "ratelimit",
+    "disconnect",
+    "overloaded",
+    "stall",
+    "truncate",
+)
+RATE_FIELDS: Mapping[Action, str] = {
+    "drop": "drop_rate",
+    "malformed": "malformed_rate",
+    "ratelimit": "rate_limit_rate",
+    "disconnect": "disconnect_rate",
+    "overloaded": "overloaded_rate",
+    "stall": "stall_rate",
+    "truncate": "truncate_rate",
+}
+HEADERS = (*(f"x-aimock-chaos-{action}" for action in ACTIONS), "x-aimock-chaos-latency")
 MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
+
+
+@dataclass(frozen=True, slots=True)
+class Strike:
+    """What chaos does to one request: an action (or none), a delay, and where it came from."""
+
+    action: Action | None
+    latency_ms: float = 0.0
+    policy: str | None = None  # the ChaosPolicy whose draw hit
+    seed: int | None = None  # the seed of the generator that drew it, if seeded
 
 
 @dataclass
 class ActivePolicy:
     name: str
     key: str  # the policy as loaded; an unchanged policy survives a reload as it is
-    rates: tuple[float, float, float]
+    rates: ChaosRates
     surface: str | None
     provider: str | None
     model: str | None
     expires_at: float | None  # monotonic seconds
     rng: random.Random
+    seed: int | None
 
     def applies_to(self, surface: str, provider: str, model: str, now: float) -> bool:
         if self.expires_at is not None and now >= self.expires_at:
@@ -64,19 +100,20 @@ def activate(
             ActivePolicy(
                 name=policy.metadata.name,
                 key=key,
-                rates=(spec.drop_rate, spec.malformed_rate, spec.disconnect_rate),
+                rates=spec,
                 surface=match.surface if match else None,
                 provider=match.provider if match else None,
                 model=match.model if match else None,
                 expires_at=now + spec.duration_seconds if spec.duration_seconds else None,
                 rng=random.Random(spec.seed),
+                seed=spec.seed,
             )
         )
     return active
 
 
-def _header_rate(headers: Mapping[str, str], action: Action) -> float | None:
-    raw = headers.get(f"x-aimock-chaos-{action}")
+def _header_number(headers: Mapping[str, str], name: str, high: float | None) -> float | None:
+    raw = headers.get(name)
     if raw is None:
         return None
     try:
@@ -85,25 +122,16 @@ def _header_rate(headers: Mapping[str, str], action: Action) -> float | None:
         return None
     if math.isnan(value):
         return None
-    return min(1.0, max(0.0, value))
+    return max(0.0, value if high is None else min(high, value))
 
 
-def _fixture_rates(rates: ChaosRates | None) -> tuple[float | None, ...]:
+def _given(rates: ChaosRates | None, field: str) -> float | None:
     # Only the keys a fixture sets count: `chaos: {malformedRate: 1}` leaves the server's
     # drop rate in force, while `dropRate: 0` exempts the fixture from it.
-    if rates is None:
-        return (None, None, None)
-    given = rates.model_fields_set
-    return tuple(
-        getattr(rates, name) if name in given else None
-        for name in ("drop_rate", "malformed_rate", "disconnect_rate")
-    )
-
-
-def _rates(rates: ChaosRates | None) -> tuple[float, float, float] | None:
-    if rates is None:
+    if rates is None or field not in rates.model_fields_set:
         return None
-    return (rates.drop_rate, rates.malformed_rate, rates.disconnect_rate)
+    value: float = getattr(rates, field)
+    return value
 
 
 def roll(
@@ -116,24 +144,47 @@ def roll(
     server_rates: ChaosRates | None,
     policies: Sequence[ActivePolicy],
     rng: random.Random,
-) -> Action | None:
-    """The chaos action for a request to `surface`/`provider`/`model`, if any strikes."""
+    seed: int | None = None,
+    actions: Sequence[Action] = ACTIONS,
+) -> Strike | None:
+    """What chaos does to a request to `surface`/`provider`/`model`; None when nothing.
+    `rng` and `seed` are the server's generator and its seed; `actions` those the route can
+    take (a route that cannot cut its answer halfway leaves out truncate)."""
     quiet = fixture_rates is None and server_rates is None and not policies
     if quiet and headers.keys().isdisjoint(HEADERS):
         return None  # the common case: nothing could strike
-    fixture = _fixture_rates(fixture_rates)
-    server = _rates(server_rates)
     now = time.monotonic() if policies else 0.0
-    policy = next((p for p in policies if p.applies_to(surface, provider, model, now)), None)
-    for i, action in enumerate(ACTIONS):
-        rate = _header_rate(headers, action)
-        source_rng = rng
+    applying = [p for p in policies if p.applies_to(surface, provider, model, now)]
+    latency = _latency(headers, fixture_rates, server_rates, applying)
+    for action in actions:
+        field = RATE_FIELDS[action]
+        draws: list[tuple[float, random.Random, str | None, int | None]] = []
+        rate = _header_number(headers, f"x-aimock-chaos-{action}", 1.0)
         if rate is None:
-            rate = fixture[i]
-        if rate is None and policy is not None and policy.rates[i]:
-            rate, source_rng = policy.rates[i], policy.rng
-        if rate is None and server is not None:
-            rate = server[i]
-        if rate and source_rng.random() < rate:
-            return action
-    return None
+            rate = _given(fixture_rates, field)
+        if rate is not None:
+            draws = [(rate, rng, None, seed)]
+        else:
+            draws = [(r, p.rng, p.name, p.seed) for p in applying if (r := getattr(p.rates, field))]
+            if not draws and server_rates is not None:
+                draws = [(getattr(server_rates, field), rng, None, seed)]
+        for chance, source, policy, drawn_seed in draws:
+            if chance and source.random() < chance:
+                return Strike(action, latency, policy, drawn_seed)
+    return Strike(None, latency) if latency else None
+
+
+def _latency(
+    headers: Mapping[str, str],
+    fixture_rates: ChaosRates | None,
+    server_rates: ChaosRates | None,
+    applying: Sequence[ActivePolicy],
+) -> float:
+    latency = _header_number(headers, "x-aimock-chaos-latency", None)
+    if latency is None:
+        latency = _given(fixture_rates, "latency_ms")
+    if latency is None:
+        latency = max((p.rates.latency_ms for p in applying), default=0.0) or None
+    if latency is None and server_rates is not None:
+        latency = server_rates.latency_ms
+    return latency or 0.0

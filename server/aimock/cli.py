@@ -85,13 +85,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="extra base path answering every OpenAI route, e.g. /my-gateway/v1 (repeatable)",
     )
-    for action in ("drop", "malformed", "disconnect"):
+    for action in (
+        "drop",
+        "malformed",
+        "ratelimit",
+        "disconnect",
+        "overloaded",
+        "stall",
+        "truncate",
+    ):
         serve.add_argument(
             f"--chaos-{action}",
             type=_bounded(float, 0, 1),
             metavar="RATE",
             help=f"server-wide {action} rate (0-1)",
         )
+    serve.add_argument(
+        "--chaos-latency", type=_bounded(float, 0), metavar="MS", help="ms added before answering"
+    )
+    serve.add_argument(
+        "--chaos-seed", type=int, metavar="N", help="seed of the chaos draws (reproducible)"
+    )
 
     _add_record_flags(serve)
 
@@ -302,13 +316,19 @@ def serve(args: argparse.Namespace) -> int:
     if embedded:
         paths = [default_fixture_path()]
     chaos = config_chaos
-    rates = (args.chaos_drop, args.chaos_malformed, args.chaos_disconnect)
-    if any(rate is not None for rate in rates):  # each already checked to be within 0-1
-        chaos = ChaosRates(
-            drop_rate=rates[0] or 0.0,
-            malformed_rate=rates[1] or 0.0,
-            disconnect_rate=rates[2] or 0.0,
-        )
+    flags = {
+        "drop_rate": args.chaos_drop,
+        "malformed_rate": args.chaos_malformed,
+        "rate_limit_rate": args.chaos_ratelimit,
+        "disconnect_rate": args.chaos_disconnect,
+        "overloaded_rate": args.chaos_overloaded,
+        "stall_rate": args.chaos_stall,
+        "truncate_rate": args.chaos_truncate,
+        "latency_ms": args.chaos_latency,
+    }
+    given = {name: value for name, value in flags.items() if value is not None}
+    if given:  # each already checked to be in range; the flags replace aimock.json's rates
+        chaos = ChaosRates(**given)
     try:
         loaded = load_paths(paths)
     except LoadError as exc:
@@ -323,6 +343,7 @@ def serve(args: argparse.Namespace) -> int:
         chunk_size=chunk_size,
         journal_max=args.journal_max,
         chaos=chaos,
+        chaos_seed=args.chaos_seed,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
         sections=config_sections,

@@ -22,10 +22,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from aimock import __version__, reloading
+from aimock.canonical import DEFAULT_TEST_ID
 from aimock.exchange import Exchange, Route
 from aimock.exchange import serve as on_request_path
 from aimock.fixtures.loading import LoadError, SourcedFixture, validation_problems
-from aimock.models.fixture import Fixture
+from aimock.models.base import first_problem
+from aimock.models.fixture import ChaosRates, Fixture
 from aimock.services.registry import SERVICES
 from aimock.state import STATE, OneShotError, ServerState
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
@@ -201,6 +203,46 @@ async def queue_error(request: web.Request) -> web.Response:
     return json_response({"queued": True})
 
 
+def _chaos_body(state: ServerState, test_id: str) -> dict[str, Any]:
+    override = state.chaos_overrides.get(test_id)
+    rates = override if override is not None else state.server_chaos
+    return {
+        "testId": test_id,
+        "scope": "test" if override is not None else "server",
+        "chaos": rates.model_dump(by_alias=True) if rates is not None else None,
+        "seed": state.chaos_seed,
+    }
+
+
+async def get_chaos(request: web.Request) -> web.Response:
+    """The chaos in force for the caller's test id (`X-Test-Id`)."""
+    return json_response(_chaos_body(_state(request), _test_id(request)))
+
+
+async def set_chaos(request: web.Request) -> web.Response:
+    """Chaos for the caller's test id only, replacing the server's rates for its requests
+    (AIMock's rule: a scoped config replaces the baseline wholesale, it is not merged)."""
+    raw = await request.read()
+    try:
+        rates = ChaosRates.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        location, message = first_problem(exc)
+        return json_response({"error": f"{location or 'body'}: {message}"}, 400)
+    state, test_id = _state(request), _test_id(request)
+    state.chaos_overrides[test_id] = rates
+    return json_response(_chaos_body(state, test_id))
+
+
+async def clear_chaos(request: web.Request) -> web.Response:
+    state, test_id = _state(request), _test_id(request)
+    state.chaos_overrides.pop(test_id, None)
+    return json_response(_chaos_body(state, test_id))
+
+
+def _test_id(request: web.Request) -> str:
+    return request.headers.get("X-Test-Id") or request.query.get("testId") or DEFAULT_TEST_ID
+
+
 async def reload(request: web.Request) -> web.Response:
     state = _state(request)
     error = await reloading.reload(state)
@@ -311,6 +353,9 @@ def add_routes(app: web.Application) -> None:
         ("POST", f"{PREFIX}/reset/counts", reset_counts),
         ("POST", f"{PREFIX}/error", queue_error),
         ("POST", f"{PREFIX}/reload", reload),
+        ("GET", f"{PREFIX}/chaos", get_chaos),
+        ("POST", f"{PREFIX}/chaos", set_chaos),
+        ("DELETE", f"{PREFIX}/chaos", clear_chaos),
         ("GET", LEGACY_JOURNAL, legacy_requests),
         ("DELETE", LEGACY_JOURNAL, legacy_clear),
         ("*", PREFIX + "/{tail:.*}", unknown),

@@ -57,6 +57,8 @@ class Route:
     # cannot be taken back), in the "handler" once it knows the fixture (`Exchange.strike`),
     # or "never" (the control API, probes).
     chaos: ChaosPoint = "before"
+    # Whether the handler can cut its answer halfway (chaos' truncate): the pipeline can.
+    truncates: bool = False
     journal: bool = True
     # The level of the request's log line: the control API's (probes every few seconds in a
     # cluster) is DEBUG.
@@ -78,6 +80,13 @@ class ChaosStrike(Exception):
         self.action = action
 
 
+# How long a stalled request waits for its client to give up before the server does.
+STALL_LIMIT_S = 300.0
+# Actions after which nothing reached the client: the journal keeps status 0.
+CUT = frozenset({"disconnect", "stall"})
+CHAOS_ACTIONS = tuple(a for a in chaos.ACTIONS if a != "truncate")
+
+
 def request_context(request: web.Request) -> RequestContext:
     headers = {k.lower(): v for k, v in request.headers.items()}
     test_id = headers.get("x-test-id") or request.query.get("testId") or DEFAULT_TEST_ID
@@ -95,7 +104,16 @@ def request_context(request: web.Request) -> RequestContext:
 class Exchange:
     """One request on its way through: what a handler reads and fills in."""
 
-    __slots__ = ("context", "entry", "matched", "request", "request_id", "route", "state")
+    __slots__ = (
+        "context",
+        "entry",
+        "matched",
+        "request",
+        "request_id",
+        "route",
+        "state",
+        "truncate",
+    )
 
     def __init__(self, request: web.Request, route: Route, state: ServerState) -> None:
         self.request = request
@@ -115,6 +133,8 @@ class Exchange:
         )
         # Whether a definition answered, for metrics; a fixture in the journal entry counts.
         self.matched = False
+        # Chaos asks the handler to cut its answer halfway.
+        self.truncate = False
 
     @property
     def strict(self) -> bool:
@@ -134,21 +154,39 @@ class Exchange:
         self.stamp(response)
         await response.prepare(self.request)
 
-    def strike(self, fixture_rates: ChaosRates | None = None, model: str = "") -> None:
-        """Roll chaos for this request; raises `ChaosStrike` when it hits."""
-        state = self.state
-        action = chaos.roll(
+    async def strike(self, fixture_rates: ChaosRates | None = None, model: str = "") -> None:
+        """Roll chaos for this request: wait its delay, then raise `ChaosStrike` for a fault
+        (a truncate only sets `truncate`, for the handler to cut its answer)."""
+        state, route = self.state, self.route
+        found = chaos.roll(
             self.context.headers,
-            self.route.surface,
-            self.route.provider,
+            route.surface,
+            route.provider,
             model,
             fixture_rates=fixture_rates,
-            server_rates=state.server_chaos,
+            server_rates=state.chaos_for(self.context.test_id),
             policies=state.chaos_policies,
             rng=state.rng,
+            seed=state.chaos_seed,
+            actions=chaos.ACTIONS if route.truncates else CHAOS_ACTIONS,
         )
-        if action is not None:
-            raise ChaosStrike(action)
+        if found is None:
+            return
+        if found.latency_ms:
+            await asyncio.sleep(found.latency_ms / 1000)
+        if found.action is None:
+            return
+        entry = self.entry
+        entry.chaos_action, entry.chaos_policy, entry.chaos_seed = (
+            found.action,
+            found.policy,
+            found.seed,
+        )
+        state.metrics.chaos.labels(found.action, route.surface).inc()
+        if found.action == "truncate":
+            self.truncate = True
+            return
+        raise ChaosStrike(found.action)
 
 
 Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
@@ -175,10 +213,10 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
     route = exchange.route
     try:
         if route.chaos == "before":
-            exchange.strike()
+            await exchange.strike()
         return await handler(exchange)
     except ChaosStrike as strike:
-        return _chaos_answer(exchange, strike.action)
+        return await _chaos_answer(exchange, strike.action)
     except ProtocolError as exc:
         return error_response(route.errors, exc.info)
     except Miss as miss:
@@ -200,7 +238,7 @@ def _finish(exchange: Exchange, response: web.StreamResponse | None, started: fl
     elapsed = time.perf_counter() - started
     entry.latency_ms = elapsed * 1000
     # A disconnect keeps status 0: nothing reached the client.
-    if response is not None and entry.status == 0 and entry.chaos_action != "disconnect":
+    if response is not None and entry.status == 0 and entry.chaos_action not in CUT:
         entry.status = response.status
     matched = exchange.matched or entry.matched
     if route.journal:
@@ -220,16 +258,47 @@ def _finish(exchange: Exchange, response: web.StreamResponse | None, started: fl
         )
 
 
-def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamResponse:
-    exchange.entry.chaos_action = action
-    exchange.state.metrics.chaos.labels(action, exchange.route.surface).inc()
+async def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamResponse:
+    errors = exchange.route.errors
     if action == "drop":
         info = ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
-        return error_response(exchange.route.errors, info)
+        return error_response(errors, info)
     if action == "malformed":
         return web.Response(body=chaos.MALFORMED_BODY, status=200, content_type=JSON_TYPE)
+    if action == "ratelimit":
+        info = ErrorInfo(
+            429,
+            "Chaos: rate limited",
+            type="rate_limit_error",
+            code="chaos_ratelimit",
+            retry_after=1.0,
+        )
+        response = error_response(errors, info)
+        response.headers.setdefault("Retry-After", "1")
+        return response
+    if action == "overloaded":
+        info = ErrorInfo(
+            errors.overloaded_status,
+            "Chaos: overloaded",
+            type="overloaded_error",
+            code="chaos_overloaded",
+        )
+        return error_response(errors, info)
+    if action == "stall":
+        await _stall(exchange.request)
+        exchange.entry.interrupted = "client_gone"
     pacing.abort(exchange.request)
     return web.Response(status=499)  # never reaches the client: the socket is gone
+
+
+async def _stall(request: web.Request) -> None:
+    """Answer nothing until the client gives up (or the limit passes): other requests go on."""
+    transport = request.transport
+    deadline = asyncio.get_running_loop().time() + STALL_LIMIT_S
+    while transport is not None and not transport.is_closing():
+        if asyncio.get_running_loop().time() >= deadline:
+            return
+        await asyncio.sleep(0.05)
 
 
 def miss_info(miss: Miss, strict: bool) -> ErrorInfo:

@@ -68,6 +68,9 @@ class Entry:
     fixture: dict[str, Any] | None = None
     source: str = "internal"  # fixture | fallback | internal
     chaos_action: str | None = None
+    # The ChaosPolicy whose draw hit, and the seed of the generator that drew it, if seeded.
+    chaos_policy: str | None = None
+    chaos_seed: int | None = None
     strict_override: bool | None = None
     interrupted: str | None = None  # truncated | disconnected | client_gone
     latency_ms: float = 0.0
@@ -91,6 +94,10 @@ class Entry:
             response["interruptReason"] = INTERRUPT_REASONS.get(self.interrupted, self.interrupted)
         if self.chaos_action:
             response["chaosAction"] = self.chaos_action
+            if self.chaos_policy is not None:
+                response["chaosPolicy"] = self.chaos_policy
+            if self.chaos_seed is not None:
+                response["chaosSeed"] = self.chaos_seed
         if self.strict_override is not None:
             response["strictOverride"] = self.strict_override
         out: dict[str, Any] = {

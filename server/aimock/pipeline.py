@@ -10,6 +10,7 @@ line, and answers a `ProtocolError`, a `Miss` or a fault in the surface's own er
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from aiohttp import web
 
@@ -26,7 +27,7 @@ from aimock.wire import error_response, json_response, parse_json, read_body
 
 def route_of(surface: Surface) -> Route:
     """A surface on the request path: chaos is rolled once the fixture is known."""
-    return Route(surface.name, surface.provider, surface.errors, chaos="handler")
+    return Route(surface.name, surface.provider, surface.errors, chaos="handler", truncates=True)
 
 
 def handler_of(surface: Surface) -> Handler:
@@ -92,7 +93,7 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     if compiled is not None:
         entry.fixture = compiled.description
         entry.source = "fixture"
-    exchange.strike(compiled.chaos if compiled else None, canonical.model)
+    await exchange.strike(compiled.chaos if compiled else None, canonical.model)
 
     reply = selection.reply
     physics = compiled.physics if compiled is not None else index.default_physics
@@ -114,7 +115,24 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
         return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
     await _wait_first_byte(physics)
     headers = surface.headers(canonical) if surface.headers is not None else None
-    return json_response(surface.render(canonical, reply, options), headers=headers)
+    response = json_response(surface.render(canonical, reply, options), headers=headers)
+    if exchange.truncate:
+        return await _cut(exchange, response)
+    return response
+
+
+async def _cut(exchange: Exchange, whole: web.Response) -> web.StreamResponse:
+    """Chaos' truncate on a plain answer: its headers and half its body, then the socket is
+    dropped, as an upstream dying mid-body would leave it."""
+    body = bytes(whole.body) if isinstance(whole.body, bytes | bytearray) else b""
+    response = web.StreamResponse(status=whole.status, headers=whole.headers)
+    response.content_length = len(body)
+    await exchange.prepare(response)
+    await response.write(body[: len(body) // 2])
+    exchange.entry.status = whole.status
+    exchange.entry.interrupted = "truncated"
+    pacing.abort(exchange.request)
+    return response
 
 
 def _select(
@@ -163,6 +181,8 @@ async def _stream(
     # Render every event before the first byte: a rendering fault still gets a proper error.
     events = list(surface.stream(canonical, reply, options))
     framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
+    if exchange.truncate:  # chaos: half the events, no terminator
+        physics = dataclasses.replace(physics, truncate_after_chunks=max(1, len(events) // 2))
     response = web.StreamResponse(
         status=200,
         headers={

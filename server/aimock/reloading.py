@@ -55,6 +55,8 @@ async def full_reset(state: ServerState) -> LoadError | None:
     state.one_shot_errors.clear()
     state.journal.clear()
     state.match_state.reset()
+    state.chaos_overrides.clear()
+    state.rng.seed(state.settings.chaos_seed)  # a seeded run replays its faults from the start
     error = await reload(state)
     if error is not None:
         state.swap(state.loaded)

@@ -40,6 +40,7 @@ class ServeOptions:
     replay_speed: float | None = None
     journal_max: int | None = None
     chaos: ChaosRates | None = None
+    chaos_seed: int | None = None
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     # Extra OpenAI base paths (`--openai-prefix`), added to the stack spec's `openaiPrefixes`.
@@ -57,6 +58,9 @@ class Settings:
     strict: bool = False
     defaults: ServerDefaults = field(default_factory=ServerDefaults)
     journal_max: int = 1000
+    # Seeds the server's chaos draws (`--chaos-seed`, `spec.chaosSeed`): the same requests
+    # see the same faults run after run.
+    chaos_seed: int | None = None
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     # Surface names (openai.chat) or provider families (openai) served; None serves all.
@@ -90,6 +94,7 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
             replay_speed=options.replay_speed or 1.0,
         ),
         journal_max=options.journal_max if options.journal_max is not None else spec.journal_max,
+        chaos_seed=options.chaos_seed if options.chaos_seed is not None else spec.chaos_seed,
         admin_token=options.admin_token,
         max_body_bytes=options.max_body_bytes,
         surfaces=frozenset(spec.surfaces) if spec.surfaces is not None else None,
@@ -131,7 +136,10 @@ class ServerState:
         self.journal = Journal(settings.journal_max)
         self.metrics = Metrics()
         self.match_state = MatchState()
-        self.rng = random.Random()
+        self.rng = random.Random(self.settings.chaos_seed)
+        # Chaos set at run time per test id (`/__aimock/chaos`): it replaces the server's
+        # rates for that test's requests.
+        self.chaos_overrides: dict[str, ChaosRates] = {}
         self.loaded = loaded
         # Without paths there is nothing to re-read: the set given at start is what a reload
         # or a full reset restores.
@@ -152,6 +160,17 @@ class ServerState:
 
     @property
     def server_chaos(self) -> ChaosRates | None:
+        return self.settings.defaults.chaos
+
+    @property
+    def chaos_seed(self) -> int | None:
+        return self.settings.chaos_seed
+
+    def chaos_for(self, test_id: str) -> ChaosRates | None:
+        """The server's chaos for one test's requests: its runtime override, else the
+        baseline."""
+        if self.chaos_overrides:
+            return self.chaos_overrides.get(test_id, self.settings.defaults.chaos)
         return self.settings.defaults.chaos
 
     @property

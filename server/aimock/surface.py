@@ -71,6 +71,8 @@ class ErrorDialect:
 
     body: Callable[[ErrorInfo], dict[str, Any]]
     headers: Callable[[ErrorInfo], dict[str, str]] = lambda info: {}
+    # The status that says "overloaded, try later" on this wire (Anthropic's is 529).
+    overloaded_status: int = 503
 
 
 Parse = Callable[[Any, RequestContext, Mapping[str, str]], CanonicalRequest]

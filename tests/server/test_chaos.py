@@ -223,5 +223,6 @@ def test_policy_matching_is_pure() -> None:
     )
     [active] = chaos.activate([manifest])
     rates = {"fixture_rates": None, "server_rates": None, "policies": [active], "rng": active.rng}
-    assert chaos.roll({}, "openai.chat", "openai", "m", **rates) == "disconnect"  # type: ignore[arg-type]
+    hit = chaos.roll({}, "openai.chat", "openai", "m", **rates)  # type: ignore[arg-type]
+    assert hit is not None and (hit.action, hit.policy) == ("disconnect", "p")
     assert chaos.roll({}, "x.chat", "anthropic", "m", **rates) is None  # type: ignore[arg-type]

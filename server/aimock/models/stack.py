@@ -99,6 +99,9 @@ class StackBase(SpecModel):
     chunk_size: PositiveInt = Field(20, description="Characters per streamed slice.")
     journal_max: NonNegativeInt = Field(1000, description="Journal entries kept (0 = unbounded).")
     chaos: ChaosRates | None = Field(None, description="Server-wide chaos rates.")
+    chaos_seed: int | None = Field(
+        None, description="Seed of the server's chaos draws: the same faults run after run."
+    )
     fixtures: list[Fixture] = Field(
         default_factory=list, description="Inline fixtures, served before selected ones."
     )

@@ -90,7 +90,7 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return headers
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, overloaded_status=529)
 
 
 # --------------------------------------------------------------------------- request
