@@ -109,6 +109,24 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_record_flags(serve)
 
+    drift = commands.add_parser(
+        "drift", help="compare aimock's answers with real ones and with the SDKs' types"
+    )
+    drift.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="captured real answers (default: the captures shipped with aimock)",
+    )
+    drift.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    drift.add_argument(
+        "--surface",
+        action="append",
+        metavar="NAME",
+        help="only this surface (repeatable): openai.chat, openai.responses, "
+        "anthropic.messages, gemini.generate",
+    )
+
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
     return parser
@@ -254,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate(args.fixtures)
+    if args.command == "drift":
+        return drift(args)
     return serve(args)
 
 
@@ -274,6 +294,21 @@ def validate(paths: Sequence[Path]) -> int:
         extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
     print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} file(s){extra}")
     return 0
+
+
+def drift(args: argparse.Namespace) -> int:
+    """Exit 1 when the mock disagrees with reality (a critical finding), else 0."""
+    import orjson
+
+    from aimock.drift.run import CAPTURES, FIXTURES, run
+    from aimock.testing import MockServer
+
+    with MockServer([FIXTURES]) as mock:
+        report = run(mock.url, args.against or CAPTURES, args.surface)
+    print(report.table())
+    if args.json is not None:
+        args.json.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+    return 1 if report.verdict == "critical" else 0
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -195,6 +195,17 @@ def usage(request: CanonicalRequest, reply: Reply) -> dict[str, int]:
     }
 
 
+def api_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """A message body's usage as Anthropic's own API reports it (Bedrock's does not): the
+    cache writes by lifetime and the service tier."""
+    usage = {
+        **body["usage"],
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "service_tier": "standard",
+    }
+    return {**body, "usage": usage}
+
+
 def message(request: CanonicalRequest, reply: Reply, id_prefix: str = "msg_") -> dict[str, Any]:
     return {
         "id": reply.id or new_id(id_prefix),
@@ -231,10 +242,12 @@ def stream_events(final: dict[str, Any], chunk_size: int) -> Iterator[Event]:
             tokens = estimate_tokens(_delta_text(delta))
             yield event("content_block_delta", tokens, index=index, delta=delta)
         yield event("content_block_stop", index=index)
+    # The final counts: every number of the usage but the cache breakdown and the tier.
+    counts = {k: v for k, v in totals.items() if isinstance(v, int)}
     yield event(
         "message_delta",
         delta={"stop_reason": final["stop_reason"], "stop_sequence": None},
-        usage={"output_tokens": totals["output_tokens"]},
+        usage=counts,
     )
     yield event("message_stop")
 

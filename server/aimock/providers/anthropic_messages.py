@@ -28,7 +28,7 @@ from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import anthropic_base
 from aimock.providers.anthropic_base import event as _event
-from aimock.providers.anthropic_base import parse_body, render, required, stream
+from aimock.providers.anthropic_base import parse_body, required
 from aimock.providers.assembly import redacted_reasoning
 from aimock.providers.common import expect_object, new_id, optional, token_counts
 from aimock.surface import (
@@ -113,11 +113,20 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
 # The stream's `ping`, the Foundry surface and `count_tokens`.
 
 
+def render_message(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> dict[str, Any]:
+    del options
+    return anthropic_base.api_usage(anthropic_base.message(request, reply))
+
+
 def stream_message(
     request: CanonicalRequest, reply: Reply, options: RenderOptions
 ) -> Iterator[Event]:
-    """The stream with one `ping` after `message_start`, as the API sends (the SDK skips it)."""
-    events = iter(stream(request, reply, options))
+    """The stream with one `ping` after `message_start` (a stream may carry pings anywhere;
+    the SDK skips them)."""
+    final = anthropic_base.api_usage(anthropic_base.message(request, reply))
+    events = iter(anthropic_base.stream_events(final, options.chunk_size))
     yield next(events)  # message_start
     yield _event("ping")
     yield from events
@@ -159,7 +168,7 @@ MESSAGES = Surface(
     method="POST",
     paths=("/v1/messages",),
     parse=parse,
-    render=render,
+    render=render_message,
     stream=stream_message,
     errors=ERRORS,
     collapse=anthropic_base.collapse,
@@ -174,7 +183,7 @@ FOUNDRY_MESSAGES = Surface(
     method="POST",
     paths=(FOUNDRY_ROOT + "/v1/messages",),
     parse=foundry_parse,
-    render=render,
+    render=render_message,
     stream=stream_message,
     errors=ERRORS,
     collapse=anthropic_base.collapse,

@@ -127,6 +127,10 @@ def parse(
         stream=stream,
         extras={
             "include_usage": bool(stream_options.get("include_usage")),
+            # OpenAI pads every chunk with `obfuscation` unless asked not to (its own API only).
+            "obfuscation": provider == openai_base.OPENAI
+            and not mistral
+            and stream_options.get("include_obfuscation") is not False,
             "whole_tool_calls": mistral,
             # Mistral's reasoning travels as content chunks; effort "none" omits it there.
             "thinking_chunks": mistral,
@@ -268,8 +272,14 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     return events
 
 
+# What `obfuscation` pads a chunk with: random characters in the real API, of a length that
+# hides the chunk's; any string will do for a client, which ignores it.
+PADDING = "Zq7XkP2mWb9tRvN4"
+
+
 def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
     include_usage = bool(request.extras.get("include_usage"))
+    padded = bool(request.extras.get("obfuscation"))
     base = {
         "id": reply.id or new_id("chatcmpl-"),
         "object": "chat.completion.chunk",
@@ -286,6 +296,8 @@ def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> 
         }
         if include_usage:
             data["usage"] = None
+        if padded:
+            data["obfuscation"] = PADDING[: 1 + tokens % len(PADDING)]
         return Event(data, tokens=tokens)
 
     size = options.chunk_size
@@ -320,7 +332,8 @@ def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> 
             yield chunk({"tool_calls": [fragment]}, tokens=estimate_tokens(piece))
     yield chunk({}, _finish_reason(reply))
     if include_usage:
-        yield Event({**base, "choices": [], "usage": _usage(request, reply)})
+        last = {**base, "choices": [], "usage": _usage(request, reply)}
+        yield Event({**last, "obfuscation": PADDING[:4]} if padded else last)
     yield Event("[DONE]")
 
 
