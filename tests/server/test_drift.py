@@ -55,14 +55,11 @@ def test_the_shipped_captures_agree_with_the_mock(mock: MockServer) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_field_the_mock_lost_is_critical(mock: MockServer, case) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-
     from aimock.drift.run import ask
 
     real = load_capture(CAPTURES, case)
     assert real is not None
-    with httpx.Client() as client:
-        answer = ask(mock.url, case, client)
+    answer = ask(mock.url, case)
     payload = answer.events[0][1] if answer.events else answer.body
     lost = next(key for key in payload if key not in ("type", "object"))
     if answer.events:  # from every event of that type: the shape merges them
@@ -78,16 +75,13 @@ def test_a_field_the_mock_lost_is_critical(mock: MockServer, case) -> None:  # t
 
 
 def test_a_new_field_in_reality_is_a_warning(mock: MockServer) -> None:
-    import httpx
-
     from aimock.drift.run import ask
 
     case = _case("anthropic.messages/text/plain")
     real = load_capture(CAPTURES, case)
     assert real is not None
     real.body["brand_new_field"] = {"depth": 1}
-    with httpx.Client() as client:
-        findings = compare_case(case, real, ask(mock.url, case, client))
+    findings = compare_case(case, real, ask(mock.url, case))
     assert {(f.severity, f.path) for f in findings} == {
         ("warning", "brand_new_field"),
         ("warning", "brand_new_field.depth"),
@@ -95,8 +89,6 @@ def test_a_new_field_in_reality_is_a_warning(mock: MockServer) -> None:
 
 
 def test_a_changed_stream_order_is_critical(mock: MockServer) -> None:
-    import httpx
-
     from aimock.drift.run import ask
 
     case = _case("openai.responses/text/stream")
@@ -104,8 +96,7 @@ def test_a_changed_stream_order_is_critical(mock: MockServer) -> None:
     assert real is not None
     events = real.events
     events[2], events[3] = events[3], events[2]  # content part before its item
-    with httpx.Client() as client:
-        findings = compare_case(case, real, ask(mock.url, case, client))
+    findings = compare_case(case, real, ask(mock.url, case))
     assert ("critical", "(events)") in {(f.severity, f.path) for f in findings}
 
 

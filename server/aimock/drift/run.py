@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib import request as urllib_request
 
-import httpx
 import orjson
 from pydantic import ValidationError
 
@@ -58,13 +58,20 @@ def load_capture(folder: Path, case: Case) -> Answer | None:
     return Answer(body=data["body"])
 
 
-def ask(origin: str, case: Case, client: httpx.Client) -> Answer:
-    """The case's answer from a server at `origin`."""
-    response = client.post(origin + case.path, json=case.body)
-    response.raise_for_status()
+def ask(origin: str, case: Case) -> Answer:
+    """The case's answer from a server at `origin` (the standard library's client: drift
+    runs wherever aimock is installed, test dependencies or not)."""
+    sent = urllib_request.Request(
+        origin + case.path,
+        data=orjson.dumps(case.body),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib_request.urlopen(sent, timeout=30) as response:
+        content = response.read()
     if not case.stream:
-        return Answer(body=response.json())
-    events = sse.decode(response.content)
+        return Answer(body=orjson.loads(content))
+    events = sse.decode(content)
     return Answer(events=[(case.event_type(name, data), data) for name, data in events])
 
 
@@ -154,22 +161,15 @@ def run(origin: str, against: Path, surfaces: Iterable[str] | None = None) -> Re
     wanted = set(surfaces) if surfaces is not None else None
     cases: dict[str, Severity] = {}
     findings: list[Finding] = []
-    with httpx.Client(timeout=30) as client:
-        for case in select(wanted):
-            real = load_capture(against, case)
-            if real is None:
-                found = [
-                    Finding(
-                        case.name,
-                        "warning",
-                        "(capture)",
-                        f"no capture at {capture_file(against, case)}",
-                    )
-                ]
-            else:
-                found = compare_case(case, real, ask(origin, case, client))
-            cases[case.name] = verdict(found)
-            findings += found
+    for case in select(wanted):
+        real = load_capture(against, case)
+        if real is None:
+            missing = f"no capture at {capture_file(against, case)}"
+            found = [Finding(case.name, "warning", "(capture)", missing)]
+        else:
+            found = compare_case(case, real, ask(origin, case))
+        cases[case.name] = verdict(found)
+        findings += found
     return Report(cases, findings)
 
 
