@@ -4,7 +4,7 @@ API, an unknown path) is answered through `serve`, which gives it, once:
 - a request id (`x-request-id` on the answer, streamed ones too, and in the journal);
 - a journal entry (unless the route says `journal=False`: the control API);
 - chaos: rolled before the handler (`chaos="before"`), by the handler once it knows the
-  fixture whose rates count (`chaos="handler"`, via `Exchange.strike`), or never;
+  fixture whose rates count (`chaos="handler"`, via `Exchange.roll` and `suffer`), or never;
 - strict mode: `Exchange.strict`, and a raised `Miss` answers 404, or 503 when strict;
 - metrics and one log line.
 
@@ -54,7 +54,7 @@ class Route:
     provider: str
     errors: ErrorDialect
     # Where chaos may strike: "before" the handler runs (a service's answer may stream and
-    # cannot be taken back), in the "handler" once it knows the fixture (`Exchange.strike`),
+    # cannot be taken back), in the "handler" once it knows the fixture (`Exchange.roll`),
     # or "never" (the control API, probes).
     chaos: ChaosPoint = "before"
     # Whether the handler can cut its answer halfway (chaos' truncate): the pipeline can.
@@ -154,11 +154,11 @@ class Exchange:
         self.stamp(response)
         await response.prepare(self.request)
 
-    async def strike(self, fixture_rates: ChaosRates | None = None, model: str = "") -> None:
-        """Roll chaos for this request: wait its delay, then raise `ChaosStrike` for a fault
-        (a truncate only sets `truncate`, for the handler to cut its answer)."""
+    def roll(self, fixture_rates: ChaosRates | None = None, model: str = "") -> chaos.Strike | None:
+        """What chaos does to this request, if anything (drawn now, suffered by `suffer`).
+        Not a coroutine: most requests draw nothing, and pay nothing for the asking."""
         state, route = self.state, self.route
-        found = chaos.roll(
+        return chaos.roll(
             self.context.headers,
             route.surface,
             route.provider,
@@ -170,8 +170,10 @@ class Exchange:
             seed=state.chaos_seed,
             actions=chaos.ACTIONS if route.truncates else CHAOS_ACTIONS,
         )
-        if found is None:
-            return
+
+    async def suffer(self, found: chaos.Strike) -> None:
+        """Wait the strike's delay, then raise `ChaosStrike` for a fault (a truncate only
+        sets `truncate`, for the handler to cut its answer)."""
         if found.latency_ms:
             await asyncio.sleep(found.latency_ms / 1000)
         if found.action is None:
@@ -182,7 +184,7 @@ class Exchange:
             found.policy,
             found.seed,
         )
-        state.metrics.chaos.labels(found.action, route.surface).inc()
+        self.state.metrics.chaos.labels(found.action, self.route.surface).inc()
         if found.action == "truncate":
             self.truncate = True
             return
@@ -212,8 +214,8 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
     """The handler's answer, or the route's error answer for whatever it raised."""
     route = exchange.route
     try:
-        if route.chaos == "before":
-            await exchange.strike()
+        if route.chaos == "before" and (found := exchange.roll()) is not None:
+            await exchange.suffer(found)
         return await handler(exchange)
     except ChaosStrike as strike:
         return await _chaos_answer(exchange, strike.action)

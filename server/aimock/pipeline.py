@@ -93,7 +93,9 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     if compiled is not None:
         entry.fixture = compiled.description
         entry.source = "fixture"
-    await exchange.strike(compiled.chaos if compiled else None, canonical.model)
+    found = exchange.roll(compiled.chaos if compiled else None, canonical.model)
+    if found is not None:
+        await exchange.suffer(found)
 
     reply = selection.reply
     physics = compiled.physics if compiled is not None else index.default_physics
