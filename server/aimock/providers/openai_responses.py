@@ -80,7 +80,16 @@ def parse(
         tools=names,
         response_format=text["format"]["type"],
         stream=optional(body, "stream", bool, "a boolean") or False,
-        extras={"echo": _echo(body, instructions, echoed_tools, text), "include": _include(body)},
+        extras={
+            "echo": _echo(body, instructions, echoed_tools, text),
+            "include": _include(body),
+            # OpenAI pads text deltas with `obfuscation` unless asked not to (its own API).
+            "obfuscation": provider == openai_base.OPENAI
+            and (optional(body, "stream_options", dict, "an object") or {}).get(
+                "include_obfuscation"
+            )
+            is not False,
+        },
     )
 
 
@@ -391,11 +400,17 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
 # --------------------------------------------------------------------------- stream
 
 
+# What `obfuscation` pads a text delta with (random characters in the real API; a client
+# ignores it).
+PADDING = "Zq7XkP2mWb9tRvN4"
+
+
 class _Events:
     """Makes stream events, numbering them in order from 0."""
 
-    def __init__(self) -> None:
+    def __init__(self, padded: bool = False) -> None:
         self._next = 0
+        self.padded = padded  # text deltas carry `obfuscation`
 
     def __call__(self, kind: str, tokens: int = 0, **fields: Any) -> Event:
         data = {"type": kind, "sequence_number": self._next, **fields}
@@ -404,7 +419,7 @@ class _Events:
 
 
 def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
-    event = _Events()
+    event = _Events(padded=bool(request.extras.get("obfuscation")))
     envelope = _envelope(request, reply)
     final = _finish(envelope, request, reply)
     yield event("response.created", response=envelope)
@@ -479,12 +494,14 @@ def _content_events(
         empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
         yield event("response.content_part.added", **at, part=empty)
         for piece in slices(text, size):
+            padding = {"obfuscation": PADDING[: 1 + len(piece) % len(PADDING)]}
             yield event(
                 "response.output_text.delta",
                 estimate_tokens(piece),
                 **at,
                 delta=piece,
                 logprobs=[],
+                **(padding if event.padded else {}),
             )
         yield event("response.output_text.done", **at, text=text, logprobs=[])
     yield event("response.content_part.done", **at, part=part)
