@@ -27,12 +27,31 @@ from pydantic import BaseModel, ValidationError
 from aimock.models.base import first_problem
 from aimock.models.fixture import ChaosRates
 from aimock.models.services import a2a, mcp, vector
+from aimock.recording.options import RecordOptions
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("aimock.models.stack")
 PENDING_SECTIONS = ("agui", "auth")
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
-APPLIED_LLM_KEYS = ("fixtures", "latency", "chunkSize", "chaos", "logLevel")
+APPLIED_LLM_KEYS = (
+    "fixtures",
+    "latency",
+    "chunkSize",
+    "chaos",
+    "logLevel",
+    "record",
+    "replaySpeed",
+)
+# The keys of `llm.record` applied (fal and OpenRouter video knobs have no surface here yet).
+APPLIED_RECORD_KEYS = (
+    "providers",
+    "providerKeys",
+    "fixturePath",
+    "proxyOnly",
+    "recordFullModelVersion",
+    "upstreamTimeoutMs",
+    "bodyTimeoutMs",
+)
 # What AIMock's MCPMock reports when the `mcp` section gives no serverInfo.
 AIMOCK_MCP_SERVER_INFO = {"name": "mcp-mock", "version": "1.0.0"}
 
@@ -50,6 +69,9 @@ class AimockConfig:
     latency: float | None = None
     chunk_size: int | None = None
     chaos: ChaosRates | None = None
+    replay_speed: float | None = None
+    # `llm.record`: record (or, with proxyOnly, proxy) mode, its upstreams and keys.
+    record: RecordOptions | None = None
     # Service sections by key (`mcp`, `a2a`, `vector`): they replace the stack spec's.
     sections: dict[str, BaseModel] = field(default_factory=dict)
 
@@ -102,6 +124,11 @@ def load(path: Path) -> AimockConfig:
         config.fixture_paths = [(path.parent / fixtures).resolve()]
     if llm.get("chaos") is not None:
         config.chaos = _validated(ChaosRates, llm["chaos"], path, "llm.chaos")
+    config.replay_speed = _typed(
+        llm, "replaySpeed", (int, float), "llm.", path, bounds=(0.001, None)
+    )
+    if llm.get("record") is not None:
+        config.record = _record(llm["record"], path, config.fixture_paths)
     for key in llm:
         if key not in APPLIED_LLM_KEYS:
             log.warning("%s: llm.%s is not applied by this version", path, key)
@@ -129,6 +156,44 @@ def _check_services(data: dict[str, Any], path: Path) -> None:
             _typed(services, key, (bool,), "services.", path)
         else:
             log.warning("%s: services.%s is not a service this version knows", path, key)
+
+
+def _record(section: Any, path: Path, fixture_paths: list[Path]) -> RecordOptions:
+    """AIMock's `llm.record` as our record options: `providers` (name -> base URL),
+    `proxyOnly`, `fixturePath` (default `<fixtures>/recorded`), `recordFullModelVersion`,
+    the two timeouts (ms), and `providerKeys`."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: llm.record: expected an object")
+    providers = section.get("providers")
+    if not isinstance(providers, dict) or not providers:
+        raise ConfigError(f"{path}: llm.record.providers: expected an object of base URLs")
+    for name, url in providers.items():
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{path}: llm.record.providers.{name}: expected an http(s) URL")
+    keys = _typed(section, "providerKeys", (dict,), "llm.record.", path) or {}
+    where = _typed(section, "fixturePath", (str,), "llm.record.", path)
+    first = fixture_paths[0] if fixture_paths else path.parent / "fixtures"
+    directory = (path.parent / where).resolve() if where else first / "recorded"
+    timeout = _typed(
+        section, "upstreamTimeoutMs", (int, float), "llm.record.", path, bounds=(1, None)
+    )
+    body = _typed(section, "bodyTimeoutMs", (int, float), "llm.record.", path, bounds=(1, None))
+    for key in section:
+        if key not in APPLIED_RECORD_KEYS:
+            log.warning("%s: llm.record.%s is not applied by this version", path, key)
+    return RecordOptions(
+        mode="proxy-only"
+        if _typed(section, "proxyOnly", (bool,), "llm.record.", path)
+        else "record",
+        providers=dict(providers),
+        directory=directory,
+        upstream_timeout=(timeout or 30_000) / 1000,
+        body_timeout=(body or 30_000) / 1000,
+        full_model_version=bool(
+            _typed(section, "recordFullModelVersion", (bool,), "llm.record.", path)
+        ),
+        keys={str(k): str(v) for k, v in keys.items()},
+    )
 
 
 def _validated(model: type[M], data: Any, path: Path, where: str, skip: int = 0) -> M:

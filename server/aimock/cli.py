@@ -327,6 +327,8 @@ def serve(args: argparse.Namespace) -> int:
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
     config_chaos = None
     config_sections = {}
+    config_record = None
+    replay_speed = args.replay_speed
     if args.config is not None:
         try:
             config = aimock_config.load(args.config)
@@ -341,12 +343,15 @@ def serve(args: argparse.Namespace) -> int:
         host = host if host is not None else config.host
         config_chaos = config.chaos
         config_sections = config.sections
+        config_record = config.record
+        replay_speed = replay_speed if replay_speed is not None else config.replay_speed
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
     record = _record_options(args, paths)
     if isinstance(record, str):
         print(f"error: {record}", file=sys.stderr)
         return 1
+    record = record or config_record  # the flags win over aimock.json's llm.record
     embedded = not paths
     if embedded:
         paths = [default_fixture_path()]
@@ -382,7 +387,7 @@ def serve(args: argparse.Namespace) -> int:
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
         openai_prefixes=tuple(args.openai_prefix),
         sections=config_sections,
-        replay_speed=args.replay_speed,
+        replay_speed=replay_speed,
         record=record,  # type: ignore[arg-type]
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)

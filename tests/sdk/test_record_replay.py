@@ -357,3 +357,33 @@ def test_manifest_recordings_validate_and_replay(upstream: ServerProcess, tmp_pa
     finally:
         replay.stop()
     assert answer.json()["choices"][0]["message"]["content"] == "Sunny and 18 degrees."
+
+
+def test_aimock_json_llm_record_records(upstream: ServerProcess, tmp_path: Path) -> None:
+    """AIMock's config file: `llm.record` turns record mode on, with its upstreams, keys and
+    folder."""
+    config = tmp_path / "aimock.json"
+    record = {
+        "providers": {"openai": upstream.url},
+        "providerKeys": {"openai": "sk-config-SECRET-9z"},
+        "fixturePath": "saved",
+    }
+    config.write_text(json.dumps({"llm": {"fixtures": "fixtures", "record": record}}))
+    (tmp_path / "fixtures").mkdir()
+    recorder = start_server(["-c", str(config)])
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="sk-caller") as client:
+            answer = client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "rr-hello"}]
+            )
+        # No key from the caller: the config's travels upstream, and is never written.
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "rr-weather"}]}
+        httpx.post(recorder.base_url + "/chat/completions", json=body, timeout=10)
+    finally:
+        recorder.stop()
+    assert answer.choices[0].message.content == "Hello from the real provider."
+    files = list((tmp_path / "saved").rglob("*.json"))
+    assert len(files) == 2
+    assert all("SECRET" not in path.read_text() for path in files)
+    [keyless] = [e for e in upstream.journal() if "rr-weather" in json.dumps(e["body"])]
+    assert keyless["headers"]["authorization"] == "[REDACTED]"  # a key was sent upstream

@@ -26,6 +26,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aimock import aimock_config
 
 MCP_SECTION: dict[str, Any] = {
@@ -235,3 +237,19 @@ def test_vector_section_in_aimock_shape(tmp_path: Path) -> None:
 def test_all_three_sections_in_one_file(tmp_path: Path) -> None:
     config = _load(tmp_path, {"mcp": MCP_SECTION, "a2a": A2A_SECTION, "vector": VECTOR_SECTION})
     assert set(config.sections) == {"mcp", "a2a", "vector"}
+
+
+def test_llm_record_becomes_record_options(tmp_path: Path) -> None:
+    record = {"providers": {"anthropic": "https://api.anthropic.com"}, "proxyOnly": True}
+    config = _load(tmp_path, {"llm": {"record": record, "replaySpeed": 2}})
+    assert config.record is not None
+    assert (config.record.mode, dict(config.record.providers)) == (
+        "proxy-only",
+        {"anthropic": "https://api.anthropic.com"},
+    )
+    assert config.replay_speed == 2
+
+
+def test_llm_record_without_providers_names_the_field(tmp_path: Path) -> None:
+    with pytest.raises(aimock_config.ConfigError, match=r"llm\.record\.providers: expected"):
+        _load(tmp_path, {"llm": {"record": {"proxyOnly": True}}})

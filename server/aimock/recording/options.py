@@ -39,6 +39,9 @@ class RecordOptions:
     body_timeout: float = 30.0
     # Keep a dated model id (`gpt-4o-2024-08-06`) in the recorded match instead of its family.
     full_model_version: bool = False
+    # Keys added upstream when a caller sends none, by provider (aimock.json's
+    # `providerKeys`; AIMOCK_PROVIDER_<NAME>_KEY in the environment otherwise).
+    keys: Mapping[str, str] = field(default_factory=dict)
 
     def upstream(self, provider: str) -> tuple[str, str | None]:
         """The provider's name for `--provider-<name>` and its base URL, if one is given."""

@@ -122,7 +122,10 @@ class Recorder:
         exchange.entry.source = "proxy"
         try:
             upstream = await self.session().request(
-                request.method, url, headers=_forwarded(request, name), data=raw
+                request.method,
+                url,
+                headers=_forwarded(request, name, self.options.keys.get(name)),
+                data=raw,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _unreachable(exc) from None
@@ -228,13 +231,13 @@ def _relayed(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
     return [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RELAYED]
 
 
-def _forwarded(request: web.Request, provider: str) -> list[tuple[str, str]]:
+def _forwarded(request: web.Request, provider: str, key: str | None) -> list[tuple[str, str]]:
     headers = [
         (key, value)
         for key, value in request.headers.items()
         if key.lower() not in NOT_FORWARDED and not key.lower().startswith("x-aimock-")
     ]
-    key = os.environ.get(f"AIMOCK_PROVIDER_{provider.upper()}_KEY")
+    key = key or os.environ.get(f"AIMOCK_PROVIDER_{provider.upper()}_KEY")
     sent = {name.lower() for name, _ in headers}
     if key and not sent.intersection(CREDENTIAL_HEADERS):
         header = KEY_HEADERS.get(provider)
