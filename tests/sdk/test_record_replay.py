@@ -387,3 +387,28 @@ def test_aimock_json_llm_record_records(upstream: ServerProcess, tmp_path: Path)
     assert all("SECRET" not in path.read_text() for path in files)
     [keyless] = [e for e in upstream.journal() if "rr-weather" in json.dumps(e["body"])]
     assert keyless["headers"]["authorization"] == "[REDACTED]"  # a key was sent upstream
+
+
+def test_embeddings_are_recorded_and_replayed(upstream: ServerProcess, tmp_path: Path) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record")
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="k") as client:  # base64, the default
+            recorded = client.embeddings.create(model="text-embedding-3-small", input="rr-vector")
+            batch = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    finally:
+        recorder.stop()
+    assert len(batch.data) == 2  # relayed, not recorded: one fixture holds one vector
+    [path] = (tmp_path / "recorded").rglob("*.json")
+    [fixture] = json.loads(path.read_text())["fixtures"]
+    assert fixture["match"] == {
+        "endpoint": "embedding",
+        "inputText": "rr-vector",
+        "model": "text-embedding-3-small",
+    }
+    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
+    try:
+        with OpenAI(base_url=replay.base_url, api_key="k") as client:
+            replayed = client.embeddings.create(model="text-embedding-3-small", input="rr-vector")
+    finally:
+        replay.stop()
+    assert replayed.data[0].embedding == recorded.data[0].embedding

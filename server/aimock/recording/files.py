@@ -54,6 +54,8 @@ def response_of(reply: Reply) -> dict[str, Any]:
         body = {"message": error.message, "type": error.type, "code": error.code}
         return {"error": {k: v for k, v in body.items() if v is not None}, "status": error.status}
     out: dict[str, Any] = {}
+    if reply.embedding is not None:
+        out["embedding"] = list(reply.embedding)
     if reply.content is not None:
         out["content"] = reply.content
     if reply.tool_calls:

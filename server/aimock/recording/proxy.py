@@ -194,6 +194,10 @@ class Recorder:
     ) -> None:
         if self.options.mode != "record":
             return
+        if canonical.endpoint == "embedding" and len(canonical.inputs) != 1:
+            # A fixture holds one vector: it would answer every input of a batch with it.
+            log.warning("not recorded: an embeddings batch of %d inputs", len(canonical.inputs))
+            return
         fixture: dict[str, Any] = {
             "match": recorded_match(canonical, full_model=self.options.full_model_version),
             "response": files.response_of(reply),
