@@ -20,6 +20,7 @@ from aimock import __version__
 
 DEFAULT_FIXTURES = "defaults/default.yaml"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4010
+CHAOS_ACTIONS = ("drop", "malformed", "ratelimit", "disconnect", "overloaded", "stall", "truncate")
 LOG_LEVELS = {
     "silent": logging.CRITICAL + 1,
     "error": logging.ERROR,
@@ -85,15 +86,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="extra base path answering every OpenAI route, e.g. /my-gateway/v1 (repeatable)",
     )
-    for action in (
-        "drop",
-        "malformed",
-        "ratelimit",
-        "disconnect",
-        "overloaded",
-        "stall",
-        "truncate",
-    ):
+    # chaos.ACTIONS, spelled out: importing the chaos module (and the models) here would slow
+    # every command down; test_cli checks the two agree.
+    for action in CHAOS_ACTIONS:
         serve.add_argument(
             f"--chaos-{action}",
             type=_bounded(float, 0, 1),
@@ -313,6 +308,7 @@ def drift(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from aimock import aimock_config
+    from aimock.chaos import RATE_FIELDS
     from aimock.fixtures.loading import LoadError, load_paths
     from aimock.models.fixture import ChaosRates
     from aimock.state import ServeOptions
@@ -356,16 +352,8 @@ def serve(args: argparse.Namespace) -> int:
     if embedded:
         paths = [default_fixture_path()]
     chaos = config_chaos
-    flags = {
-        "drop_rate": args.chaos_drop,
-        "malformed_rate": args.chaos_malformed,
-        "rate_limit_rate": args.chaos_ratelimit,
-        "disconnect_rate": args.chaos_disconnect,
-        "overloaded_rate": args.chaos_overloaded,
-        "stall_rate": args.chaos_stall,
-        "truncate_rate": args.chaos_truncate,
-        "latency_ms": args.chaos_latency,
-    }
+    flags = {field: getattr(args, f"chaos_{action}") for action, field in RATE_FIELDS.items()}
+    flags["latency_ms"] = args.chaos_latency
     given = {name: value for name, value in flags.items() if value is not None}
     if given:  # each already checked to be in range; the flags replace aimock.json's rates
         chaos = ChaosRates(**given)

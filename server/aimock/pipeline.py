@@ -10,6 +10,7 @@ line, and answers a `ProtocolError`, a `Miss` or a fault in the surface's own er
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 
 from aiohttp import web
@@ -200,5 +201,7 @@ async def _stream(
     if outcome != "complete":
         exchange.entry.interrupted = outcome
         return response
-    await response.write_eof()
+    # Every event was written; a client may leave before the stream's end.
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
     return response

@@ -209,3 +209,9 @@ def test_validate_needs_a_path() -> None:
     result = run_cli("validate")
     assert result.returncode == 2
     assert "-f/--fixtures" in result.stderr
+
+
+def test_the_chaos_flags_are_the_chaos_actions() -> None:
+    from aimock import chaos, cli
+
+    assert cli.CHAOS_ACTIONS == chaos.ACTIONS

@@ -15,6 +15,7 @@ answers 502 in the surface's envelope.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -177,7 +178,9 @@ class Recorder:
             log.warning("upstream stream broke off (%s): nothing recorded", exc)
             exchange.entry.interrupted = "disconnected"
             return response
-        await response.write_eof()
+        # A client that read the whole stream may leave before its end: still recorded.
+        with contextlib.suppress(ConnectionError):
+            await response.write_eof()
         reply = _collapsed(surface, framing, b"".join(pieces))
         if reply is not None:
             timings = files.timings_of(arrivals, started)
