@@ -642,6 +642,11 @@ class ControlPlane:
         argv = [
             *self._component_flags("kube-controller-manager", "controller-manager"),
             "--controllers=*",
+            # On a busy machine a fake node's lease renewal can come late; the node lifecycle
+            # controller would then mark its pods NotReady for good (kwok readies only Pending
+            # pods), leaving a Running pod ContainersReady but not Ready (seen once in CI).
+            "--node-monitor-grace-period=10m",
+            "--node-startup-grace-period=10m",
             f"--root-ca-file={self.pki.ca_cert}",
             f"--service-account-private-key-file={self.pki.sa_key}",
             # One admin identity for all controllers: no per-controller token round trips.
