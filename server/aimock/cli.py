@@ -205,6 +205,19 @@ def _add_record_flags(serve: argparse.ArgumentParser) -> None:
         help="divide every delay, recorded timings included, by this (1.0; 2 = twice as fast)",
     )
     record.add_argument(
+        "--max-proxy-buffer-bytes",
+        type=_bounded(int, 1),
+        default=64 * 1024 * 1024,
+        help="bytes of one upstream answer held in memory: a plain body over it answers 502, "
+        "a stream over it is relayed but not recorded (67108864)",
+    )
+    record.add_argument(
+        "--max-proxy-buffer-frames",
+        type=_bounded(int, 1),
+        default=5_000_000,
+        help="pieces of one upstream stream held in memory; past it, relayed, not recorded",
+    )
+    record.add_argument(
         "--upstream-timeout-ms",
         type=_bounded(float, 1),
         default=30_000,
@@ -248,6 +261,8 @@ def _record_options(args: argparse.Namespace, paths: list[Path]) -> object:
         upstream_timeout=args.upstream_timeout_ms / 1000,
         body_timeout=args.body_timeout_ms / 1000,
         full_model_version=args.record_full_model_version,
+        max_buffer_bytes=int(args.max_proxy_buffer_bytes),
+        max_buffer_frames=int(args.max_proxy_buffer_frames),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import yaml
 from anthropic import Anthropic
@@ -412,3 +413,24 @@ def test_embeddings_are_recorded_and_replayed(upstream: ServerProcess, tmp_path:
     finally:
         replay.stop()
     assert replayed.data[0].embedding == recorded.data[0].embedding
+
+
+def test_answers_over_the_proxy_buffer_are_never_half_recorded(
+    upstream: ServerProcess, tmp_path: Path
+) -> None:
+    recorder = _recorder(upstream, tmp_path, "--record", "--max-proxy-buffer-bytes", "1000")
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="k", max_retries=0) as client:
+            streamed = client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "rr-long"}], stream=True
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+            with pytest.raises(openai.APIStatusError) as plain:
+                client.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": "rr-long"}]
+                )
+    finally:
+        recorder.stop()
+    assert len(text) > 2000  # the stream was relayed whole
+    assert plain.value.status_code == 502 and "max-proxy-buffer-bytes" in str(plain.value)
+    assert not (tmp_path / "recorded").exists()  # and nothing was recorded

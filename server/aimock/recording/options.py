@@ -39,6 +39,10 @@ class RecordOptions:
     body_timeout: float = 30.0
     # Keep a dated model id (`gpt-4o-2024-08-06`) in the recorded match instead of its family.
     full_model_version: bool = False
+    # What record mode keeps in memory of one upstream answer: a plain body over the byte cap
+    # is refused (502); a stream over either cap is relayed whole but not recorded.
+    max_buffer_bytes: int = 64 * 1024 * 1024
+    max_buffer_frames: int = 5_000_000
     # Keys added upstream when a caller sends none, by provider (aimock.json's
     # `providerKeys`; AIMOCK_PROVIDER_<NAME>_KEY in the environment otherwise).
     keys: Mapping[str, str] = field(default_factory=dict)

@@ -136,7 +136,7 @@ class Recorder:
                     exchange, surface, canonical, upstream, started=started, name=name
                 )
             try:
-                body = await upstream.read()
+                body = await _read_capped(upstream, self.options.max_buffer_bytes)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise _unreachable(exc) from None
         response = web.Response(body=body, status=upstream.status, headers=_relayed(upstream))
@@ -166,10 +166,19 @@ class Recorder:
         await exchange.prepare(response)
         pieces: list[bytes] = []
         arrivals: list[float] = []
+        kept, over = 0, False  # bytes buffered; whether a cap was passed (then: relay only)
         try:
             async for piece in upstream.content.iter_any():
-                arrivals.append(time.perf_counter())
-                pieces.append(piece)
+                if not over:
+                    kept += len(piece)
+                    over = kept > self.options.max_buffer_bytes or (
+                        len(pieces) >= self.options.max_buffer_frames
+                    )
+                    arrivals.append(time.perf_counter())
+                    pieces.append(piece)
+                    if over:
+                        pieces, arrivals = [], []
+                        log.warning("upstream stream over the proxy buffer: relayed, not recorded")
                 await response.write(piece)
         except (ConnectionResetError, ConnectionError):
             exchange.entry.interrupted = "client_gone"
@@ -181,7 +190,7 @@ class Recorder:
         # A client that read the whole stream may leave before its end: still recorded.
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
-        reply = _collapsed(surface, framing, b"".join(pieces))
+        reply = None if over else _collapsed(surface, framing, b"".join(pieces))
         if reply is not None:
             timings = files.timings_of(arrivals, started)
             self._record(exchange, canonical, reply, name, timings)
@@ -250,6 +259,27 @@ def _forwarded(request: web.Request, provider: str, key: str | None) -> list[tup
         header = KEY_HEADERS.get(provider)
         headers.append((header, key) if header else ("Authorization", f"Bearer {key}"))
     return headers
+
+
+async def _read_capped(upstream: aiohttp.ClientResponse, cap: int) -> bytes:
+    """A plain upstream body, refused (502) past `cap` bytes: it must be held whole to be
+    relayed."""
+    parts: list[bytes] = []
+    size = 0
+    async for piece in upstream.content.iter_any():
+        size += len(piece)
+        if size > cap:
+            raise ProtocolError(
+                ErrorInfo(
+                    502,
+                    f"Proxy to upstream failed: its answer is over {cap} bytes "
+                    "(--max-proxy-buffer-bytes)",
+                    type="proxy_error",
+                    code="proxy_error",
+                )
+            )
+        parts.append(piece)
+    return b"".join(parts)
 
 
 def _unreachable(exc: BaseException) -> ProtocolError:
