@@ -126,6 +126,22 @@ AZURE_ROOT = "/openai"
 API_VERSION = "api-version"
 
 
+# What `obfuscation` pads a streamed piece with: random characters in the real API, of a
+# length that hides the piece's; any string will do for a client, which ignores it.
+_PADDING = "Zq7XkP2mWb9tRvN4"
+
+
+def obfuscates(provider: str, stream_options: Mapping[str, Any]) -> bool:
+    """Whether streamed pieces carry `obfuscation`: OpenAI's own API pads them unless
+    `stream_options.include_obfuscation` is false."""
+    return provider == OPENAI and stream_options.get("include_obfuscation") is not False
+
+
+def padding(size: int) -> str:
+    """An `obfuscation` value whose length follows `size`."""
+    return _PADDING[: 1 + size % len(_PADDING)]
+
+
 def rebase(path: str, prefix: str) -> str | None:
     """An OpenAI route's `/v1/...` path under another base (`--openai-prefix`), else None."""
     return prefix + path[len("/v1") :] if path.startswith("/v1/") else None

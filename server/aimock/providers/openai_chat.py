@@ -127,10 +127,7 @@ def parse(
         stream=stream,
         extras={
             "include_usage": bool(stream_options.get("include_usage")),
-            # OpenAI pads every chunk with `obfuscation` unless asked not to (its own API only).
-            "obfuscation": provider == openai_base.OPENAI
-            and not mistral
-            and stream_options.get("include_obfuscation") is not False,
+            "obfuscation": openai_base.obfuscates(provider, stream_options) and not mistral,
             "whole_tool_calls": mistral,
             # Mistral's reasoning travels as content chunks; effort "none" omits it there.
             "thinking_chunks": mistral,
@@ -272,11 +269,6 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     return events
 
 
-# What `obfuscation` pads a chunk with: random characters in the real API, of a length that
-# hides the chunk's; any string will do for a client, which ignores it.
-PADDING = "Zq7XkP2mWb9tRvN4"
-
-
 def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
     include_usage = bool(request.extras.get("include_usage"))
     padded = bool(request.extras.get("obfuscation"))
@@ -297,7 +289,7 @@ def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> 
         if include_usage:
             data["usage"] = None
         if padded:
-            data["obfuscation"] = PADDING[: 1 + tokens % len(PADDING)]
+            data["obfuscation"] = openai_base.padding(tokens)
         return Event(data, tokens=tokens)
 
     size = options.chunk_size
@@ -333,7 +325,7 @@ def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> 
     yield chunk({}, _finish_reason(reply))
     if include_usage:
         last = {**base, "choices": [], "usage": _usage(request, reply)}
-        yield Event({**last, "obfuscation": PADDING[:4]} if padded else last)
+        yield Event({**last, "obfuscation": openai_base.padding(3)} if padded else last)
     yield Event("[DONE]")
 
 

@@ -83,12 +83,9 @@ def parse(
         extras={
             "echo": _echo(body, instructions, echoed_tools, text),
             "include": _include(body),
-            # OpenAI pads text deltas with `obfuscation` unless asked not to (its own API).
-            "obfuscation": provider == openai_base.OPENAI
-            and (optional(body, "stream_options", dict, "an object") or {}).get(
-                "include_obfuscation"
-            )
-            is not False,
+            "obfuscation": openai_base.obfuscates(
+                provider, optional(body, "stream_options", dict, "an object") or {}
+            ),
         },
     )
 
@@ -400,11 +397,6 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
 # --------------------------------------------------------------------------- stream
 
 
-# What `obfuscation` pads a text delta with (random characters in the real API; a client
-# ignores it).
-PADDING = "Zq7XkP2mWb9tRvN4"
-
-
 class _Events:
     """Makes stream events, numbering them in order from 0."""
 
@@ -494,7 +486,7 @@ def _content_events(
         empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
         yield event("response.content_part.added", **at, part=empty)
         for piece in slices(text, size):
-            padding = {"obfuscation": PADDING[: 1 + len(piece) % len(PADDING)]}
+            padding = {"obfuscation": openai_base.padding(len(piece))}
             yield event(
                 "response.output_text.delta",
                 estimate_tokens(piece),
