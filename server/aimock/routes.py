@@ -8,6 +8,7 @@ the answer for an unknown path.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
@@ -32,8 +33,14 @@ def surface_handler(surface: Surface) -> Handler:
     return handler
 
 
-def _plain_route(route: PlainRoute) -> Route:
-    return Route(route.name, route.provider, route.errors)
+@functools.cache
+def _on_path(route: PlainRoute) -> tuple[Route, exchange.Handler]:
+    """A plain route as the request path takes it, built once per route."""
+
+    async def answer(exchange: Exchange) -> web.StreamResponse:
+        return await route.handler(exchange.request, exchange.state)
+
+    return Route(route.name, route.provider, route.errors), answer
 
 
 def plain_handler(routes: list[PlainRoute]) -> Handler:
@@ -49,11 +56,7 @@ def plain_handler(routes: list[PlainRoute]) -> Handler:
 
     async def handler(request: web.Request) -> web.StreamResponse:
         chosen = routes[0] if len(routes) == 1 else pick(request)
-
-        async def answer(exchange: Exchange) -> web.StreamResponse:
-            return await chosen.handler(exchange.request, exchange.state)
-
-        return await exchange.serve(request, _plain_route(chosen), answer)
+        return await exchange.serve(request, *_on_path(chosen))
 
     return handler
 
