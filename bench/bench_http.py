@@ -272,8 +272,13 @@ def start(server: Server, workdir: Path, cpu: int | None) -> None:
 
 def stop(server: Server) -> None:
     """Stop the one process this script started (by its pid)."""
-    process = server.process
-    if process is None or process.poll() is not None:
+    if server.process is not None:
+        stop_process(server.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a process this script started, then kill it if it lingers."""
+    if process.poll() is not None:
         return
     process.terminate()
     try:

@@ -253,17 +253,6 @@ def wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float, log:
     raise RuntimeError(f"server did not become ready; log:\n{log.read_text()[-2000:]}")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the one server this script started (by its pid)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def measure(
     args: argparse.Namespace, revision: Revision, mode: str, rnd: int, workdir: Path
 ) -> Run:
@@ -295,7 +284,7 @@ def measure(
         server_cpu = bench_http.proc_cpu_seconds(process.pid) - cpu_before
         rss = bench_http.proc_status(process.pid).get("VmRSS", 0)
     finally:
-        stop(process)
+        bench_http.stop_process(process)
     result = parse_wrk(text)
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
