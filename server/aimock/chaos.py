@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from aimock.models.fixture import ChaosRates
+from aimock.models.fixture import MAX_CHAOS_LATENCY_MS, ChaosRates
 from aimock.models.stack import ChaosPolicyManifest
 
 Action = Literal["drop", "malformed", "ratelimit", "disconnect", "overloaded", "stall", "truncate"]
@@ -180,7 +180,7 @@ def _latency(
     server_rates: ChaosRates | None,
     applying: Sequence[ActivePolicy],
 ) -> float:
-    latency = _header_number(headers, "x-aimock-chaos-latency", None)
+    latency = _header_number(headers, "x-aimock-chaos-latency", MAX_CHAOS_LATENCY_MS)
     if latency is None:
         latency = _given(fixture_rates, "latency_ms")
     if latency is None:

@@ -96,7 +96,10 @@ def _parser() -> argparse.ArgumentParser:
             help=f"server-wide {action} rate (0-1)",
         )
     serve.add_argument(
-        "--chaos-latency", type=_bounded(float, 0), metavar="MS", help="ms added before answering"
+        "--chaos-latency",
+        type=_bounded(float, 0, 300_000),
+        metavar="MS",
+        help="ms added before answering (at most 300000)",
     )
     serve.add_argument(
         "--chaos-seed", type=int, metavar="N", help="seed of the chaos draws (reproducible)"

@@ -80,7 +80,8 @@ class ChaosStrike(Exception):
         self.action = action
 
 
-# How long a stalled request waits for its client to give up before the server does.
+# How long a stalled request waits for its client to give up before the server does (also
+# the most a chaos delay may hold one: models.fixture.MAX_CHAOS_LATENCY_MS).
 STALL_LIMIT_S = 300.0
 # Actions after which nothing reached the client: the journal keeps status 0.
 CUT = frozenset({"disconnect", "stall"})
@@ -175,7 +176,7 @@ class Exchange:
         """Wait the strike's delay, then raise `ChaosStrike` for a fault (a truncate only
         sets `truncate`, for the handler to cut its answer)."""
         if found.latency_ms:
-            await asyncio.sleep(found.latency_ms / 1000)
+            await _hold(self.request, found.latency_ms / 1000)
         if found.action is None:
             return
         entry = self.entry
@@ -287,20 +288,23 @@ async def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamR
         )
         return error_response(errors, info)
     if action == "stall":
-        await _stall(exchange.request)
+        await _hold(exchange.request, STALL_LIMIT_S)
         exchange.entry.interrupted = "client_gone"
     pacing.abort(exchange.request)
     return web.Response(status=499)  # never reaches the client: the socket is gone
 
 
-async def _stall(request: web.Request) -> None:
-    """Answer nothing until the client gives up (or the limit passes): other requests go on."""
+async def _hold(request: web.Request, seconds: float) -> None:
+    """Keep a request waiting `seconds`, or until its client gives up: other requests go on,
+    and a client that left frees its request at once (aiohttp does not cancel handlers)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     transport = request.transport
-    deadline = asyncio.get_running_loop().time() + STALL_LIMIT_S
     while transport is not None and not transport.is_closing():
-        if asyncio.get_running_loop().time() >= deadline:
+        left = deadline - loop.time()
+        if left <= 0:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(min(left, 0.05))
 
 
 def miss_info(miss: Miss, strict: bool) -> ErrorInfo:

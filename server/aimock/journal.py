@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 REDACTED_HEADERS = frozenset(
     {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
 )
@@ -121,7 +123,38 @@ class Entry:
             out["rpcMethod"] = self.rpc_method
         if self.request_id is not None:
             out["requestId"] = self.request_id
-        return out
+        return representable(out)
+
+
+def representable(entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry` as JSON can hold it. A request may have sent what JSON out cannot carry (a body
+    nested deeper than the encoder goes, header bytes that are not UTF-8): those parts are
+    replaced, so one hostile request never breaks reading the journal."""
+    try:
+        orjson.dumps(entry)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    else:
+        return entry
+    body = entry.get("body")
+    try:
+        orjson.dumps(body)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        body = f"[not representable as JSON: {exc}]"
+    safe: dict[str, Any] = _clean({**entry, "body": None})
+    safe["body"] = _clean(body)
+    return safe
+
+
+def _clean(value: Any) -> Any:
+    """`value` with every string made valid UTF-8 (undecodable bytes replaced)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 class Journal:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, bad_request
 
@@ -48,7 +49,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     # Read to the end: a chunked body (no Content-Length) arrives in pieces.
     parts: list[bytes] = []
     size = 0
-    while chunk := await request.content.read(65536):
+    while chunk := await _read(request):
         size += len(chunk)
         if size > limit:
             raise ProtocolError(
@@ -61,6 +62,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
             )
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def _read(request: web.Request) -> bytes:
+    try:
+        return await request.content.read(65536)
+    except RequestPayloadError as exc:  # a body its Content-Encoding does not decode...
+        raise bad_request(f"Unreadable body: {exc}", code="invalid_body") from None
 
 
 def parse_json(raw: bytes, method: str) -> Any:

@@ -216,3 +216,25 @@ async def test_keys_in_the_query_string_never_reach_the_journal(
     await client.post("/v1beta/models/gemini-2.5-flash:generateContent?key=AIzaSECRET", json=body)
     [entry] = await journal(client)
     assert entry["path"] == "/v1beta/models/gemini-2.5-flash:generateContent?key=[REDACTED]"
+
+
+async def test_hostile_bodies_and_headers_never_break_the_journal(
+    client: TestClient[Any, web.Application],
+) -> None:
+    deep = b"[" * 1000 + b"]" * 1000
+    headers = {"Content-Type": "application/json", "X-Test-Id": "caf\xe9"}
+    nested = await client.post("/v1/messages", data=b'{"a":' * 1000 + b"1" + b"}" * 1000)
+    arrays = await client.post("/v1/chat/completions", data=deep, headers=headers)
+    assert [r.status for r in (nested, arrays)] == [400, 400]
+    assert (await nested.json())["type"] == "error"  # each in its own protocol's envelope
+    assert (await arrays.json())["error"]["code"] == "invalid_json"
+    entries = await journal(client)  # readable, whatever the requests held
+    assert [e["response"]["status"] for e in entries] == [400, 400]
+    assert entries[0]["body"].startswith("[not representable as JSON")
+
+
+async def test_a_chaos_delay_is_bounded_and_ends_with_its_client(
+    client: TestClient[Any, web.Application],
+) -> None:
+    too_long = await client.post("/__aimock/chaos", json={"latencyMs": 1e309})
+    assert too_long.status == 400 and "300000" in (await too_long.json())["error"]
