@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from aimock.fixtures.loading import validation_problems
 from aimock.models.stack import ChaosPolicySpec, FixtureSpec, StackSpec
+from aimock_operator.render import recording
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ def validate_mockstack(body: Mapping[str, Any]) -> list[Problem]:
         problems += label_selector_problems(spec.get("fixtureSelector"), "spec.fixtureSelector")
         problems += _known_keys(spec.get("scheduling"), "spec.scheduling", SCHEDULING_KEYS)
         problems += _known_keys(spec.get("resources"), "spec.resources", RESOURCES_KEYS)
+        record = spec.get("record")
+        if isinstance(record, Mapping) and recording.needs_account(record):
+            problems.append(Problem("spec.record.serviceAccountName", recording.NEEDS_ACCOUNT))
     return problems
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from aimock import control, exchange, routes
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
+from aimock.recording.options import RecordOptions, default_directory
 from aimock.recording.proxy import RECORDER, Recorder
 from aimock.services.registry import SERVICES
 from aimock.state import STATE, ServeOptions, ServerState
@@ -41,8 +42,12 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     # envelope.
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
-    if options.record is not None:
-        recorder = app[RECORDER] = Recorder(options.record)
+    record = options.record
+    if record is None and loaded.stack is not None and loaded.stack.record is not None:
+        # The stack file's `record` section, when no flag or aimock.json asked for a mode.
+        record = RecordOptions.from_spec(loaded.stack.record, default_directory(options.paths))
+    if record is not None:
+        recorder = app[RECORDER] = Recorder(record)
 
         async def close_upstreams(app: web.Application) -> None:
             del app

@@ -127,6 +127,25 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
+
+    recordings = commands.add_parser(
+        "recordings", help="recordings made in a cluster (Fixture resources)"
+    )
+    recording_commands = recordings.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pull = recording_commands.add_parser(
+        "pull", help="write a MockStack's recorded Fixtures to files, ready to commit"
+    )
+    pull.add_argument("--stack", required=True, help="the MockStack that recorded them")
+    pull.add_argument(
+        "--namespace", "-n", help="its namespace (the kubeconfig context's, else default)"
+    )
+    pull.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=Path("fixtures") / "recorded",
+        help="folder to write into (fixtures/recorded)",
+    )
     return parser
 
 
@@ -159,11 +178,9 @@ def _openai_prefix(raw: str) -> str:
 
 def _upstream_names() -> list[str]:
     """Every `--provider-<name>`: AIMock's names, then every other provider we serve."""
-    from aimock.providers.registry import PROVIDERS
-    from aimock.recording.options import AIMOCK_PROVIDERS, ALIASES
+    from aimock.models.stack import known_upstreams
 
-    served = {ALIASES.get(s.provider, s.provider) for p in PROVIDERS for s in p.surfaces}
-    return [*AIMOCK_PROVIDERS, *sorted(served - set(AIMOCK_PROVIDERS))]
+    return list(known_upstreams())
 
 
 def _add_record_flags(serve: argparse.ArgumentParser) -> None:
@@ -196,6 +213,20 @@ def _add_record_flags(serve: argparse.ArgumentParser) -> None:
         choices=("json", "manifest"),
         default="json",
         help="AIMock fixture JSON (both servers load it) or Fixture manifests (json)",
+    )
+    record.add_argument(
+        "--record-to-cluster",
+        metavar="NAMESPACE/STACK",
+        type=_cluster_target,
+        help="write recordings as Fixture resources of this MockStack instead of files",
+    )
+    record.add_argument(
+        "--record-label",
+        action="append",
+        default=[],
+        type=_label,
+        metavar="KEY=VALUE",
+        help="label of the Fixtures --record-to-cluster writes (repeatable)",
     )
     record.add_argument(
         "--record-full-model-version",
@@ -234,15 +265,31 @@ def _add_record_flags(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _cluster_target(raw: str) -> tuple[str, str]:
+    namespace, slash, stack = raw.partition("/")
+    if not (slash and namespace and stack) or "/" in stack:
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected NAMESPACE/STACK")
+    return namespace, stack
+
+
+def _label(raw: str) -> tuple[str, str]:
+    key, equals, value = raw.partition("=")
+    if not (equals and key):
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected KEY=VALUE")
+    return key, value
+
+
 def _record_options(args: argparse.Namespace, paths: list[Path]) -> object:
     """RecordOptions from the flags, None when neither mode is asked; a str is an error."""
-    from aimock.recording.options import RecordOptions
+    from aimock.recording.options import ClusterTarget, RecordOptions, default_directory
 
     providers = {
         name: url
         for name in _upstream_names()
         if (url := getattr(args, f"provider_{name.replace('-', '_')}", None))
     }
+    if args.record_to_cluster and not args.record:
+        return "--record-to-cluster needs --record"
     if not (args.record or args.proxy_only):
         if providers:
             logging.getLogger("aimock.record").warning(
@@ -252,10 +299,7 @@ def _record_options(args: argparse.Namespace, paths: list[Path]) -> object:
     if not providers:
         flag = "--record" if args.record else "--proxy-only"
         return f"{flag} needs at least one upstream: --provider-<name> URL (e.g. --provider-openai https://api.openai.com)"
-    directory = args.record_dir
-    if directory is None:
-        first = paths[0] if paths else Path("fixtures")
-        directory = (first if first.is_dir() or not first.suffix else first.parent) / "recorded"
+    directory = args.record_dir or default_directory(paths)
     return RecordOptions(
         mode="record" if args.record else "proxy-only",
         providers=providers,
@@ -266,6 +310,11 @@ def _record_options(args: argparse.Namespace, paths: list[Path]) -> object:
         full_model_version=args.record_full_model_version,
         max_buffer_bytes=int(args.max_proxy_buffer_bytes),
         max_buffer_frames=int(args.max_proxy_buffer_frames),
+        cluster=ClusterTarget(
+            args.record_to_cluster[0], args.record_to_cluster[1], dict(args.record_label)
+        )
+        if args.record_to_cluster
+        else None,
     )
 
 
@@ -287,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return validate(args.fixtures)
     if args.command == "drift":
         return drift(args)
+    if args.command == "recordings":
+        return pull_recordings(args)
     return serve(args)
 
 
@@ -306,6 +357,21 @@ def validate(paths: Sequence[Path]) -> int:
     if loaded.chaos_policies:
         extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
     print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} file(s){extra}")
+    return 0
+
+
+def pull_recordings(args: argparse.Namespace) -> int:
+    from aimock.recording import cluster
+
+    try:
+        namespace = args.namespace or cluster.current_namespace()
+        written = cluster.pull(namespace, args.stack, args.out)
+    except cluster.ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    print(f"{len(written)} Fixture(s) recorded by {namespace}/{args.stack} -> {args.out}")
     return 0
 
 

@@ -9,15 +9,26 @@ build takes many minutes, far beyond the per-test timeout that would cover a fix
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.k8s.plane import BUILD_SCRIPT, ControlPlane, bin_dir, build_binaries, missing_binaries
+from aimock_operator.crd.v1alpha1 import GROUP, KINDS
+from tests.k8s.plane import (
+    BUILD_SCRIPT,
+    ControlPlane,
+    bin_dir,
+    build_binaries,
+    missing_binaries,
+    wait_until,
+)
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 _started: list[ControlPlane] = []
 
 
@@ -69,6 +80,52 @@ def cluster() -> Iterator[ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture(scope="session")
+def plane(cluster: ControlPlane) -> ControlPlane:
+    """The cluster with the generated CRDs installed and known to the garbage collector."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    crds = [f"crd/{kind.plural}.{GROUP}" for kind in KINDS]
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+    await_garbage_collector(cluster)
+    return cluster
+
+
+def await_garbage_collector(cluster: ControlPlane) -> None:
+    """Wait until deleting a MockStack deletes what it owns.
+
+    The controller-manager's garbage collector rediscovers API resources every 30 s; until it
+    has seen the CRDs, it cannot resolve owner references to a MockStack (and retries with a
+    growing backoff). A throwaway owner and dependent show when that is over, so the tests
+    measure the operator, not that one-off delay.
+    """
+    namespace = cluster.new_namespace("gc")
+    stack = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "MockStack", "metadata": {"name": "gc"}}
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(stack))
+    uid = cluster.kubectl(
+        "get", "mockstack", "gc", "-n", namespace, "-o", "jsonpath={.metadata.uid}"
+    )
+    owner = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "MockStack", "name": "gc", "uid": uid}
+    dependent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "gc-dependent", "ownerReferences": [owner]},
+    }
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(dependent))
+    cluster.kubectl("delete", "mockstack", "gc", "-n", namespace)
+    started = time.monotonic()
+    wait_until(
+        lambda: (
+            cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/gc-dependent")[0]
+            == 404
+        ),
+        timeout=100,
+        interval=0.5,
+        what="the garbage collector to know MockStack owners",
+    )
+    print(f"\n[operator] garbage collector ready after {time.monotonic() - started:.1f} s")
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from kopf.testing import KopfRunner
 
 from aimock.models.stack import FixtureSpec
 from aimock_operator import k8s
-from aimock_operator.crd.v1alpha1 import GROUP, KINDS
+from aimock_operator.crd.v1alpha1 import GROUP
 from aimock_operator.handlers import Reconciler, register
 from aimock_operator.settings import Options
 from tests.k8s.plane import ControlPlane, wait_until
@@ -36,49 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mockstack.yaml"
 IMAGE = "ghcr.io/aimock/aimock:k8s-test"
 WAIT = 60.0
-
-
-@pytest.fixture(scope="module")
-def plane(cluster: ControlPlane) -> ControlPlane:
-    """The cluster with the generated CRDs installed and known to the garbage collector."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    crds = [f"crd/{kind.plural}.{GROUP}" for kind in KINDS]
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
-    await_garbage_collector(cluster)
-    return cluster
-
-
-def await_garbage_collector(cluster: ControlPlane) -> None:
-    """Wait until deleting a MockStack deletes what it owns.
-
-    The controller-manager's garbage collector rediscovers API resources every 30 s; until it
-    has seen the CRDs, it cannot resolve owner references to a MockStack (and retries with a
-    growing backoff). A throwaway owner and dependent show when that is over, so the tests
-    measure the operator, not that one-off delay.
-    """
-    namespace = cluster.new_namespace("gc")
-    stack = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "MockStack", "metadata": {"name": "gc"}}
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(stack))
-    uid = cluster.kubectl(
-        "get", "mockstack", "gc", "-n", namespace, "-o", "jsonpath={.metadata.uid}"
-    )
-    owner = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "MockStack", "name": "gc", "uid": uid}
-    dependent = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "gc-dependent", "ownerReferences": [owner]},
-    }
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(dependent))
-    cluster.kubectl("delete", "mockstack", "gc", "-n", namespace)
-    started = time.monotonic()
-    wait_until(
-        lambda: read(cluster, namespace, "configmap", "gc-dependent") is None,
-        timeout=100,
-        interval=0.5,
-        what="the garbage collector to know MockStack owners",
-    )
-    print(f"\n[operator] garbage collector ready after {time.monotonic() - started:.1f} s")
-    cluster.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 class Operator:

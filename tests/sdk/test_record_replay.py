@@ -434,3 +434,28 @@ def test_answers_over_the_proxy_buffer_are_never_half_recorded(
     assert len(text) > 2000  # the stream was relayed whole
     assert plain.value.status_code == 502 and "max-proxy-buffer-bytes" in str(plain.value)
     assert not (tmp_path / "recorded").exists()  # and nothing was recorded
+
+
+def test_a_stack_files_record_section_records(upstream: ServerProcess, tmp_path: Path) -> None:
+    """The same YAML as in a cluster: `spec.record` turns record mode on for `aimock serve`
+    too (recordings to files there); `--record-to-cluster` needs `--record`."""
+    stack = {
+        "apiVersion": "aimock.dev/v1alpha1",
+        "kind": "MockStack",
+        "metadata": {"name": "preview"},
+        "spec": {"record": {"providers": {"openai": upstream.url}, "serviceAccountName": "r"}},
+    }
+    (tmp_path / "stack.yaml").write_text(json.dumps(stack))
+    recorder = start_server(["-f", str(tmp_path)])
+    try:
+        with OpenAI(base_url=recorder.base_url, api_key="k") as client:
+            answer = client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "rr-hello"}]
+            )
+    finally:
+        recorder.stop()
+    assert answer.choices[0].message.content == "Hello from the real provider."
+    [recorded] = (tmp_path / "recorded").glob("*.json")
+    assert "rr-hello" in recorded.read_text()
+    with pytest.raises(RuntimeError, match="--record-to-cluster needs --record"):
+        start_server(["-f", str(tmp_path), "--record-to-cluster", "ns/preview"], timeout=10)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimock.models.stack import StackSpec
-from aimock_operator.render import names
+from aimock_operator.render import names, recording
 from aimock_operator.render.errors import SpecError
 
 SCHEDULING_KEYS = ("nodeSelector", "tolerations", "affinity")
@@ -49,17 +49,21 @@ def _probe(path: str, period: int) -> dict[str, Any]:
 
 
 def _env(spec: StackSpec) -> list[dict[str, Any]]:
-    if not spec.admin_token_secret:
-        return []
-    ref = {"name": spec.admin_token_secret, "key": "token"}
-    return [{"name": "AIMOCK_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": ref}}]
+    out = recording.env(spec.record) if spec.record else []
+    if spec.admin_token_secret:
+        ref = {"name": spec.admin_token_secret, "key": "token"}
+        out.append({"name": "AIMOCK_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": ref}})
+    return out
 
 
-def container(spec: StackSpec, image: str) -> dict[str, Any]:
+def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dict[str, Any]:
+    extra = []
+    if spec.record is not None:
+        extra = recording.args(spec.record, stack=stack, namespace=namespace, spec=spec)
     out: dict[str, Any] = {
         "name": names.CONTAINER,
         "image": image,
-        "args": [*SERVE_ARGS, "--watch"],
+        "args": [*SERVE_ARGS, "--watch", *extra],
         "ports": [{"name": names.PORT_NAME, "containerPort": names.PORT, "protocol": "TCP"}],
         "readinessProbe": _probe("/ready", 5),
         "livenessProbe": _probe("/health", 10),
@@ -100,10 +104,10 @@ def deployment(
     labels = names.labels(stack)
     projected = [{"configMap": {"name": name}} for name in config_maps]
     pod: dict[str, Any] = {
-        "automountServiceAccountToken": False,  # the mock never calls the Kubernetes API
+        **recording.pod_identity(spec),
         "enableServiceLinks": False,  # keep other Services' variables out of the server's env
         "securityContext": pod_security(),
-        "containers": [container(spec, image)],
+        "containers": [container(spec, image, stack=stack, namespace=namespace)],
         "volumes": [
             {"name": names.CONFIG_VOLUME, "projected": {"sources": projected}},
             {"name": names.TMP_VOLUME, "emptyDir": {}},

@@ -78,6 +78,74 @@ def check_openai_prefix(value: str) -> str:
 
 OpenAIPrefix = Annotated[str, AfterValidator(check_openai_prefix)]
 
+# AIMock's `--provider-<name>` names; every provider family we serve is an upstream name too.
+AIMOCK_UPSTREAMS = (
+    "openai",
+    "anthropic",
+    "gemini",
+    "vertexai",
+    "bedrock",
+    "azure",
+    "ollama",
+    "cohere",
+    "openrouter",
+    "byteplus",
+)
+UPSTREAM_ALIASES = {"vertex": "vertexai"}  # a surface's provider name -> its upstream name
+
+
+def known_upstreams() -> tuple[str, ...]:
+    """What `--provider-<name>` and `spec.record.providers` may name: AIMock's names, then
+    every other provider family we serve."""
+    from aimock.providers.registry import PROVIDERS  # the one import against the layers
+
+    served = {UPSTREAM_ALIASES.get(s.provider, s.provider) for p in PROVIDERS for s in p.surfaces}
+    return (*AIMOCK_UPSTREAMS, *sorted(served - set(AIMOCK_UPSTREAMS)))
+
+
+def _upstreams(value: dict[str, str]) -> dict[str, str]:
+    known = known_upstreams()
+    for name, url in value.items():
+        if name not in known:
+            raise ValueError(f"unknown provider {name!r}; known: {', '.join(known)}")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+            raise ValueError(f"providers.{name}: {url!r} is not an http(s) base URL")
+    return value
+
+
+class RecordSpec(SpecModel):
+    """Record or proxy mode: a request no fixture matches goes to the real provider."""
+
+    mode: Literal["record", "proxy-only"] = Field(
+        "record",
+        description="record: relay the answer and keep it as a fixture; proxy-only: relay only.",
+    )
+    providers: Annotated[dict[str, str], AfterValidator(_upstreams)] = Field(
+        min_length=1,
+        description="Base URL of each real API by provider name, e.g. "
+        "openai: https://api.openai.com.",
+    )
+    full_model_version: bool = Field(
+        False, description="Keep a dated model id in the recorded match instead of its family."
+    )
+    upstream_timeout_ms: PositiveInt = Field(
+        30_000, le=600_000, description="Milliseconds to wait for the upstream to answer."
+    )
+    body_timeout_ms: PositiveInt = Field(
+        30_000, le=600_000, description="Milliseconds to wait between two pieces of a body."
+    )
+    # Kubernetes-only: the operator reads these; the server ignores them.
+    keys_secret: str | None = Field(
+        None,
+        description="Secret holding API keys, one key per provider name (openai, anthropic...); "
+        "used when a caller sends none.",
+    )
+    service_account_name: str | None = Field(
+        None,
+        description="ServiceAccount of the pods, allowed to create and update Fixture "
+        "resources in the namespace: recordings become Fixtures (record mode needs it).",
+    )
+
 
 class ServiceSpec(SpecModel):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
@@ -129,6 +197,10 @@ class StackBase(SpecModel):
     )
     admin_token_secret: str | None = Field(
         None, description="Secret whose `token` key guards the control API."
+    )
+    record: RecordSpec | None = Field(
+        None,
+        description="Record or proxy mode: misses go to the real providers. Read at start.",
     )
 
     def section(self, section: Section[SpecT]) -> SpecT | None:

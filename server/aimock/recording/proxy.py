@@ -15,6 +15,7 @@ answers 502 in the surface's envelope.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -32,7 +33,7 @@ from aimock.fixtures.compiled import Reply, ReplyError
 from aimock.fixtures.loading import SourcedFixture
 from aimock.fixtures.matching import recorded_match
 from aimock.models.fixture import Fixture
-from aimock.recording import files
+from aimock.recording import cluster, files
 from aimock.recording.options import RecordOptions
 from aimock.streaming import eventstream, jsonarray, ndjson, sse
 from aimock.surface import ErrorInfo, ProtocolError, Surface
@@ -88,6 +89,7 @@ class Recorder:
     def __init__(self, options: RecordOptions) -> None:
         self.options = options
         self._session: aiohttp.ClientSession | None = None
+        self.sink = cluster.FixtureSink(options.cluster) if options.cluster else None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -148,7 +150,7 @@ class Recorder:
             if self.options.mode == "record":
                 response.headers["X-AIMock-Record-Error"] = f"{surface.name}: not recordable"
         else:
-            self._record(exchange, canonical, reply, name, None)
+            await self._record(exchange, canonical, reply, name, None)
         return response
 
     async def _relay_stream(
@@ -193,10 +195,10 @@ class Recorder:
         reply = None if over else _collapsed(surface, framing, b"".join(pieces))
         if reply is not None:
             timings = files.timings_of(arrivals, started)
-            self._record(exchange, canonical, reply, name, timings)
+            await self._record(exchange, canonical, reply, name, timings)
         return response
 
-    def _record(
+    async def _record(
         self,
         exchange: Exchange,
         canonical: CanonicalRequest,
@@ -222,18 +224,33 @@ class Recorder:
             log.error("recording of %s %s is not a valid fixture: %s", *_where(exchange), exc)
             return
         test_id = exchange.context.test_id
+        where = await self._save(fixture, provider, test_id)
+        if where is None:
+            return
+        exchange.entry.source = "recorded"
+        log.info("recorded %s %s -> %s", *_where(exchange), where)
+        match = fixture["match"]
+        if "userMessage" in match or "inputText" in match or "endpoint" in match:
+            # Answered from memory at once: the same request is not proxied twice.
+            exchange.state.add_runtime([SourcedFixture(model, f"{where}#fixtures[-1]")])
+
+    async def _save(self, fixture: dict[str, Any], provider: str, test_id: str) -> str | None:
+        """Write one recording; where it went, or None (logged) when it could not be."""
+        if self.sink is not None:
+            name = cluster.fixture_name(self.sink.target.stack, provider, test_id)
+            try:
+                await asyncio.to_thread(self.sink.append, name, fixture)
+            except cluster.ClusterError as exc:
+                log.error("cannot write the recording: %s", exc)
+                return None
+            return f"Fixture {self.sink.target.namespace}/{name}"
         path = files.destination(self.options.directory, provider, test_id, self.options.format)
         try:
             files.save(path, fixture, self.options.format, f"{test_id}-{provider}")
         except OSError as exc:
             log.error("cannot write the recording %s: %s", path, exc)
-            return
-        exchange.entry.source = "recorded"
-        log.info("recorded %s %s -> %s", *_where(exchange), path)
-        match = fixture["match"]
-        if "userMessage" in match or "inputText" in match or "endpoint" in match:
-            # Answered from memory at once: the same request is not proxied twice.
-            exchange.state.add_runtime([SourcedFixture(model, f"{path}#fixtures[-1]")])
+            return None
+        return str(path)
 
 
 RECORDER = web.AppKey("aimock_recorder", Recorder)
