@@ -124,6 +124,25 @@ def _parser() -> argparse.ArgumentParser:
         help="only this surface (repeatable): openai.chat, openai.responses, "
         "anthropic.messages, gemini.generate",
     )
+    drift.add_argument(
+        "--live",
+        action="store_true",
+        help="reality from the live APIs where a key is in the environment (OPENAI_API_KEY, "
+        "ANTHROPIC_API_KEY, GEMINI_API_KEY); the captures elsewhere",
+    )
+    drift.add_argument(
+        "--live-url",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="another origin for a live API (openai, anthropic, gemini), e.g. a gateway",
+    )
+    drift.add_argument(
+        "--save-captures",
+        type=Path,
+        metavar="DIR",
+        help="with --live: keep the live answers as capture files (refreshes --against DIR)",
+    )
 
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
@@ -379,11 +398,22 @@ def drift(args: argparse.Namespace) -> int:
     """Exit 1 when the mock disagrees with reality (a critical finding), else 0."""
     import orjson
 
+    from aimock.drift.live import Live, parse_urls
     from aimock.drift.run import CAPTURES, FIXTURES, run
     from aimock.testing import MockServer
 
+    if (args.save_captures or args.live_url) and not args.live:
+        print("error: --save-captures and --live-url need --live", file=sys.stderr)
+        return 2
+    try:
+        live = Live(urls=parse_urls(args.live_url)) if args.live else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with MockServer([FIXTURES]) as mock:
-        report = run(mock.url, args.against or CAPTURES, args.surface)
+        report = run(
+            mock.url, args.against or CAPTURES, args.surface, live=live, save=args.save_captures
+        )
     print(report.table())
     if args.json is not None:
         args.json.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))

@@ -3,10 +3,11 @@ with the SDK's types; the findings, a table and a JSON report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib import error as urllib_error
 from urllib import request as urllib_request
 
 import orjson
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from aimock.drift import sdk
 from aimock.drift.cases import CASES, Case
 from aimock.drift.compare import Finding, Severity, compare_events, compare_shapes, verdict
+from aimock.drift.live import Live, capture_document, save_capture
 from aimock.drift.shapes import Shape, shape
 from aimock.streaming import sse
 
@@ -58,13 +60,13 @@ def load_capture(folder: Path, case: Case) -> Answer | None:
     return Answer(body=data["body"])
 
 
-def ask(origin: str, case: Case) -> Answer:
+def ask(origin: str, case: Case, headers: Mapping[str, str] | None = None) -> Answer:
     """The case's answer from a server at `origin` (the standard library's client: drift
     runs wherever aimock is installed, test dependencies or not)."""
     sent = urllib_request.Request(
         origin + case.path,
         data=orjson.dumps(case.body),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **(headers or {})},
         method="POST",
     )
     with urllib_request.urlopen(sent, timeout=30) as response:
@@ -155,22 +157,57 @@ class Report:
         return "\n".join(lines)
 
 
-def run(origin: str, against: Path, surfaces: Iterable[str] | None = None) -> Report:
-    """Every case (of `surfaces`, or all) sent to the mock at `origin`, against the captures
-    in `against`."""
+def run(
+    origin: str,
+    against: Path,
+    surfaces: Iterable[str] | None = None,
+    *,
+    live: Live | None = None,
+    save: Path | None = None,
+) -> Report:
+    """Every case (of `surfaces`, or all) sent to the mock at `origin`, against reality: the
+    live API when `live` has its key, else the capture in `against`. Live answers are kept
+    as captures in `save` when given."""
     wanted = set(surfaces) if surfaces is not None else None
     cases: dict[str, Severity] = {}
     findings: list[Finding] = []
     for case in select(wanted):
-        real = load_capture(against, case)
+        found: list[Finding] = []
+        real = None
+        if live is not None:
+            real, note = _ask_live(live, case)
+            if real is None:
+                found.append(
+                    Finding(case.name, "warning", "(live)", f"{note}: the capture instead")
+                )
+            elif save is not None:
+                document = capture_document(real.body, real.events)
+                save_capture(capture_file(save, case), document)
+        if real is None:
+            real = load_capture(against, case)
         if real is None:
             missing = f"no capture at {capture_file(against, case)}"
-            found = [Finding(case.name, "warning", "(capture)", missing)]
+            found.append(Finding(case.name, "warning", "(capture)", missing))
         else:
-            found = compare_case(case, real, ask(origin, case))
+            found += compare_case(case, real, ask(origin, case))
         cases[case.name] = verdict(found)
         findings += found
     return Report(cases, findings)
+
+
+def _ask_live(live: Live, case: Case) -> tuple[Answer | None, str]:
+    """The live answer, or None and why there is none."""
+    target = live.target(case)
+    if isinstance(target, str):
+        return None, target
+    origin, headers = target
+    try:
+        return ask(origin, case, headers), ""
+    except urllib_error.HTTPError as exc:
+        detail = exc.read()[:300].decode(errors="replace")
+        return None, f"{origin} answered {exc.code}: {detail}"
+    except (urllib_error.URLError, OSError, ValueError) as exc:
+        return None, f"{origin} could not be asked: {exc}"
 
 
 def select(wanted: set[str] | None) -> Sequence[Case]:
