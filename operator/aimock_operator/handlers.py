@@ -164,6 +164,9 @@ class Reconciler:
         try:
             applied = await k8s.apply_all(rendered.objects)
             await self._prune_config_maps(stack, rendered.config_map_names)
+            if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
+                job = names.drift_job(stack.name)
+                await k8s.delete_owned_cron_job(stack.namespace, job, stack.resource.uid)
         except k8s.ApiError as exc:
             logger.error(f"MockStack {stack.name}: applying failed: {exc}")
             await self._report(body, failure=Failure("ApplyFailed", exc.message))

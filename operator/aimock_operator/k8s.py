@@ -109,6 +109,10 @@ def _apps() -> client.AppsV1Api:
     return client.AppsV1Api(api_client())
 
 
+def _batch() -> client.BatchV1Api:
+    return client.BatchV1Api(api_client())
+
+
 def _custom() -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api_client())
 
@@ -118,6 +122,7 @@ def _appliers() -> dict[str, Callable[..., Any]]:
         "ConfigMap": _core().patch_namespaced_config_map,
         "Service": _core().patch_namespaced_service,
         "Deployment": _apps().patch_namespaced_deployment,
+        "CronJob": _batch().patch_namespaced_cron_job,
     }
 
 
@@ -207,4 +212,26 @@ async def delete_config_map(namespace: str, name: str, uid: str) -> None:
         await _call(_core().delete_namespaced_config_map, name, namespace, body=options)
     except ApiError as exc:
         if exc.status not in (404, 409):  # already gone, or replaced by a new object
+            raise
+
+
+async def delete_owned_cron_job(namespace: str, name: str, owner_uid: str) -> None:
+    """Delete a CronJob if it exists and `owner_uid` controls it (a user's own is left)."""
+    try:
+        found = await _call(_batch().read_namespaced_cron_job, name, namespace)
+    except ApiError as exc:
+        if exc.status == 404:
+            return
+        raise
+    owners = {ref.get("uid") for ref in (found.get("metadata") or {}).get("ownerReferences") or []}
+    if owner_uid not in owners:
+        return
+    uid = found["metadata"]["uid"]
+    options = client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(uid=uid), propagation_policy="Background"
+    )
+    try:
+        await _call(_batch().delete_namespaced_cron_job, name, namespace, body=options)
+    except ApiError as exc:
+        if exc.status not in (404, 409):
             raise

@@ -138,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
         help="another origin for a live API (openai, anthropic, gemini), e.g. a gateway",
     )
     drift.add_argument(
+        "--report-to",
+        type=_cluster_target,
+        metavar="NAMESPACE/STACK",
+        help="write the verdict into this MockStack's status.drift (the scheduled check does)",
+    )
+    drift.add_argument(
         "--save-captures",
         type=Path,
         metavar="DIR",
@@ -285,10 +291,12 @@ def _add_record_flags(serve: argparse.ArgumentParser) -> None:
 
 
 def _cluster_target(raw: str) -> tuple[str, str]:
-    namespace, slash, stack = raw.partition("/")
-    if not (slash and namespace and stack) or "/" in stack:
-        raise argparse.ArgumentTypeError(f"{raw!r}: expected NAMESPACE/STACK")
-    return namespace, stack
+    from aimock.kube import target
+
+    try:
+        return target(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _label(raw: str) -> tuple[str, str]:
@@ -380,12 +388,13 @@ def validate(paths: Sequence[Path]) -> int:
 
 
 def pull_recordings(args: argparse.Namespace) -> int:
+    from aimock import kube
     from aimock.recording import cluster
 
     try:
-        namespace = args.namespace or cluster.current_namespace()
+        namespace = args.namespace or kube.current_namespace()
         written = cluster.pull(namespace, args.stack, args.out)
-    except cluster.ClusterError as exc:
+    except kube.KubeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for path in written:
@@ -417,6 +426,17 @@ def drift(args: argparse.Namespace) -> int:
     print(report.table())
     if args.json is not None:
         args.json.write_bytes(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+    if args.report_to is not None:
+        from aimock.drift import report as status_report
+        from aimock.kube import KubeError
+
+        try:
+            namespace, stack = args.report_to
+            status_report.write(namespace, stack, report, live=args.live)
+        except KubeError as exc:
+            print(f"error: cannot report the verdict: {exc}", file=sys.stderr)
+            return 2
+        print(f"verdict written to MockStack {'/'.join(args.report_to)} status.drift")
     return 1 if report.verdict == "critical" else 0
 
 

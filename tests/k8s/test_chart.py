@@ -51,7 +51,7 @@ NEEDED: list[tuple[str, ...]] = [
     ],
     *[
         (verb, resource)
-        for resource in ("configmaps", "services", "deployments.apps")
+        for resource in ("configmaps", "services", "deployments.apps", "cronjobs.batch")
         for verb in ("create", "get", "list", "watch", "patch", "update", "delete")
     ],
     ("create", "events"),

@@ -48,6 +48,7 @@ OPERATOR_RULES = {
     ("", "configmaps"): ALL_VERBS,
     ("", "services"): ALL_VERBS,
     ("apps", "deployments"): ALL_VERBS,
+    ("batch", "cronjobs"): ALL_VERBS,
     ("", "events"): ["create", "patch"],
 }
 CRD_SCAN = {("apiextensions.k8s.io", "customresourcedefinitions"): ["list", "watch"]}

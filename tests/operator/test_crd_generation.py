@@ -140,8 +140,11 @@ def test_printer_columns() -> None:
         "Replicas",
         "Fixtures",
         "Endpoint",
+        "Drift",
         "Age",
     ]
+    drift = columns["MockStack"][4]
+    assert (drift["jsonPath"], drift["priority"]) == (".status.drift.verdict", 1)  # -o wide
     ready = columns["MockStack"][0]
     assert ready["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert [c["name"] for c in columns["Fixture"]] == ["Accepted", "Fixtures", "Priority", "Age"]

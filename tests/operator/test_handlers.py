@@ -34,7 +34,12 @@ from tests.operator.test_render import IMAGE, example_documents, fixture_body
 NS = "team-a"
 LOG = logging.getLogger("test-handlers")
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
-PLURALS = {"ConfigMap": "configmaps", "Service": "services", "Deployment": "deployments"}
+PLURALS = {
+    "ConfigMap": "configmaps",
+    "Service": "services",
+    "Deployment": "deployments",
+    "CronJob": "cronjobs",
+}
 
 
 def _requirement(term: str) -> selectors.Requirement:
@@ -170,6 +175,13 @@ class FakeApi:
             del self.objects[("configmaps", namespace, name)]
             self.deleted.append(name)
 
+    async def delete_owned_cron_job(self, namespace: str, name: str, owner_uid: str) -> None:
+        obj = self.objects.get(("cronjobs", namespace, name))
+        owners = {r["uid"] for r in (obj or {}).get("metadata", {}).get("ownerReferences", [])}
+        if obj is not None and owner_uid in owners:
+            del self.objects[("cronjobs", namespace, name)]
+            self.deleted.append(name)
+
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
@@ -183,6 +195,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
         "patch_status",
         "get_deployment",
         "delete_config_map",
+        "delete_owned_cron_job",
     ):
         monkeypatch.setattr(k8s, name, getattr(fake, name))
     yield fake
@@ -262,6 +275,24 @@ async def test_reconcile_applies_every_child_and_reports_status(
     fixture = api.one("fixtures", "checkout-assistant")
     assert fixture["status"]["accepted"] is True
     assert fixture["status"]["stacks"] == ["preview"]
+
+
+async def test_spec_drift_schedules_a_check_and_removing_it_removes_the_schedule(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    drift = {"schedule": "0 5 * * 1", "serviceAccountName": "drift-reporter"}
+    api.edit("mockstacks", "preview", drift=drift)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    job = api.one("cronjobs", "preview-drift")
+    assert job["spec"]["schedule"] == "0 5 * * 1"
+    assert [o["kind"] for o in api.applied][-1] == "Deployment"  # still last: Ready reads it
+    # The verdict the job writes survives the operator's own status reports.
+    api.one("mockstacks", "preview")["status"]["drift"] = {"verdict": "ok"}
+    api.edit("mockstacks", "preview", drift=None)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert not api.has("cronjobs", "preview-drift")
+    assert api.one("mockstacks", "preview")["status"]["drift"] == {"verdict": "ok"}
 
 
 async def test_reconcile_twice_changes_nothing(api: FakeApi, reconciler: Reconciler) -> None:

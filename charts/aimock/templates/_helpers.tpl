@@ -101,6 +101,10 @@ from the Deployment's status).
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+# A MockStack's scheduled drift check (spec.drift).
+- apiGroups: ["batch"]
+  resources: ["cronjobs"]
+  verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
 # kopf posts Kubernetes events about the resources it handles.
 - apiGroups: [""]
   resources: ["events"]

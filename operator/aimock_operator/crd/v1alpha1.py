@@ -46,6 +46,21 @@ class Condition(_Status):
     )
 
 
+class DriftStatus(_Status):
+    verdict: Literal["ok", "warning", "critical"] = Field(description="The last check's verdict.")
+    checked_at: str = Field(alias="checkedAt", description="When it ran (RFC 3339).")
+    cases: dict[str, str] = Field(
+        default_factory=dict, description="Each case's verdict, e.g. openai.chat/text/stream."
+    )
+    findings: int = Field(0, description="Findings of every severity.")
+    critical: list[str] = Field(
+        default_factory=list, description="The first critical findings (the job log has all)."
+    )
+    live: list[str] = Field(
+        default_factory=list, description="Cases compared with a live answer (others: captures)."
+    )
+
+
 class MockStackStatus(_Status):
     observed_generation: int | None = Field(
         None, alias="observedGeneration", description="The generation last reconciled."
@@ -74,6 +89,9 @@ class MockStackStatus(_Status):
         default_factory=list,
         alias="rejectedFixtures",
         description="Selected Fixture resources left out because they are invalid.",
+    )
+    drift: DriftStatus | None = Field(
+        None, description="The last scheduled drift check (spec.drift), written by its job."
     )
 
 
@@ -134,6 +152,7 @@ KINDS: tuple[Kind, ...] = (
             ("Replicas", "string", ".status.readyReplicas", "Ready pods", 0),
             ("Fixtures", "integer", ".status.fixtures", "Fixtures served", 0),
             ("Endpoint", "string", ".status.endpoint", "In-cluster base URL", 0),
+            ("Drift", "string", ".status.drift.verdict", "Last drift check's verdict", 1),
             ("Age", "date", ".metadata.creationTimestamp", "", 0),
         ),
     ),

@@ -1,7 +1,8 @@
 """Every name, label and fixed path the operator gives the objects it makes, in one place.
 
 A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps <s>-config-0,
-<s>-config-1, ... (the served documents) and ConfigMap <s>-endpoints (SDK variables).
+<s>-config-1, ... (the served documents) and ConfigMap <s>-endpoints (SDK variables),
+and with `spec.drift` CronJob <s>-drift.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ APP_NAME = "aimock"
 MANAGED_BY = "aimock-operator"
 SERVER_COMPONENT = "mock-server"
 ENDPOINTS_COMPONENT = "endpoints"
+DRIFT_COMPONENT = "drift-check"
 
 CONTAINER = "aimock"
 PORT = 4010
@@ -53,6 +55,10 @@ def config_map_index(stack: str, name: str) -> int | None:
     if tail == name or not tail.isdigit() or (tail != "0" and tail.startswith("0")):
         return None
     return int(tail)
+
+
+def drift_job(stack: str) -> str:
+    return f"{stack}-drift"
 
 
 def endpoints(stack: str) -> str:

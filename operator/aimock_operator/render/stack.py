@@ -16,6 +16,7 @@ from aimock.models.stack import StackSpec
 from aimock_operator.crd.v1alpha1 import API_VERSION
 from aimock_operator.render import configmaps, names, selectors
 from aimock_operator.render.deployment import deployment
+from aimock_operator.render.drift import cron_job
 from aimock_operator.render.endpoints import endpoints_config_map
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.service import service
@@ -112,11 +113,14 @@ class Rendered:
     origin: str
     fixtures: list[str] = field(default_factory=list)  # Fixture resources served
     chaos_policies: list[str] = field(default_factory=list)  # ChaosPolicies in force
+    drift_job: dict[str, Any] | None = None  # the scheduled drift check, with spec.drift
 
     @property
     def objects(self) -> list[dict[str, Any]]:
-        """Apply order: the ConfigMaps exist before the Deployment mounts them."""
-        return [*self.config_maps, self.endpoints, self.service, self.deployment]
+        """Apply order: the ConfigMaps exist before the Deployment mounts them; the
+        Deployment comes last (its status is the stack's Ready)."""
+        optional = [self.drift_job] if self.drift_job is not None else []
+        return [*self.config_maps, self.endpoints, self.service, *optional, self.deployment]
 
     @property
     def config_map_names(self) -> list[str]:
@@ -182,4 +186,9 @@ def render_stack(
         origin=origin,
         fixtures=sorted(Resource.from_body(body).name for body in fixtures),
         chaos_policies=sorted(Resource.from_body(body).name for body in policies),
+        drift_job=cron_job(
+            name, namespace=namespace, drift=stack.spec.drift, image=image, owner=owner
+        )
+        if stack.spec.drift is not None
+        else None,
     )

@@ -154,6 +154,41 @@ class ServiceSpec(SpecModel):
     port: PositiveInt = Field(4010, le=65535, description="Service port.")
 
 
+DriftSurface = Literal["openai.chat", "openai.responses", "anthropic.messages", "gemini.generate"]
+_CRON_FIELD = r"[0-9*/,?LW#A-Za-z-]+"
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if value.startswith("@"):
+        if value not in ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"):
+            raise ValueError(f"{value!r} is not a schedule macro Kubernetes knows")
+    elif len(fields) != 5 or not all(re.fullmatch(_CRON_FIELD, f) for f in fields):
+        raise ValueError(
+            f"{value!r} is not a five-field cron schedule (minute hour day month weekday)"
+        )
+    return value
+
+
+class DriftSpec(SpecModel):
+    """A scheduled drift check (Kubernetes only): a CronJob runs `aimock drift --live` with the
+    stack's image and writes the verdict into the MockStack's status."""
+
+    schedule: Annotated[str, AfterValidator(_cron)] = Field(
+        "17 6 * * *", description="Cron schedule of the check (default: daily, 06:17)."
+    )
+    keys_secret: str | None = Field(
+        None,
+        description="Secret whose keys are OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY: "
+        "the providers with a key are asked live, the others compared with shipped captures.",
+    )
+    surfaces: list[DriftSurface] | None = Field(None, description="Surfaces checked; default all.")
+    service_account_name: str = Field(
+        description="ServiceAccount of the check's pod, allowed to patch mockstacks/status: "
+        "it writes the verdict into status.drift."
+    )
+
+
 # `StackSpec` is `StackBase` plus one optional field per service section (`spec.mcp`,
 # `spec.a2a`...), added from `aimock.models.services.SECTIONS`.
 class StackBase(SpecModel):
@@ -201,6 +236,9 @@ class StackBase(SpecModel):
     record: RecordSpec | None = Field(
         None,
         description="Record or proxy mode: misses go to the real providers. Read at start.",
+    )
+    drift: DriftSpec | None = Field(
+        None, description="A scheduled drift check against the live APIs (Kubernetes only)."
     )
 
     def section(self, section: Section[SpecT]) -> SpecT | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from aimock.canonical import DEFAULT_TEST_ID
+from aimock.kube import KubeError, custom_objects
 from aimock.models.stack import API_VERSION
 from aimock.recording.options import ClusterTarget
 
@@ -38,10 +39,6 @@ _NOT_NAME = re.compile(r"[^a-z0-9-]+")
 MAX_NAME = 63  # a Fixture's name is also a label value and a config file name
 
 
-class ClusterError(RuntimeError):
-    """The Kubernetes API refused a recording, or could not be reached."""
-
-
 def fixture_name(stack: str, provider: str, test_id: str) -> str:
     """A DNS-label name for the Fixture of one test id (or of one recording without)."""
     if test_id == DEFAULT_TEST_ID:
@@ -54,31 +51,6 @@ def fixture_name(stack: str, provider: str, test_id: str) -> str:
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = name[: MAX_NAME - 9].rstrip("-") + "-" + digest
     return name
-
-
-def custom_objects() -> CustomObjectsApi:
-    """An API client from the pod's ServiceAccount, else from the kubeconfig."""
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        try:
-            config.load_kube_config()  # type: ignore[no-untyped-call]
-        except config.ConfigException as exc:
-            raise ClusterError(f"no Kubernetes credentials: {exc}") from None
-    return client.CustomObjectsApi()
-
-
-def current_namespace() -> str:
-    """The namespace of the kubeconfig's current context, else `default`."""
-    from kubernetes import config
-
-    try:
-        _, active = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
-    except (config.ConfigException, OSError) as exc:
-        raise ClusterError(f"no kubeconfig to take the namespace from: {exc}") from None
-    return str((active or {}).get("context", {}).get("namespace") or "default")
 
 
 class FixtureSink:
@@ -108,12 +80,10 @@ class FixtureSink:
                     if self._try_append(namespace, name, fixture):
                         return
             except ApiException as exc:
-                raise ClusterError(
-                    f"Fixture {namespace}/{name}: {exc.status} {exc.reason}"
-                ) from None
+                raise KubeError(f"Fixture {namespace}/{name}: {exc.status} {exc.reason}") from None
             except Exception as exc:  # urllib3's network errors, a bad kubeconfig
-                raise ClusterError(f"Fixture {namespace}/{name}: {exc}") from None
-        raise ClusterError(f"Fixture {namespace}/{name}: kept changing, not written")
+                raise KubeError(f"Fixture {namespace}/{name}: {exc}") from None
+        raise KubeError(f"Fixture {namespace}/{name}: kept changing, not written")
 
     def _try_append(self, namespace: str, name: str, fixture: Mapping[str, Any]) -> bool:
         """One attempt; False when someone else wrote the Fixture meanwhile."""
@@ -174,13 +144,11 @@ def pull(namespace: str, stack: str, directory: Path) -> list[Path]:
             GROUP, VERSION, namespace, PLURAL, label_selector=f"{RECORDED_BY}={stack}"
         )
     except ApiException as exc:
-        raise ClusterError(
-            f"cannot list Fixtures in {namespace}: {exc.status} {exc.reason}"
-        ) from None
-    except ClusterError:
+        raise KubeError(f"cannot list Fixtures in {namespace}: {exc.status} {exc.reason}") from None
+    except KubeError:
         raise
     except Exception as exc:
-        raise ClusterError(f"cannot list Fixtures in {namespace}: {exc}") from None
+        raise KubeError(f"cannot list Fixtures in {namespace}: {exc}") from None
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     items: list[dict[str, Any]] = dict(listing).get("items") or []  # type: ignore[call-overload]

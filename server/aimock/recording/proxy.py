@@ -32,6 +32,7 @@ from aimock.exchange import Exchange
 from aimock.fixtures.compiled import Reply, ReplyError
 from aimock.fixtures.loading import SourcedFixture
 from aimock.fixtures.matching import recorded_match
+from aimock.kube import KubeError
 from aimock.models.fixture import Fixture
 from aimock.recording import cluster, files
 from aimock.recording.options import RecordOptions
@@ -240,7 +241,7 @@ class Recorder:
             name = cluster.fixture_name(self.sink.target.stack, provider, test_id)
             try:
                 await asyncio.to_thread(self.sink.append, name, fixture)
-            except cluster.ClusterError as exc:
+            except KubeError as exc:
                 log.error("cannot write the recording: %s", exc)
                 return None
             return f"Fixture {self.sink.target.namespace}/{name}"

@@ -1,0 +1,52 @@
+"""The Kubernetes API as the server side of aimock uses it (recordings written as Fixtures,
+drift verdicts written to a MockStack's status): one client, from the pod's ServiceAccount or
+else the kubeconfig.
+
+The client library is imported only when called: `aimock serve` on a laptop never loads it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubernetes.client import CustomObjectsApi
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class KubeError(RuntimeError):
+    """The Kubernetes API refused a call, or could not be reached."""
+
+
+def custom_objects() -> CustomObjectsApi:
+    """An API client from the pod's ServiceAccount, else from the kubeconfig."""
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        try:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+        except config.ConfigException as exc:
+            raise KubeError(f"no Kubernetes credentials: {exc}") from None
+    return client.CustomObjectsApi()
+
+
+def current_namespace() -> str:
+    """The namespace of the kubeconfig's current context, else `default`."""
+    from kubernetes import config
+
+    try:
+        _, active = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+    except (config.ConfigException, OSError) as exc:
+        raise KubeError(f"no kubeconfig to take the namespace from: {exc}") from None
+    return str((active or {}).get("context", {}).get("namespace") or "default")
+
+
+def target(raw: str) -> tuple[str, str]:
+    """NAMESPACE/NAME, as the `--record-to-cluster` and `--report-to` flags take it."""
+    namespace, slash, name = raw.partition("/")
+    if not (slash and namespace and name) or "/" in name:
+        raise ValueError(f"{raw!r}: expected NAMESPACE/NAME")
+    return namespace, name
