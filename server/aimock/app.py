@@ -48,6 +48,10 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
         record = RecordOptions.from_spec(loaded.stack.record, default_directory(options.paths))
     if record is not None:
         recorder = app[RECORDER] = Recorder(record)
+        # A turn of a tool loop not recorded yet must reach the provider: without this, the
+        # nearest earlier turn's recording would answer it (turnIndex relaxes when nothing
+        # fits) and the loop would repeat that turn forever.
+        state.match_state.strict_turn_index = True
 
         async def close_upstreams(app: web.Application) -> None:
             del app

@@ -459,3 +459,91 @@ def test_a_stack_files_record_section_records(upstream: ServerProcess, tmp_path:
     assert "rr-hello" in recorded.read_text()
     with pytest.raises(RuntimeError, match="--record-to-cluster needs --record"):
         start_server(["-f", str(tmp_path), "--record-to-cluster", "ns/preview"], timeout=10)
+
+
+# --- multi-turn tool loops -------------------------------------------------------------------
+
+LOOP_TOOLS = {"get_weather": "sunny, 18 degrees", "get_time": "14:05"}
+OPENAI_TOOLS = [
+    {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+    for name in LOOP_TOOLS
+]
+ANTHROPIC_TOOLS = [{"name": name, "input_schema": {"type": "object"}} for name in LOOP_TOOLS]
+
+
+def _openai_loop(origin: str, stream: bool) -> tuple[list[str], str]:
+    """An agent: call the model, run the tools it asks for, until it answers."""
+    messages: list[Any] = [{"role": "user", "content": "rr-loop"}]
+    called: list[str] = []
+    with OpenAI(base_url=origin + "/v1", api_key="k", max_retries=0) as client:
+        for _ in range(5):
+            if stream:
+                with client.chat.completions.stream(
+                    model="gpt-4o", messages=messages, tools=OPENAI_TOOLS
+                ) as events:
+                    message = events.get_final_completion().choices[0].message
+            else:
+                message = (
+                    client.chat.completions.create(
+                        model="gpt-4o", messages=messages, tools=OPENAI_TOOLS
+                    )
+                    .choices[0]
+                    .message
+                )
+            if not message.tool_calls:
+                return called, message.content or ""
+            messages.append(message.model_dump(exclude_none=True))
+            for call in message.tool_calls:
+                called.append(call.function.name)
+                result = LOOP_TOOLS[call.function.name]
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    raise AssertionError(f"the loop did not end: {called}")
+
+
+def _anthropic_loop(origin: str, stream: bool) -> tuple[list[str], str]:
+    messages: list[Any] = [{"role": "user", "content": "rr-loop"}]
+    called: list[str] = []
+    with Anthropic(base_url=origin, api_key="k", max_retries=0) as client:
+        for _ in range(5):
+            ask = {"model": "claude-sonnet-4-5", "max_tokens": 256, "tools": ANTHROPIC_TOOLS}
+            if stream:
+                with client.messages.stream(messages=messages, **ask) as events:
+                    message = events.get_final_message()
+            else:
+                message = client.messages.create(messages=messages, **ask)
+            uses = [block for block in message.content if block.type == "tool_use"]
+            if not uses:
+                return called, "".join(b.text for b in message.content if b.type == "text")
+            messages.append({"role": "assistant", "content": message.content})
+            results = []
+            for use in uses:
+                called.append(use.name)
+                results.append(
+                    {"type": "tool_result", "tool_use_id": use.id, "content": LOOP_TOOLS[use.name]}
+                )
+            messages.append({"role": "user", "content": results})
+    raise AssertionError(f"the loop did not end: {called}")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("loop", [_openai_loop, _anthropic_loop], ids=["openai", "anthropic"])
+def test_a_multi_turn_tool_loop_records_and_replays_to_completion(
+    loop: Any, stream: bool, tmp_path: Path
+) -> None:
+    upstream = start_server(["-f", str(Path(__file__).parent / "fixtures" / "record_loop.yaml")])
+    try:
+        recorder = _recorder(upstream, tmp_path, "--record")
+        try:
+            recorded = loop(recorder.url, stream)
+        finally:
+            recorder.stop()
+    finally:
+        upstream.stop()
+    answer = (["get_weather", "get_time"], "In Lisbon it is sunny, 18 degrees, and 14:05.")
+    assert recorded == answer
+    assert len(list((tmp_path / "recorded").glob("*.json"))) == 3  # one per turn
+    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
+    try:
+        assert loop(replay.url, stream) == answer  # no upstream left: the recordings alone
+    finally:
+        replay.stop()
