@@ -152,7 +152,7 @@ def upstream() -> Iterator[ServerProcess]:
     server.stop()
 
 
-def _recorder(upstream: ServerProcess, folder: Path, *extra: str) -> ServerProcess:
+def _recorder(upstream: ServerProcess | AimockPeer, folder: Path, *extra: str) -> ServerProcess:
     flags = ["--provider-openai", upstream.url, "--provider-anthropic", upstream.url]
     return start_server(["-f", str(folder), *flags, *extra])
 
@@ -545,5 +545,70 @@ def test_a_multi_turn_tool_loop_records_and_replays_to_completion(
     replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
     try:
         assert loop(replay.url, stream) == answer  # no upstream left: the recordings alone
+    finally:
+        replay.stop()
+
+
+# --- AIMock as the real provider -------------------------------------------------------------
+
+
+def _peer_outcomes(origin: str) -> list[Any]:
+    """What the OpenAI and Anthropic SDKs see of a text and a tool call, plain and streamed."""
+    seen: list[Any] = []
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    with OpenAI(base_url=origin + "/v1", api_key="k", max_retries=0) as client:
+        for text in ("rr-peer-hello", "rr-peer-tool"):
+            ask = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
+            plain = client.chat.completions.create(**ask, tools=tools).choices[0]
+            with client.chat.completions.stream(**ask, tools=tools) as events:
+                streamed = events.get_final_completion().choices[0]
+            for choice in (plain, streamed):
+                calls = [
+                    (c.function.name, c.function.arguments) for c in choice.message.tool_calls or []
+                ]
+                seen.append((choice.message.content, calls, choice.finish_reason))
+    with Anthropic(base_url=origin, api_key="k", max_retries=0) as anthropic:
+        for text in ("rr-peer-hello", "rr-peer-tool"):
+            ask = {
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 64,
+                "messages": [{"role": "user", "content": text}],
+            }
+            plain_message = anthropic.messages.create(**ask)
+            with anthropic.messages.stream(**ask) as events:
+                streamed_message = events.get_final_message()
+            for message in (plain_message, streamed_message):
+                blocks = [
+                    (
+                        b.type,
+                        getattr(b, "text", None),
+                        getattr(b, "name", None),
+                        getattr(b, "input", None),
+                    )
+                    for b in message.content
+                ]
+                seen.append((blocks, message.stop_reason))
+    return seen
+
+
+def test_aimock_as_the_upstream_records_and_replays(tmp_path: Path) -> None:
+    """AIMock 1.43 plays the real provider: what the SDKs saw through the recorder, they see
+    again from the recordings alone, with `--strict`."""
+    peer = AimockPeer(
+        ["--fixtures", str(Path(__file__).parent / "fixtures" / "aimock_upstream.json")]
+    )
+    try:
+        recorder = _recorder(peer, tmp_path, "--record")
+        try:
+            recorded = _peer_outcomes(recorder.url)
+        finally:
+            recorder.stop()
+    finally:
+        peer.stop()
+    assert recorded[0] == ("Hello from AIMock upstream.", [], "stop")
+    assert recorded[2] == (None, [("get_weather", '{"city":"Lisbon"}')], "tool_calls")
+    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
+    try:
+        assert _peer_outcomes(replay.url) == recorded
     finally:
         replay.stop()
