@@ -612,3 +612,56 @@ def test_aimock_as_the_upstream_records_and_replays(tmp_path: Path) -> None:
         assert _peer_outcomes(replay.url) == recorded
     finally:
         replay.stop()
+
+
+def _other_embeddings(origin: str) -> list[list[float]]:
+    """One embedding each through google-genai, Cohere's v2 client and Ollama's."""
+    from cohere import ClientV2
+    from google import genai
+    from google.genai import types
+    from ollama import Client
+
+    options = types.HttpOptions(base_url=origin)
+    with genai.Client(api_key="k", http_options=options) as gemini:
+        found = gemini.models.embed_content(model="gemini-embedding-001", contents="rr-gem-vector")
+        gemini_vector = list(found.embeddings[0].values or [])  # type: ignore[index]
+    with httpx.Client(timeout=30) as http:
+        cohere = ClientV2(api_key="k", base_url=origin, max_retries=0, httpx_client=http)
+        embedded = cohere.embed(
+            model="embed-v4.0",
+            texts=["rr-coh-vector"],
+            input_type="search_document",
+            embedding_types=["float"],
+        )
+        cohere_vector = list(embedded.embeddings.float_[0])  # type: ignore[index]
+    with Client(host=origin) as ollama:
+        ollama_vector = list(
+            ollama.embed(model="nomic-embed-text", input="rr-oll-vector").embeddings[0]
+        )
+    return [gemini_vector, cohere_vector, ollama_vector]
+
+
+def test_gemini_cohere_and_ollama_embeddings_are_recorded_and_replayed(tmp_path: Path) -> None:
+    upstream = start_server(
+        ["-f", str(Path(__file__).parent / "fixtures" / "record_upstream.yaml")]
+    )
+    try:
+        flags = [f"--provider-{name}" for name in ("gemini", "cohere", "ollama")]
+        recorder = start_server(
+            ["-f", str(tmp_path), "--record", *[a for f in flags for a in (f, upstream.url)]]
+        )
+        try:
+            recorded = _other_embeddings(recorder.url)
+        finally:
+            recorder.stop()
+    finally:
+        upstream.stop()
+    assert [len(v) for v in recorded] == [3072, 1536, 768]
+    files = list((tmp_path / "recorded").glob("*.json"))
+    inputs = sorted(json.loads(p.read_text())["fixtures"][0]["match"]["inputText"] for p in files)
+    assert inputs == ["rr-coh-vector", "rr-gem-vector", "rr-oll-vector"]
+    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
+    try:
+        assert _other_embeddings(replay.url) == recorded
+    finally:
+        replay.stop()

@@ -52,6 +52,7 @@ from aimock.models.fixture import Fixture, Response
 from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
+    decode_embedding,
     embedding_vector,
     estimate_tokens,
     expect_object,
@@ -747,6 +748,7 @@ def _embed_surface(path: str, parse: Any) -> Surface:
         paths=(path,),
         parse=parse,
         render=render_embed,
+        decode=decode_embedding,
         fallback=fallback_embed,
         errors=ERRORS,
     )

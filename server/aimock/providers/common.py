@@ -5,8 +5,10 @@ Shared here so no provider copies another's loop.
 
 from __future__ import annotations
 
+import base64
 import math
 import secrets
+import struct
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -187,3 +189,33 @@ def json_object_of(arguments: str) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def decode_embedding(body: Any) -> Reply:
+    """An embeddings answer of any provider back into one reply (its first vector), for
+    record mode: OpenAI's `data[].embedding` (floats or base64 float32), Gemini's
+    `embedding.values` / `embeddings[].values` / Vertex `predictions[].embeddings.values`,
+    Cohere's `embeddings` (a list, or by type: `{float: [...]}`), Ollama's `embeddings` /
+    `embedding`."""
+    if not isinstance(body, Mapping):
+        raise ValueError("an embeddings answer is an object")
+    found: Any = None
+    if isinstance(body.get("data"), list) and body["data"]:
+        found = body["data"][0].get("embedding")
+    elif "embedding" in body:
+        found = body["embedding"]
+    elif "embeddings" in body:
+        found = body["embeddings"]
+        if isinstance(found, Mapping):  # Cohere by type: the float vectors
+            found = found.get("float")
+        found = found[0] if isinstance(found, list) and found else None
+    elif isinstance(body.get("predictions"), list) and body["predictions"]:
+        found = (body["predictions"][0].get("embeddings") or {}).get("values")
+    if isinstance(found, Mapping):
+        found = found.get("values")
+    if isinstance(found, str):
+        raw = base64.b64decode(found)
+        found = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    if not isinstance(found, list) or not all(isinstance(x, int | float) for x in found):
+        raise ValueError("no embedding vector in the answer")
+    return Reply(kind="embedding", embedding=tuple(float(x) for x in found))

@@ -53,6 +53,7 @@ from aimock.fixtures.compiled import Reply
 from aimock.providers import gemini_base
 from aimock.providers.common import (
     check_type,
+    decode_embedding,
     embedding_vector,
     estimate_tokens,
     expect_object,
@@ -274,6 +275,7 @@ def _embed_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, ...
             paths=_paths(roots, method),
             parse=_embed_parse(provider, method),
             render=render_embedding,
+            decode=decode_embedding,
             errors=ERRORS,
             fallback=embedding_fallback,
         )

@@ -38,6 +38,7 @@ from aimock.fixtures.compiled import Reply
 from aimock.providers.assembly import Assembly, collapse_objects
 from aimock.providers.common import (
     check_type,
+    decode_embedding,
     embedding_vector,
     estimate_tokens,
     expect_object,
@@ -619,6 +620,7 @@ EMBED_SURFACE = _surface(
     "/api/embed",
     parse=parse_embed,
     render=render_embed,
+    decode=decode_embedding,
     fallback=fallback_embed,
 )
 LEGACY_EMBED_SURFACE = _surface(
@@ -627,6 +629,7 @@ LEGACY_EMBED_SURFACE = _surface(
     "/api/embeddings",
     parse=parse_embeddings,
     render=render_embed,
+    decode=decode_embedding,
     fallback=fallback_embed,
 )
 

@@ -17,6 +17,7 @@ from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
 from aimock.providers.common import (
+    decode_embedding,
     embedding_vector,
     estimate_tokens,
     expect_object,
@@ -115,19 +116,6 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
     return body
 
 
-def decode(body: Any) -> Reply:
-    """An embeddings answer back into one reply: its first vector (float list or base64
-    float32), for record mode."""
-    data = body.get("data") if isinstance(body, dict) else None
-    first = data[0].get("embedding") if isinstance(data, list) and data else None
-    if isinstance(first, str):
-        raw = base64.b64decode(first)
-        first = list(struct.unpack(f"<{len(raw) // 4}f", raw))
-    if not isinstance(first, list):
-        raise ValueError("no embedding in the answer")
-    return Reply(kind="embedding", embedding=tuple(float(x) for x in first))
-
-
 def fallback(request: CanonicalRequest) -> Reply:
     del request
     return Reply(kind="embedding")
@@ -144,7 +132,7 @@ PROVIDER = Provider(
         name=SURFACE,
         endpoint="embedding",
         render=render,
-        decode=decode,
+        decode=decode_embedding,
         fallback=fallback,
     ),
 )
