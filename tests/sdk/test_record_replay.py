@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +153,28 @@ def upstream() -> Iterator[ServerProcess]:
 
 
 def _recorder(upstream: ServerProcess | AimockPeer, folder: Path, *extra: str) -> ServerProcess:
-    flags = ["--provider-openai", upstream.url, "--provider-anthropic", upstream.url]
+    flags = [arg for name in _upstream_names() for arg in (f"--provider-{name}", upstream.url)]
     return start_server(["-f", str(folder), *flags, *extra])
+
+
+def _round_trip(
+    upstream: ServerProcess | AimockPeer, folder: Path, ask: Callable[[str], Any]
+) -> tuple[Any, Any]:
+    """What `ask(origin)` sees through a recorder in front of `upstream`, then (the upstream
+    stopped) from the recordings alone, with `--strict`."""
+    try:
+        recorder = _recorder(upstream, folder, "--record")
+        try:
+            recorded = ask(recorder.url)
+        finally:
+            recorder.stop()
+    finally:
+        upstream.stop()
+    replay = start_server(["-f", str(folder / "recorded"), "--strict"])
+    try:
+        return recorded, ask(replay.url)
+    finally:
+        replay.stop()
 
 
 def test_keys_never_reach_the_disk_or_the_journal(upstream: ServerProcess, tmp_path: Path) -> None:
@@ -531,22 +551,11 @@ def test_a_multi_turn_tool_loop_records_and_replays_to_completion(
     loop: Any, stream: bool, tmp_path: Path
 ) -> None:
     upstream = start_server(["-f", str(Path(__file__).parent / "fixtures" / "record_loop.yaml")])
-    try:
-        recorder = _recorder(upstream, tmp_path, "--record")
-        try:
-            recorded = loop(recorder.url, stream)
-        finally:
-            recorder.stop()
-    finally:
-        upstream.stop()
+    recorded, replayed = _round_trip(upstream, tmp_path, lambda origin: loop(origin, stream))
     answer = (["get_weather", "get_time"], "In Lisbon it is sunny, 18 degrees, and 14:05.")
     assert recorded == answer
     assert len(list((tmp_path / "recorded").glob("*.json"))) == 3  # one per turn
-    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
-    try:
-        assert loop(replay.url, stream) == answer  # no upstream left: the recordings alone
-    finally:
-        replay.stop()
+    assert replayed == answer  # no upstream left: the recordings alone
 
 
 # --- AIMock as the real provider -------------------------------------------------------------
@@ -597,21 +606,10 @@ def test_aimock_as_the_upstream_records_and_replays(tmp_path: Path) -> None:
     peer = AimockPeer(
         ["--fixtures", str(Path(__file__).parent / "fixtures" / "aimock_upstream.json")]
     )
-    try:
-        recorder = _recorder(peer, tmp_path, "--record")
-        try:
-            recorded = _peer_outcomes(recorder.url)
-        finally:
-            recorder.stop()
-    finally:
-        peer.stop()
+    recorded, replayed = _round_trip(peer, tmp_path, _peer_outcomes)
     assert recorded[0] == ("Hello from AIMock upstream.", [], "stop")
     assert recorded[2] == (None, [("get_weather", '{"city":"Lisbon"}')], "tool_calls")
-    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
-    try:
-        assert _peer_outcomes(replay.url) == recorded
-    finally:
-        replay.stop()
+    assert replayed == recorded
 
 
 def _other_embeddings(origin: str) -> list[list[float]]:
@@ -645,23 +643,9 @@ def test_gemini_cohere_and_ollama_embeddings_are_recorded_and_replayed(tmp_path:
     upstream = start_server(
         ["-f", str(Path(__file__).parent / "fixtures" / "record_upstream.yaml")]
     )
-    try:
-        flags = [f"--provider-{name}" for name in ("gemini", "cohere", "ollama")]
-        recorder = start_server(
-            ["-f", str(tmp_path), "--record", *[a for f in flags for a in (f, upstream.url)]]
-        )
-        try:
-            recorded = _other_embeddings(recorder.url)
-        finally:
-            recorder.stop()
-    finally:
-        upstream.stop()
+    recorded, replayed = _round_trip(upstream, tmp_path, _other_embeddings)
     assert [len(v) for v in recorded] == [3072, 1536, 768]
     files = list((tmp_path / "recorded").glob("*.json"))
     inputs = sorted(json.loads(p.read_text())["fixtures"][0]["match"]["inputText"] for p in files)
     assert inputs == ["rr-coh-vector", "rr-gem-vector", "rr-oll-vector"]
-    replay = start_server(["-f", str(tmp_path / "recorded"), "--strict"])
-    try:
-        assert _other_embeddings(replay.url) == recorded
-    finally:
-        replay.stop()
+    assert replayed == recorded
