@@ -482,6 +482,16 @@ def serve(args: argparse.Namespace) -> int:
         print(f"error: {record}", file=sys.stderr)
         return 1
     record = record or config_record  # the flags win over aimock.json's llm.record
+    from aimock.recording.options import RecordOptions
+
+    if isinstance(record, RecordOptions) and record.cluster is not None:
+        from aimock import kube
+
+        try:  # no credentials is a start-up error, not a log line at every recording
+            kube.custom_objects()
+        except kube.KubeError as exc:
+            print(f"error: --record-to-cluster: {exc}", file=sys.stderr)
+            return 1
     embedded = not paths
     if embedded:
         paths = [default_fixture_path()]

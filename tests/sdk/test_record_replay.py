@@ -479,6 +479,14 @@ def test_a_stack_files_record_section_records(upstream: ServerProcess, tmp_path:
     assert "rr-hello" in recorded.read_text()
     with pytest.raises(RuntimeError, match="--record-to-cluster needs --record"):
         start_server(["-f", str(tmp_path), "--record-to-cluster", "ns/preview"], timeout=10)
+    # Without credentials, recording to a cluster fails at start, not at every recording.
+    cluster = ["--record", "--provider-openai", upstream.url, "--record-to-cluster", "ns/p"]
+    with pytest.raises(RuntimeError, match="no Kubernetes credentials"):
+        start_server(
+            ["-f", str(tmp_path), *cluster],
+            env={"KUBECONFIG": str(tmp_path / "none"), "KUBERNETES_SERVICE_HOST": ""},
+            timeout=10,
+        )
 
 
 # --- multi-turn tool loops -------------------------------------------------------------------
