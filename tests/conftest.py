@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,17 +66,24 @@ def terminate(process: subprocess.Popen[Any]) -> None:
 
 
 def start_server(
-    args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 20
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 20,
+    *,
+    program: Sequence[str] = (sys.executable, "-m", "aimock"),
+    cwd: Path = ROOT,
+    base_env: Mapping[str, str] = os.environ,
 ) -> ServerProcess:
-    """Start `aimock serve ARGS -p 0` and wait for its ready line."""
-    command = [sys.executable, "-m", "aimock", "serve", "--port", "0", *args]
+    """Start `aimock serve ARGS -p 0` and wait for its ready line; `program` is how aimock is
+    run (this interpreter's by default), `env` is added to `base_env`."""
+    command = [*program, "serve", "--port", "0", *args]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
+        env={**base_env, **(env or {})},
+        cwd=cwd,
     )
     assert process.stdout is not None
     output: list[str] = []

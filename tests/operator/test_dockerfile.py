@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 import aimock
+from tests.conftest import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -248,44 +248,18 @@ def test_aimock_operator_help(installed: Installed) -> None:
 @pytest.fixture
 def served(installed: Installed) -> Iterator[str]:
     """`aimock serve` as the image's CMD runs it, bound to loopback here, on a free port."""
-    process = subprocess.Popen(
-        [str(installed.bin / "aimock"), "serve", "--host", "127.0.0.1", "--port", "0"],
+    server = start_server(
+        ["--host", "127.0.0.1"],
+        timeout=30,
+        program=[str(installed.bin / "aimock")],
         cwd=installed.workdir,
-        env=installed.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        base_env=installed.env,
     )
-    lines: list[str] = []
-    origin: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if not origin and (match := READY.search(line)):
-                origin.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
     try:
-        ready.wait(30)
-        assert origin, "aimock serve did not start:\n" + "".join(lines)
-        assert "embedded defaults" in "".join(lines)
-        yield origin[0]
+        assert "embedded defaults" in "".join(server.output)
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        server.stop()
 
 
 def test_aimock_serve_answers_from_the_wheels_defaults(served: str) -> None:
