@@ -44,6 +44,9 @@ class ErrorInfo:
     param: str | None = None
     retry_after: float | None = None
     metadata: Mapping[str, Any] | None = None
+    # The connection cannot carry another request: its body was not read to the end (too
+    # large, or undecodable, which leaves aiohttp's parser mid-body).
+    close: bool = False
 
 
 class ProtocolError(Exception):

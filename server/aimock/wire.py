@@ -27,7 +27,10 @@ def json_response(
 
 
 def error_response(dialect: ErrorDialect, info: ErrorInfo) -> web.Response:
-    return json_response(dialect.body(info), info.status, dialect.headers(info))
+    response = json_response(dialect.body(info), info.status, dialect.headers(info))
+    if info.close:
+        response.force_close()
+    return response
 
 
 async def read_json(request: web.Request, limit: int) -> Any:
@@ -44,6 +47,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 f"{limit} bytes",
                 type="invalid_request_error",
                 code="request_too_large",
+                close=True,
             )
         )
     # Read to the end: a chunked body (no Content-Length) arrives in pieces.
@@ -58,6 +62,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                     f"Request body exceeds the limit of {limit} bytes",
                     type="invalid_request_error",
                     code="request_too_large",
+                    close=True,
                 )
             )
         parts.append(chunk)
@@ -68,7 +73,18 @@ async def _read(request: web.Request) -> bytes:
     try:
         return await request.content.read(65536)
     except RequestPayloadError as exc:  # a body its Content-Encoding does not decode...
-        raise bad_request(f"Unreadable body: {exc}", code="invalid_body") from None
+        # ...stops the parser mid-body: nothing more can be read. Say the body ended, or
+        # aiohttp drains it after the answer and logs this same error as a traceback; the
+        # answer closes the connection.
+        request.content.feed_eof()
+        info = ErrorInfo(
+            400,
+            f"Unreadable body: {exc}",
+            type="invalid_request_error",
+            code="invalid_body",
+            close=True,
+        )
+        raise ProtocolError(info) from None
 
 
 def parse_json(raw: bytes, method: str) -> Any:
