@@ -1,0 +1,48 @@
+"""Every manifest a doc shows (a ```yaml block with `apiVersion: aimock.dev/...`) is one the
+server loads and the operator accepts, so a doc cannot show a field that does not exist.
+(Running every other kind of snippet is issue 15's.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aimock.fixtures.loading import load_text
+from aimock_operator import validation
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"```ya?ml\n(.*?)```", re.S)
+VALIDATORS = {
+    "MockStack": validation.validate_mockstack,
+    "Fixture": validation.validate_fixture,
+    "ChaosPolicy": validation.validate_chaospolicy,
+}
+
+
+def _manifests() -> list[tuple[str, str]]:
+    found = []
+    for doc in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]):
+        for index, block in enumerate(BLOCK.findall(doc.read_text())):
+            if "apiVersion: aimock.dev/" in block:
+                found.append((f"{doc.relative_to(ROOT)}#{index}", block))
+    return found
+
+
+MANIFESTS = _manifests()
+
+
+def test_the_docs_show_manifests() -> None:
+    names = {name.split("#")[0] for name, _ in MANIFESTS}
+    assert {"docs/record-replay.md", "docs/drift.md"} <= names
+
+
+@pytest.mark.parametrize(("where", "text"), MANIFESTS, ids=[n for n, _ in MANIFESTS])
+def test_a_doc_manifest_loads_and_is_accepted(where: str, text: str) -> None:
+    load_text(text, where)  # raises LoadError naming the field
+    for document in yaml.safe_load_all(text):
+        if document and document.get("kind") in VALIDATORS:
+            body = {**document, "metadata": {"namespace": "docs", **document["metadata"]}}
+            assert VALIDATORS[document["kind"]](body) == [], where
