@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image, both commands:
 #   server (default):  aimock serve --host 0.0.0.0          (ENTRYPOINT + CMD below)
+#                      (its control API needs -e AIMOCK_ADMIN_TOKEN=..., or --open-control)
 #   operator:          command: ["aimock-operator"]          (the Helm chart sets it)
 #
 # Two stages. `build` turns this checkout into a wheel and collects every dependency as a wheel

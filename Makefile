@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 4010
 
-.PHONY: setup run test lint format bench generate clean
+.PHONY: setup browser run test lint format bench generate clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test,lint]"
 	touch $(STAMP)
+
+# Debian's Chromium and ChromeDriver for tests/browser (skipped when already installed).
+browser:
+	scripts/install-browser.sh
 
 run: setup
 	$(BIN)/aimock serve --port $(PORT) $(if $(FIXTURES),-f $(FIXTURES))
@@ -30,7 +34,7 @@ lint: setup
 generate: setup
 	$(BIN)/python -m aimock_operator.crd.generate
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 format: setup

@@ -7,12 +7,14 @@ and every route answers through the request path (`exchange.serve`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from aimock import control, exchange, routes
+from aimock import control, exchange, routes, wire
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
@@ -27,7 +29,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """CORS preflight, and unknown paths answered on the request path, not as HTML pages."""
     if request.method == "OPTIONS":
-        return web.Response(status=204, headers=exchange.CORS)
+        # No CORS grant for the control API: a page of another origin may not call it.
+        control_path = control.is_control_path(request.path)
+        return web.Response(status=204, headers=None if control_path else exchange.CORS)
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -42,6 +46,7 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     # envelope.
     app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
     app[STATE] = state
+    app[wire.BODY_IDLE_TIMEOUT] = options.idle_timeout
     record = options.record
     if record is None and loaded.stack is not None and loaded.stack.record is not None:
         # The stack file's `record` section, when no flag or aimock.json asked for a mode.
@@ -61,14 +66,41 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     control.add_routes(app)
     for service in SERVICES:
         service.mount(app, state)
-    for method, path, handler in routes.table(state.settings.openai_prefixes):
+    for method, path, handler, route in routes.table(state.settings.openai_prefixes):
         app.router.add_route(method, path, handler)
+        exchange.add_family(app, path, route)
     return app
+
+
+class ClientFaults(logging.Filter):
+    """aiohttp logs every malformed HTTP message (a bad method, an over-long line, conflicting
+    Content-Length...) and every client that leaves early at ERROR with a traceback. They are
+    the client's doing and are answered (or dropped): one DEBUG line each, no traceback, so a
+    traceback in the log always means a defect of ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError | ConnectionError):
+            return True
+        detail = " ".join(str(exc).split())
+        record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", ()
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+CLIENT_FAULTS = ClientFaults()
 
 
 async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Bind and start serving; returns the runner and the bound port (useful with port 0)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    server_log = logging.getLogger("aiohttp.server")
+    if CLIENT_FAULTS not in server_log.filters:
+        server_log.addFilter(CLIENT_FAULTS)
+    # aiohttp's keep-alive timer also runs from a connection's start and after each answer
+    # until a whole request has arrived: it is the header-read deadline as well.
+    idle = app[STATE].options.idle_timeout
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=idle)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

@@ -70,6 +70,27 @@ def _parser() -> argparse.ArgumentParser:
         "--journal-max", type=_bounded(int, 0), help="journal entries kept (1000; 0 = all)"
     )
     serve.add_argument(
+        "--max-body-bytes",
+        type=_bounded(int, 1024),
+        default=10 * 1024 * 1024,
+        metavar="N",
+        help="largest request body taken; a larger one answers 413 (10 MiB)",
+    )
+    serve.add_argument(
+        "--journal-max-body-bytes",
+        type=_bounded(int, 0),
+        default=1024 * 1024,
+        metavar="N",
+        help="bytes of a request body the journal keeps; a longer one keeps its start (1 MiB)",
+    )
+    serve.add_argument(
+        "--journal-max-total-bytes",
+        type=_bounded(int, 0),
+        default=64 * 1024 * 1024,
+        metavar="N",
+        help="bytes of bodies the journal holds in all; past it the oldest lose theirs (64 MiB)",
+    )
+    serve.add_argument(
         "--log-level", choices=list(LOG_LEVELS), default="info", help="log level (info)"
     )
     serve.add_argument(
@@ -103,6 +124,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--chaos-seed", type=int, metavar="N", help="seed of the chaos draws (reproducible)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_bounded(float, 1, 3600),
+        default=15.0,
+        metavar="S",
+        help="seconds before an idle connection, or one slow to send its headers, is closed (15)",
+    )
+    serve.add_argument(
+        "--open-control",
+        action="store_true",
+        default=None,
+        help="leave the control API open without AIMOCK_ADMIN_TOKEN when bound beyond loopback "
+        "(env AIMOCK_OPEN_CONTROL=1)",
     )
 
     _add_record_flags(serve)
@@ -514,15 +549,25 @@ def serve(args: argparse.Namespace) -> int:
         latency=latency,
         chunk_size=chunk_size,
         journal_max=args.journal_max,
+        max_body_bytes=args.max_body_bytes,
+        journal_max_body_bytes=args.journal_max_body_bytes,
+        journal_max_total_bytes=args.journal_max_total_bytes,
         chaos=chaos,
         chaos_seed=args.chaos_seed,
         admin_token=os.environ.get("AIMOCK_ADMIN_TOKEN") or None,
+        host=host,
+        idle_timeout=args.idle_timeout,
+        open_control=bool(args.open_control) or _env_flag("AIMOCK_OPEN_CONTROL"),
         openai_prefixes=tuple(args.openai_prefix),
         sections=config_sections,
         replay_speed=replay_speed,
         record=record,  # type: ignore[arg-type]
     )
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 def _run(

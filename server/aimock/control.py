@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from aimock import __version__, reloading
+from aimock import __version__, exchange, guard, reloading, wire
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.exchange import Exchange, Route
 from aimock.exchange import serve as on_request_path
@@ -112,10 +111,7 @@ async def list_fixtures(request: web.Request) -> web.Response:
 
 
 async def add_fixtures(request: web.Request) -> web.Response:
-    try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        return json_response({"error": f"Invalid JSON: {exc}"}, 400)
+    body = await _body(request)
     items = body.get("fixtures") if isinstance(body, dict) else None
     if not isinstance(items, list):
         return json_response({"error": 'Missing or invalid "fixtures" array'}, 400)
@@ -180,11 +176,7 @@ async def reset_counts(request: web.Request) -> web.Response:
 
 
 async def queue_error(request: web.Request) -> web.Response:
-    raw = await request.read()
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        return json_response({"error": f"Invalid JSON: {exc}"}, 400)
+    body = await _body(request)
     if not isinstance(body, dict):
         return json_response({"error": "expected a JSON object"}, 400)
     given = body.get("body")
@@ -192,15 +184,25 @@ async def queue_error(request: web.Request) -> web.Response:
     status = body.get("status", 500)
     if not isinstance(status, int) or not 100 <= status <= 599:
         return json_response({"error": "status must be an integer between 100 and 599"}, 400)
+    code = inner.get("code")
+    if (code is not None and not isinstance(code, str | int)) or isinstance(code, bool):
+        return json_response({"error": "body.code must be a string or an integer"}, 400)
     _state(request).one_shot_errors.append(
         OneShotError(
             status=status,
             message=str(inner.get("message", "Injected error")),
             type=str(inner.get("type", "server_error")),
-            code=inner.get("code"),
+            code=None if code is None else str(code),
         )
     )
     return json_response({"queued": True})
+
+
+async def _body(request: web.Request) -> Any:
+    """The request's JSON body ({} when empty), under the server's size and depth limits;
+    a bad one is a 400 in the control envelope."""
+    limit = _state(request).settings.max_body_bytes
+    return wire.parse_json(await wire.read_body(request, limit), "GET")
 
 
 def _chaos_body(state: ServerState, test_id: str) -> dict[str, Any]:
@@ -222,9 +224,9 @@ async def get_chaos(request: web.Request) -> web.Response:
 async def set_chaos(request: web.Request) -> web.Response:
     """Chaos for the caller's test id only, replacing the server's rates for its requests
     (AIMock's rule: a scoped config replaces the baseline wholesale, it is not merged)."""
-    raw = await request.read()
+    body = await _body(request)
     try:
-        rates = ChaosRates.model_validate_json(raw or b"{}")
+        rates = ChaosRates.model_validate(body)
     except ValidationError as exc:
         location, message = first_problem(exc)
         return json_response({"error": f"{location or 'body'}: {message}"}, 400)
@@ -290,23 +292,40 @@ async def unknown(request: web.Request) -> web.Response:
     return json_response({"error": f"Unknown control endpoint: {request.path}"}, 404)
 
 
-def _unauthorised(request: web.Request) -> web.Response | None:
-    """The 401 for a guarded control route without the admin token, if one is set."""
-    token = request.app[STATE].settings.admin_token
+def is_control_path(path: str) -> bool:
+    return path.startswith(PREFIX) or path == LEGACY_JOURNAL or path in guard.OPEN_PATHS
+
+
+def _refusal(request: web.Request) -> ErrorInfo | None:
+    """Why this control request may not go on, if it may not (see `aimock.guard`)."""
     path = request.path
-    guarded = path.startswith(PREFIX) or path == LEGACY_JOURNAL  # the journal either way
-    if not token or not guarded or path == f"{PREFIX}/health":
+    if path in guard.OPEN_PATHS:
         return None
-    given = request.headers.get("X-AIMock-Admin-Token", "")
-    auth = request.headers.get("Authorization", "")
+    settings, options = request.app[STATE].settings, request.app[STATE].options
+    headers = request.headers
+    loopback = guard.is_loopback(options.host)
+    refused = guard.cross_origin(headers) or guard.foreign_host(headers, loopback)
+    if refused is None and settings.admin_token:
+        refused = _unauthorised(headers, settings.admin_token)
+    if refused is None and not settings.admin_token:
+        refused = guard.tokenless(loopback, settings.admin_token, options.open_control)
+    return refused or guard.undeclared_body(request.method, headers, request.can_read_body)
+
+
+def _unauthorised(headers: Mapping[str, str], token: str) -> ErrorInfo | None:
+    """The 401 for a control request without the admin token."""
+    given = headers.get("X-AIMock-Admin-Token", "")
+    auth = headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         given = given or auth[7:]
-    if hmac.compare_digest(given.encode(), token.encode()):
+    if hmac.compare_digest(given.encode("utf-8", "replace"), token.encode()):
         return None
-    return json_response(
-        {"error": "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)"},
+    return ErrorInfo(
         401,
-        headers={"WWW-Authenticate": 'Bearer realm="aimock"'},
+        "The control API requires the admin token (AIMOCK_ADMIN_TOKEN)",
+        type="unauthorized",
+        code="admin_token_required",
+        metadata={"WWW-Authenticate": 'Bearer realm="aimock"'},
     )
 
 
@@ -314,12 +333,18 @@ def _error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"error": info.message}
 
 
+def _error_headers(info: ErrorInfo) -> dict[str, str]:
+    # A 401 says how to authenticate; the challenge rides in the error's metadata.
+    return dict(info.metadata or {}) if info.status == 401 else {}
+
+
 ROUTE = Route(
     "control",
     "aimock",
-    ErrorDialect(body=_error_body),
+    ErrorDialect(body=_error_body, headers=_error_headers),
     chaos="never",
     journal=False,
+    cors=False,
     log_level=logging.DEBUG,
 )
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -327,8 +352,10 @@ ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _on_path(handler: ControlHandler) -> ControlHandler:
     async def answer(exchange: Exchange) -> web.StreamResponse:
-        refused = _unauthorised(exchange.request)
-        return refused if refused is not None else await handler(exchange.request)
+        refused = _refusal(exchange.request)
+        if refused is not None:
+            raise ProtocolError(refused)
+        return await handler(exchange.request)
 
     async def serve(request: web.Request) -> web.StreamResponse:
         return await on_request_path(request, ROUTE, answer)
@@ -361,3 +388,4 @@ def add_routes(app: web.Application) -> None:
         ("*", PREFIX + "/{tail:.*}", unknown),
     ):
         r.add_route(method, path, _on_path(handler))
+        exchange.add_family(app, path, ROUTE)  # a wrong method there answers as control

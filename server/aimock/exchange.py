@@ -21,7 +21,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -32,7 +32,7 @@ from aimock.models.fixture import ChaosRates
 from aimock.state import STATE, ServerState
 from aimock.streaming import pacing
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
-from aimock.wire import JSON_TYPE, error_response
+from aimock.wire import JSON_TYPE, RAW_BODY, error_response
 
 log = logging.getLogger("aimock.server")
 access = logging.getLogger("aimock.request")
@@ -60,9 +60,74 @@ class Route:
     # Whether the handler can cut its answer halfway (chaos' truncate): the pipeline can.
     truncates: bool = False
     journal: bool = True
+    # Whether answers carry CORS headers (browser SDKs call provider routes from pages; the
+    # control API must not be readable by a page of another origin).
+    cors: bool = True
     # The level of the request's log line: the control API's (probes every few seconds in a
     # cluster) is DEBUG.
     log_level: int = logging.INFO
+
+
+# Where each route family lives, for unknown paths: (static path segments, its Route).
+Family = tuple[tuple[str, ...], Route]
+FAMILIES: web.AppKey[list[Family]] = web.AppKey("aimock_families", list)
+
+
+def segments(path: str) -> tuple[str, ...]:
+    """A route path's fixed leading segments: `/v1beta/models/{model}:x` -> (v1beta, models)."""
+    out: list[str] = []
+    for part in path.strip("/").split("/"):
+        if not part or "{" in part:
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def add_family(app: web.Application, path: str, route: Route) -> None:
+    """Note that `route`'s family answers under `path`, so an unknown path next to it (a typo,
+    a method it does not take) is answered in that family's own envelope."""
+    if FAMILIES not in app:
+        app[FAMILIES] = []
+    app[FAMILIES].append((segments(path), route))
+
+
+def family_of(app: web.Application, path: str, default: Route) -> Route:
+    """The family nearest `path`, as a route that never rolls chaos: the one sharing the most
+    leading segments with it, then with paths of the closest length (`/api/x` is Ollama's
+    `/api/chat`'s, not Chroma's `/api/v2/...`), then `default`'s if it is among them
+    (OpenAI's under /v1), then the one with the most routes there; else `default`."""
+    wanted = segments(path)
+    ranked: dict[ErrorDialect, list[Any]] = {}  # envelope -> [(shared, -distance), count, route]
+    for fixed, route in app.get(FAMILIES, []):
+        shared = 0
+        for a, b in zip(fixed, wanted, strict=False):
+            if a != b:
+                break
+            shared += 1
+        if not shared:
+            continue
+        rank = (shared, -abs(len(fixed) - len(wanted)))
+        held = ranked.get(route.errors)
+        if held is None or rank > held[0]:
+            ranked[route.errors] = [rank, 1, route]
+        elif rank == held[0]:
+            held[1] += 1
+    if not ranked:
+        return default
+    top = max(held[0] for held in ranked.values())
+    nearest = {errors: held for errors, held in ranked.items() if held[0] == top}
+    if default.errors in nearest:
+        return default
+    chosen: Route = max(nearest.values(), key=lambda held: held[1])[2]
+    return Route(
+        "unknown",
+        chosen.provider,
+        chosen.errors,
+        chaos="never",
+        journal=chosen.journal,
+        cors=chosen.cors,
+        log_level=chosen.log_level,
+    )
 
 
 class Miss(Exception):
@@ -146,8 +211,9 @@ class Exchange:
     def stamp(self, response: web.StreamResponse) -> None:
         """The headers every answer carries: CORS and the request id."""
         headers = response.headers
-        for name, value in CORS.items():
-            headers.setdefault(name, value)
+        if self.route.cors:
+            for name, value in CORS.items():
+                headers.setdefault(name, value)
         headers.setdefault("x-request-id", self.request_id)
 
     async def prepare(self, response: web.StreamResponse) -> None:
@@ -228,6 +294,11 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
         return error_response(route.errors, ErrorInfo(exc.status, exc.reason))
     except asyncio.CancelledError:
         raise
+    except ConnectionError:
+        # The client left (mid-body, mid-answer): nobody to answer, nothing wrong with us.
+        exchange.entry.interrupted = exchange.entry.interrupted or "client_gone"
+        pacing.abort(exchange.request)
+        return web.Response(status=499)
     except Exception:
         # A defect of ours. Answer in the caller's protocol and keep the evidence in the log.
         request = exchange.request
@@ -245,7 +316,7 @@ def _finish(exchange: Exchange, response: web.StreamResponse | None, started: fl
         entry.status = response.status
     matched = exchange.matched or entry.matched
     if route.journal:
-        state.journal.add(entry)
+        state.journal.add(entry, exchange.request.get(RAW_BODY))
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
     if access.isEnabledFor(route.log_level):
         access.log(

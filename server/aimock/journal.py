@@ -9,6 +9,7 @@ services such as MCP, `rpcMethod`.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -18,23 +19,26 @@ from urllib.parse import unquote
 
 import orjson
 
-REDACTED_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
+REDACTED = "[REDACTED]"
+# A header or query parameter whose name has one of these words carries a credential:
+# Authorization, x-api-key, x-goog-api-key, Ocp-Apim-Subscription-Key, X-Amz-Security-Token,
+# X-Chroma-Token, X-AIMock-Admin-Token, Gemini's `?key=`, presigned AWS URLs' X-Amz-Signature
+# and X-Amz-Credential... (`tokens`, a count, is not `token`).
+_SECRET_WORDS = re.compile(
+    r"(?:^|[-_.])(?:authorization|cookie|token|key|apikey|secret|password|signature|"
+    r"credential)(?:$|[-_.])"
 )
-# Query parameters that carry credentials (Gemini's `key`, presigned AWS URLs...).
-REDACTED_QUERY = frozenset(
-    {
-        "key",
-        "api_key",
-        "api-key",
-        "apikey",
-        "access_token",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-    }
-)
+# Names with such a word that carry nothing secret, and that a test may want to read.
+_NOT_SECRET = frozenset({"idempotency-key", "x-stainless-idempotency-key"})
+# Body fields that carry a credential (Tavily takes its key in the body).
+SECRET_BODY_FIELDS = frozenset({"api_key", "apiKey", "apikey", "access_token", "token"})
 _ids = itertools.count(1)
+
+
+def is_secret(name: str) -> bool:
+    """Whether a header or query parameter named `name` carries a credential."""
+    lowered = name.lower()
+    return lowered not in _NOT_SECRET and _SECRET_WORDS.search(lowered) is not None
 
 
 def redact_query(path: str) -> str:
@@ -45,9 +49,21 @@ def redact_query(path: str) -> str:
     parts = []
     for part in query.split("&"):
         name, sep, _value = part.partition("=")
-        redacted = sep and unquote(name).lower() in REDACTED_QUERY
-        parts.append(f"{name}=[REDACTED]" if redacted else part)
+        redacted = sep and is_secret(unquote(name))
+        parts.append(f"{name}={REDACTED}" if redacted else part)
     return base + "?" + "&".join(parts)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if is_secret(k) else v) for k, v in headers.items()}
+
+
+def redact_body(body: Any) -> Any:
+    """A JSON body with the values of its top-level credential fields replaced; a body
+    without one is returned as it is, not copied."""
+    if not isinstance(body, dict) or SECRET_BODY_FIELDS.isdisjoint(body):
+        return body
+    return {k: (REDACTED if k in SECRET_BODY_FIELDS else v) for k, v in body.items()}
 
 
 # AIMock's names for why a stream was cut, so its clients read our journal unchanged.
@@ -80,6 +96,11 @@ class Entry:
     rpc_method: str | None = None
     # The `x-request-id` the answer carried.
     request_id: str | None = None
+    # The size of the request body as sent, and whether the journal kept only its start.
+    body_bytes: int = 0
+    body_truncated: bool = False
+    # The journal's byte budget dropped the body of this (old) entry.
+    body_dropped: bool = False
 
     @property
     def matched(self) -> bool:
@@ -107,10 +128,8 @@ class Entry:
             "timestamp": int(self.timestamp * 1000),
             "method": self.method,
             "path": redact_query(self.path),
-            "headers": {
-                k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in self.headers.items()
-            },
-            "body": self.body,
+            "headers": redact_headers(self.headers),
+            "body": redact_body(self.body),
             "surface": self.surface,
             "provider": self.provider,
             "model": self.model,
@@ -123,6 +142,12 @@ class Entry:
             out["rpcMethod"] = self.rpc_method
         if self.request_id is not None:
             out["requestId"] = self.request_id
+        if self.body_truncated or self.body_dropped:
+            out["bodyBytes"] = self.body_bytes
+            if self.body_truncated:
+                out["bodyTruncated"] = True
+            if self.body_dropped:
+                out["bodyDropped"] = True
         return representable(out)
 
 
@@ -158,14 +183,60 @@ def _clean(value: Any) -> Any:
 
 
 class Journal:
-    def __init__(self, max_entries: int = 1000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=max_entries or None)
+    """The last `max_entries` requests. A body over `max_body_bytes` is kept as the start of
+    its text (marked `bodyTruncated`), and the bodies held together stay under
+    `max_total_bytes`: past it, the oldest entries lose theirs (marked `bodyDropped`), so
+    large requests cannot pile up in memory (1,000 entries of 10 MiB each would be 10 GB)."""
 
-    def add(self, entry: Entry) -> None:
+    def __init__(
+        self,
+        max_entries: int = 1000,
+        max_body_bytes: int = 1024 * 1024,
+        max_total_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self._entries: deque[Entry] = deque()
+        self._max_entries = max_entries
+        self._max_body = max_body_bytes
+        self._max_total = max_total_bytes
+        # The entries still holding a weighed body, oldest first, and their bytes together.
+        self._weighed: deque[Entry] = deque()
+        self._bytes = 0
+
+    @property
+    def body_bytes(self) -> int:
+        """The bytes of request bodies the journal holds now."""
+        return self._bytes
+
+    def add(self, entry: Entry, raw: bytes | None = None) -> None:
+        """Keep `entry`; `raw` is the body as sent (it sizes it, and a truncated body keeps
+        the start of it)."""
+        if raw is not None:
+            entry.body_bytes = len(raw)
+            if len(raw) > self._max_body:
+                entry.body = raw[: self._max_body].decode("utf-8", "replace")
+                entry.body_truncated = True
+        if self._max_entries and len(self._entries) >= self._max_entries:
+            self._forget(self._entries.popleft())
         self._entries.append(entry)
+        weight = min(entry.body_bytes, self._max_body)
+        if weight and entry.body is not None:
+            self._weighed.append(entry)
+            self._bytes += weight
+        while self._bytes > self._max_total and self._weighed:
+            oldest = self._weighed.popleft()
+            self._bytes -= min(oldest.body_bytes, self._max_body)
+            oldest.body, oldest.body_dropped = None, True
+
+    def _forget(self, entry: Entry) -> None:
+        # The oldest entry leaves: if it still weighed, it is the oldest of the weighed too.
+        if self._weighed and self._weighed[0] is entry:
+            self._weighed.popleft()
+            self._bytes -= min(entry.body_bytes, self._max_body)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._weighed.clear()
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

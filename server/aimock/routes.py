@@ -62,7 +62,8 @@ def plain_handler(routes: list[PlainRoute]) -> Handler:
 
 
 async def unknown(request: web.Request, status: int) -> web.StreamResponse:
-    """An unknown path (404) or a method its path does not take (405)."""
+    """An unknown path (404) or a method its path does not take (405), answered in the
+    envelope of the family whose paths it is nearest."""
 
     async def answer(exchange: Exchange) -> web.StreamResponse:
         del exchange
@@ -76,20 +77,22 @@ async def unknown(request: web.Request, status: int) -> web.StreamResponse:
             )
         )
 
-    return await exchange.serve(request, UNKNOWN, answer)
+    route = exchange.family_of(request.app, request.path, UNKNOWN)
+    return await exchange.serve(request, route, answer)
 
 
-def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler]]:
-    """(method, path, handler) for every provider route; a (method, path) comes once."""
+def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler, Route]]:
+    """(method, path, handler, its Route) for every provider route; a (method, path) comes
+    once."""
     taken: set[tuple[str, str]] = set()
     shared: dict[tuple[str, str], list[PlainRoute]] = {}
     for provider in PROVIDERS:
         for surface in provider.surfaces:
-            handler = surface_handler(surface)
+            handler, on_path = surface_handler(surface), pipeline.route_of(surface)
             for path in surface.paths:
                 if (surface.method, path) not in taken:
                     taken.add((surface.method, path))
-                    yield surface.method, path, handler
+                    yield surface.method, path, handler, on_path
         for route in provider.routes:
             key = (route.method, route.path)
             if key in shared:  # a later provider's alternative for a registered route
@@ -97,25 +100,25 @@ def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler]
             elif key not in taken:
                 taken.add(key)
                 shared[key] = [route]
-                yield route.method, route.path, plain_handler(shared[key])
+                yield route.method, route.path, plain_handler(shared[key]), _on_path(route)[0]
     for prefix in openai_prefixes:
-        for method, path, handler in _openai_routes_under(prefix):
+        for method, path, handler, on_path in _openai_routes_under(prefix):
             if (method, path) not in taken:  # a configured prefix may repeat a built-in one
                 taken.add((method, path))
-                yield method, path, handler
+                yield method, path, handler, on_path
 
 
-def _openai_routes_under(prefix: str) -> Iterator[tuple[str, str, Handler]]:
+def _openai_routes_under(prefix: str) -> Iterator[tuple[str, str, Handler, Route]]:
     """Every OpenAI route served under `/v1`, again under `prefix` (`--openai-prefix`,
     `openaiPrefixes`): `/v1/chat/completions` becomes `{prefix}/chat/completions`."""
     for provider in PROVIDERS:
         for surface in provider.surfaces:
             if surface.provider == openai_base.OPENAI:
-                handler = surface_handler(surface)
+                handler, on_path = surface_handler(surface), pipeline.route_of(surface)
                 for path in surface.paths:
                     if (rebased := openai_base.rebase(path, prefix)) is not None:
-                        yield surface.method, rebased, handler
+                        yield surface.method, rebased, handler, on_path
         for route in provider.routes:
             rebased = openai_base.rebase(route.path, prefix)
             if route.provider == openai_base.OPENAI and rebased is not None:
-                yield route.method, rebased, plain_handler([route])
+                yield route.method, rebased, plain_handler([route]), _on_path(route)[0]

@@ -39,9 +39,20 @@ class ServeOptions:
     chunk_size: int | None = None
     replay_speed: float | None = None
     journal_max: int | None = None
+    # What the journal keeps of request bodies: each one's start, and all of them together.
+    journal_max_body_bytes: int = 1024 * 1024
+    journal_max_total_bytes: int = 64 * 1024 * 1024
     chaos: ChaosRates | None = None
     chaos_seed: int | None = None
     admin_token: str | None = None
+    # The address the server binds (None: loopback), and whether the control API stays open
+    # without a token when that address is reachable from the network (`--open-control`).
+    host: str | None = None
+    open_control: bool = False
+    # Seconds a connection may sit idle, take to send a request's headers, or go without a
+    # byte of a body it is sending, before it is closed (`--idle-timeout`): stalled and
+    # half-sent requests do not hold sockets and handlers forever.
+    idle_timeout: float = 15.0
     max_body_bytes: int = 10 * 1024 * 1024
     # Extra OpenAI base paths (`--openai-prefix`), added to the stack spec's `openaiPrefixes`.
     openai_prefixes: tuple[str, ...] = ()
@@ -133,7 +144,9 @@ class ServerState:
         self.extend = tuple(extend)
         self.settings = resolve(options, loaded.stack)
         settings = self.settings
-        self.journal = Journal(settings.journal_max)
+        self.journal = Journal(
+            settings.journal_max, options.journal_max_body_bytes, options.journal_max_total_bytes
+        )
         self.metrics = Metrics()
         self.match_state = MatchState()
         self.rng = random.Random(self.settings.chaos_seed)
@@ -181,11 +194,16 @@ class ServerState:
     def max_body_bytes(self) -> int:
         return self.settings.max_body_bytes
 
-    def _build(self, loaded: FixtureSet, runtime: list[SourcedFixture]) -> FixtureIndex:
+    def _build(
+        self,
+        loaded: FixtureSet,
+        runtime: list[SourcedFixture],
+        settings: Settings | None = None,
+    ) -> FixtureIndex:
         digest_source = FixtureSet(fixtures=[*loaded.fixtures, *runtime])
         index = FixtureIndex(
             [*loaded.fixtures, *runtime],
-            self.settings.defaults,
+            (settings or self.settings).defaults,
             digest_source.digest,
             self.extend,
         )
@@ -194,9 +212,10 @@ class ServerState:
 
     def swap(self, loaded: FixtureSet) -> None:
         """Serve a new file set (keeping fixtures added at run time after it)."""
-        self.settings = resolve(self.options, loaded.stack)
-        index = self._build(loaded, self.runtime_fixtures)
-        self.loaded, self.index = loaded, index
+        # Built before anything is assigned: a set that fails to build changes nothing.
+        settings = resolve(self.options, loaded.stack)
+        index = self._build(loaded, self.runtime_fixtures, settings)
+        self.settings, self.loaded, self.index = settings, loaded, index
         self.metrics.fixtures.set(len(index))
 
     def add_runtime(self, fixtures: list[SourcedFixture]) -> None:

@@ -63,6 +63,27 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     )
 
 
+def within(value: Any, param: str, low: int, high: int) -> int:
+    """`value` as an integer in [low, high], or a 400 naming `param` and the bounds.
+
+    Every size-like field (dimensions, n, top_k, limit...) passes through here: the real
+    APIs cap them, and an unbounded one would let a single request drive a loop (or an
+    allocation) as large as it likes."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(
+            f"Invalid '{param}': expected an integer between {low} and {high}.",
+            param=param,
+            code="invalid_value",
+        )
+    if not low <= value <= high:
+        raise bad_request(
+            f"Invalid '{param}': {value} is out of range; it must be between {low} and {high}.",
+            param=param,
+            code="invalid_value",
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     chunk_size: int = 20

@@ -41,7 +41,7 @@ class MockServer:
         profile: str | None = None,
     ) -> None:
         self._options = ServeOptions(
-            paths=tuple(Path(p) for p in fixtures), strict=strict, profile=profile
+            paths=tuple(Path(p) for p in fixtures), strict=strict, profile=profile, host=host
         )
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -6,6 +6,7 @@ A bad body raises `ProtocolError`, which each caller renders in its own protocol
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,12 @@ from aiohttp.web_protocol import RequestPayloadError
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, bad_request
 
 JSON_TYPE = "application/json"
+# The body as sent, kept on the request for the journal (which sizes it and may keep its start).
+RAW_BODY = web.RequestKey("aimock.raw_body", bytes)
+# Seconds a request body may go without a byte arriving (the server's idle timeout).
+BODY_IDLE_TIMEOUT = web.AppKey("aimock.body_idle_timeout", float)
+# The deepest nesting of objects and arrays a JSON body may have (see `too_deep`).
+MAX_JSON_DEPTH = 128
 
 
 def json_response(
@@ -66,12 +73,31 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 )
             )
         parts.append(chunk)
-    return b"".join(parts)
+    raw = request[RAW_BODY] = b"".join(parts)
+    return raw
 
 
 async def _read(request: web.Request) -> bytes:
+    idle = request.app.get(BODY_IDLE_TIMEOUT, 30.0)
+    content = request.content
     try:
-        return await request.content.read(65536)
+        # What has arrived already needs no timer (most bodies are whole by now).
+        chunk = content.read_nowait(65536)
+        if chunk or content.at_eof():
+            return chunk
+        async with asyncio.timeout(idle):
+            return await content.read(65536)
+    except TimeoutError:
+        # A client that sent its headers and then trickles (or stops) its body holds a
+        # handler: it gets the wire's 408 and the connection closes.
+        info = ErrorInfo(
+            408,
+            f"The request body stalled: nothing arrived for {idle:g} seconds",
+            type="invalid_request_error",
+            code="request_timeout",
+            close=True,
+        )
+        raise ProtocolError(info) from None
     except RequestPayloadError as exc:  # a body its Content-Encoding does not decode...
         # ...stops the parser mid-body: nothing more can be read. Say the body ended, or
         # aiohttp drains it after the answer and logs this same error as a traceback; the
@@ -94,6 +120,38 @@ def parse_json(raw: bytes, method: str) -> Any:
             return {}
         raise bad_request("The request body is empty; expected a JSON object", code="invalid_json")
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"Malformed JSON: {exc}", code="invalid_json") from None
+    if too_deep(raw, value):
+        raise bad_request(
+            f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels", code="invalid_json"
+        )
+    return value
+
+
+def too_deep(raw: bytes, value: Any, limit: int | None = None) -> bool:
+    """Whether `value` (parsed from `raw`) nests containers deeper than `limit`.
+
+    No real API takes bodies hundreds of levels deep, and past 254 levels orjson cannot write
+    them back out (the journal, match keys, recordings). Most bodies have fewer brackets than
+    the limit in all, which settles it at C speed; the others are walked once."""
+    limit = MAX_JSON_DEPTH if limit is None else limit
+    if raw.count(b"{") + raw.count(b"[") <= limit:
+        return False
+    return depth_exceeds(value, limit)
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest deeper than `limit` in `value` (iterative: a hostile
+    value cannot exhaust the stack)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False

@@ -189,6 +189,9 @@ def test_config_fixtures_that_do_not_exist_exit_1(tmp_path: Path) -> None:
         ("--port", "70000", "--port/-p: 70000 is out of range"),
         ("--chunk-size", "0", "--chunk-size: 0 is out of range: must be at least 1"),
         ("--latency", "-5", "--latency/-l: -5 is out of range"),
+        ("--idle-timeout", "0", "--idle-timeout: 0 is out of range: must be between 1 and 3600"),
+        ("--max-body-bytes", "10", "--max-body-bytes: 10 is out of range: must be at least 1024"),
+        ("--journal-max-total-bytes", "-1", "--journal-max-total-bytes: -1 is out of range"),
     ],
 )
 def test_out_of_range_flags_are_refused(flag: str, value: str, message: str) -> None:
@@ -215,3 +218,13 @@ def test_the_chaos_flags_are_the_chaos_actions() -> None:
     from aimock import chaos, cli
 
     assert cli.CHAOS_ACTIONS == chaos.ACTIONS
+
+
+def test_the_limit_flags_reach_the_server(server_factory: Any) -> None:
+    server = server_factory.start("--max-body-bytes", "2048", "--journal-max-body-bytes", "100")
+    big = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 3000}]}
+    assert httpx.post(server.url + "/v1/chat/completions", json=big, timeout=10).status_code == 413
+    fits = {"model": "gpt-4o", "messages": [{"role": "user", "content": "y" * 500}]}
+    httpx.post(server.url + "/v1/chat/completions", json=fits, timeout=10)
+    last = server.journal()[-1]
+    assert last["bodyTruncated"] is True and len(str(last["body"])) == 100

@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.server.conftest import ClientFactory, answer, chat
 
+JSON = {"Content-Type": "application/json"}
+
 FILE_FIXTURES = """
 fixtures:
   - match: {userMessage: file}
@@ -163,13 +165,13 @@ async def test_post_fixtures_validation_errors_name_the_field(
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [(b"{not json", "Invalid JSON"), (b'{"fixture": []}', 'Missing or invalid "fixtures" array')],
+    [(b"{not json", "Malformed JSON"), (b'{"fixture": []}', 'Missing or invalid "fixtures" array')],
 )
 async def test_post_fixtures_rejects_a_bad_body(
     make_client: ClientFactory, raw: bytes, message: str
 ) -> None:
     client = await make_client()
-    response = await client.post("/__aimock/fixtures", data=raw)
+    response = await client.post("/__aimock/fixtures", data=raw, headers=JSON)
     assert response.status == 400
     assert (await response.json())["error"].startswith(message)
 
