@@ -112,3 +112,71 @@ def test_a_configmap_update_is_picked_up(server_factory: Any, tmp_path: Path) ->
     (mount / "..data_tmp").symlink_to(second.name)
     os.replace(mount / "..data_tmp", mount / "..data")
     eventually(lambda: ask(server, "cm") == "v2", "the ConfigMap's new answer")
+
+
+# --- hostile edits: the watcher outlives any file (issue 12) -------------------------------
+
+
+def deep_yaml(depth: int = 100_000) -> str:
+    return "fixtures: " + "[" * depth + "]" * depth + "\n"
+
+
+def test_a_deep_file_does_not_stop_the_watcher(server_factory: Any, tmp_path: Path) -> None:
+    file = tmp_path / "f.yaml"
+    file.write_text(fixture_text("weather", "sunny"))
+    server = server_factory.start("-f", str(tmp_path), "--watch")
+    file.write_text(deep_yaml())
+    expected = f"{file}:1: <document>: nested deeper than 128 levels"
+    eventually(lambda: expected in log_of(server), lambda: f"{expected!r} in {log_of(server)}")
+    assert ask(server, "weather") == "sunny"
+    # The watcher is still there: the next good edit is served.
+    file.write_text(fixture_text("weather", "rainy"))
+    eventually(lambda: ask(server, "weather") == "rainy", "the edit after the deep file")
+    assert "Traceback" not in log_of(server)
+
+
+def test_a_deleted_file_is_a_warning_naming_it(server_factory: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(fixture_text("first", "one"))
+    second = tmp_path / "b.yaml"
+    second.write_text(fixture_text("second", "two"))
+    server = server_factory.start("-f", str(tmp_path), "--watch")
+    assert ask(server, "second") == "two"
+    second.unlink()
+    expected = f"WARNING aimock.reload: 1 fixtures withdrawn: their files are gone: {second} (1)"
+    eventually(lambda: expected in log_of(server), lambda: f"{expected!r} in {log_of(server)}")
+    assert ask(server, "second") == 404
+    assert ask(server, "first") == "one"
+
+
+def test_a_watched_folder_deleted_and_made_again_is_watched_again(
+    server_factory: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "fixtures"
+    folder.mkdir()
+    (folder / "f.yaml").write_text(fixture_text("weather", "sunny"))
+    server = server_factory.start("-f", str(folder), "--watch")
+    os.replace(folder, tmp_path / "moved")  # at once: no reload sees the folder half gone
+    eventually(lambda: "watching for changes failed" in log_of(server), lambda: log_of(server))
+    assert ask(server, "weather") == "sunny"  # the last good set keeps serving
+    folder.mkdir()
+    (folder / "f.yaml").write_text(fixture_text("weather", "rainy"))
+    eventually(lambda: ask(server, "weather") == "rainy", "the answer from the new folder")
+    assert "Traceback" not in log_of(server)
+
+
+def test_reloading_a_bad_file_answers_400_with_the_problems(
+    server_factory: Any, tmp_path: Path
+) -> None:
+    file = tmp_path / "f.yaml"
+    file.write_text(fixture_text("weather", "sunny"))
+    server = server_factory.start("-f", str(tmp_path))
+    file.write_text(deep_yaml())
+    with server.control() as client:
+        response = client.post("/__aimock/reload", json={})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    [detail] = response.json()["details"]
+    assert detail["file"] == str(file) and detail["line"] == 1
+    assert "nested deeper than 128 levels" in detail["message"]
+    assert ask(server, "weather") == "sunny"
+    assert "Traceback" not in log_of(server)

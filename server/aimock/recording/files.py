@@ -24,6 +24,7 @@ import yaml
 
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.fixtures.compiled import Recordable, Reply
+from aimock.fixtures.loading import LoadError, read_documents
 from aimock.models.stack import API_VERSION
 from aimock.recording.options import Format
 
@@ -135,8 +136,11 @@ def save(path: Path, fixture: Mapping[str, Any], form: Format, name: str) -> Non
 def _existing(path: Path, form: Format) -> list[Any]:
     if not path.exists():
         return []
-    raw = path.read_bytes()
-    document = orjson.loads(raw) if form == "json" else yaml.safe_load(raw)
+    try:
+        documents = read_documents(path)
+    except LoadError as exc:  # an OSError is what the recorder reports as "cannot write"
+        raise OSError(f"cannot append to {path}: {exc}") from None
+    document = documents[0] if documents else None
     if form == "manifest":
         document = (document or {}).get("spec") or {}
     fixtures = (document or {}).get("fixtures")
