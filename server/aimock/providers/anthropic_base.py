@@ -126,7 +126,11 @@ def wire_messages(raw: Any, param: str) -> list[Message]:
         return [Message(role, text)]
     blocks = [b for b in content if isinstance(b, dict)]  # text_of refused any other item
     if role == "assistant":
-        calls = tuple(_tool_call(b) for b in blocks if b.get("type") == "tool_use")
+        calls = tuple(
+            _tool_call(b, f"{param}.content.{j}")
+            for j, b in enumerate(blocks)
+            if b.get("type") == "tool_use"
+        )
         return [Message("assistant", text, calls)]
     results = [(j, b) for j, b in enumerate(blocks) if b.get("type") == "tool_result"]
     out = [] if results and text is None else [Message("user", text)]
@@ -137,12 +141,12 @@ def wire_messages(raw: Any, param: str) -> list[Message]:
     return out
 
 
-def _tool_call(block: Mapping[str, Any]) -> ToolCall:
+def _tool_call(block: Mapping[str, Any], param: str) -> ToolCall:
     """An earlier tool_use block; its input object carried as JSON arguments."""
-    tool_input = block.get("input", {})
+    tool_input = optional(block, "input", dict, "an object", f"{param}.input") or {}
     return ToolCall(
-        id=str(block.get("id", "")),
-        name=str(block.get("name", "")),
+        id=optional(block, "id", str, "a string", f"{param}.id") or "",
+        name=optional(block, "name", str, "a string", f"{param}.name") or "",
         arguments=orjson.dumps(tool_input).decode(),
     )
 

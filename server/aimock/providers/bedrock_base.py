@@ -59,8 +59,8 @@ def exception_name(info: ErrorInfo) -> str:
     """The Bedrock exception for an error: one a fixture names (type or code) wins; otherwise
     the status's own, InternalServerException for other 5xx, ValidationException for 4xx."""
     for named in (info.type, info.code):
-        if named in EXCEPTIONS:
-            return str(named)
+        if isinstance(named, str) and named in EXCEPTIONS:  # a name, never an unhashable value
+            return named
     if info.status in _STATUS_EXCEPTIONS:
         return _STATUS_EXCEPTIONS[info.status]
     return "InternalServerException" if info.status >= 500 else "ValidationException"

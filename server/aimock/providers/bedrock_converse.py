@@ -49,6 +49,7 @@ from aimock.providers.common import (
     check_type,
     estimate_tokens,
     expect_object,
+    json_document_of,
     new_id,
     optional,
     slices,
@@ -187,6 +188,7 @@ def _tool_call(block: Any, param: str) -> ToolCall:
     return ToolCall(
         id=_required(block, "toolUseId", str, "a string", f"{param}.toolUseId"),
         name=_required(block, "name", str, "a string", f"{param}.name"),
+        # A JSON document of any kind, as Bedrock takes it.
         arguments=orjson.dumps(block.get("input", {})).decode(),
     )
 
@@ -217,14 +219,6 @@ def _stop_reason(reply: Reply) -> str:
     return "tool_use" if reply.tool_calls else "end_turn"
 
 
-def _tool_input(arguments: str) -> Any:
-    """A reply's arguments as the JSON document `input` holds ({} when they are not JSON)."""
-    try:
-        return orjson.loads(arguments or "{}")
-    except orjson.JSONDecodeError:
-        return {}
-
-
 def _content(reply: Reply) -> list[dict[str, Any]]:
     """The final content blocks, in the order Bedrock emits them."""
     blocks: list[dict[str, Any]] = []
@@ -242,7 +236,7 @@ def _content(reply: Reply) -> list[dict[str, Any]]:
         tool_use = {
             "toolUseId": call.id or new_id("tooluse_"),
             "name": call.name,
-            "input": _tool_input(call.arguments),
+            "input": json_document_of(call.arguments),
         }
         blocks.append({"toolUse": tool_use})
     return blocks

@@ -36,9 +36,7 @@ Errors are `{"id", "message"}` with the status; the SDK raises one class per sta
 
 from __future__ import annotations
 
-import base64
 import re
-import struct
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,9 +51,11 @@ from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
     check_type,
     decode_embedding,
+    embedded_tokens,
     embedding_vector,
     estimate_tokens,
     expect_object,
+    float32_base64,
     json_type_name,
     optional,
     slices,
@@ -70,6 +70,7 @@ from aimock.surface import (
     RenderOptions,
     Surface,
     bad_request,
+    within,
 )
 
 PROVIDER_NAME = "cohere"
@@ -83,6 +84,13 @@ V1_EMBED_MODEL = "embed-english-v2.0"  # the v1 API's default when no model is n
 RERANK = "cohere.rerank"
 V1_RERANK_MODEL = "rerank-english-v2.0"  # the v1 API's default when no model is named
 DOCUMENTS_PER_SEARCH_UNIT = 100
+# The API's limits (Cohere's API reference): at most 96 texts (or inputs) an embed call, and
+# the mock holds images to the same (Embed v3 takes one, v4 documents no count); Embed v4's
+# `output_dimension` is one of 256, 512, 1024, 1536; v1 rerank caps documents x
+# `max_chunks_per_doc` at 10,000, so at most 10,000 documents (v2 advises 1,000 at most).
+MAX_EMBED_INPUTS = 96
+OUTPUT_DIMENSIONS = (256, 512, 1024, 1536)
+MAX_RERANK_DOCUMENTS = 10_000
 
 # --------------------------------------------------------------------------- errors
 
@@ -104,6 +112,21 @@ ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 def invalid(message: str, param: str | None = None) -> ProtocolError:
     """Cohere words every 400 as `invalid request: ...`."""
     return bad_request(f"invalid request: {message}", param=param)
+
+
+def _within(value: Any, param: str, low: int, high: int) -> int:
+    """`surface.within`, worded as Cohere words a 400."""
+    try:
+        return within(value, param, low, high)
+    except ProtocolError:
+        raise invalid(f"{param} must be an integer between {low} and {high}", param) from None
+
+
+def _at_most(items: list[Any], param: str, limit: int) -> None:
+    if len(items) > limit:
+        raise invalid(
+            f"total number of {param} must be at most {limit} - received {len(items)}", param
+        )
 
 
 def _required(body: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
@@ -219,9 +242,11 @@ def _tool_text(content: Any, param: str) -> str:
     """A tool result's text: its text items, and its documents as JSON."""
     if isinstance(content, list):
         pieces = []
-        for item in content:
+        for j, item in enumerate(content):
             if isinstance(item, dict) and item.get("type") == "document":
-                pieces.append(orjson.dumps(item.get("document", {}).get("data", {})).decode())
+                where = f"{param}[{j}].document"
+                document = optional(item, "document", dict, "an object", where) or {}
+                pieces.append(orjson.dumps(document.get("data", {})).decode())
             else:
                 pieces.append(_text([item], param) or "")
         return "".join(pieces)
@@ -230,12 +255,15 @@ def _tool_text(content: Any, param: str) -> str:
 
 def _tool_call(raw: Any, param: str) -> ToolCall:
     check_type(raw, param, dict, "an object")
-    function = optional(raw, "function", dict, "an object", f"{param}.function") or {}
+    where = f"{param}.function"
+    function = optional(raw, "function", dict, "an object", where) or {}
     arguments = function.get("arguments", "")
     if not isinstance(arguments, str):
         arguments = orjson.dumps(arguments).decode()
     return ToolCall(
-        id=str(raw.get("id", "")), name=str(function.get("name", "")), arguments=arguments
+        id=optional(raw, "id", str, "a string", f"{param}.id") or "",
+        name=optional(function, "name", str, "a string", f"{where}.name") or "",
+        arguments=arguments,
     )
 
 
@@ -422,12 +450,14 @@ def _embed_inputs(body: Mapping[str, Any]) -> list[str]:
     for key in ("texts", "images"):
         values = optional(body, key, list, "an array")
         if values is not None:
+            _at_most(values, key, MAX_EMBED_INPUTS)
             for i, value in enumerate(values):
                 check_type(value, f"{key}[{i}]", str, "a string")
             return list(values)
     inputs = optional(body, "inputs", list, "an array")
     if inputs is None:
         raise invalid("one of texts, images or inputs must be provided", "texts")
+    _at_most(inputs, "inputs", MAX_EMBED_INPUTS)
     texts = []
     for i, item in enumerate(inputs):
         check_type(item, f"inputs[{i}]", dict, "an object")
@@ -438,7 +468,8 @@ def _embed_inputs(body: Mapping[str, Any]) -> list[str]:
 
 def _embedding_types(body: Mapping[str, Any]) -> list[str] | None:
     kinds: list[str] | None = optional(body, "embedding_types", list, "an array")
-    for kind in kinds or ():
+    for i, kind in enumerate(kinds or ()):
+        check_type(kind, f"embedding_types[{i}]", str, "a string")
         if kind not in EMBEDDING_TYPES:
             raise invalid(
                 f"embedding_types must be among {', '.join(EMBEDDING_TYPES)}, got {kind!r}",
@@ -459,8 +490,9 @@ def _parse_embed(
     if input_type is not None and input_type not in INPUT_TYPES:
         raise invalid(f"input_type must be one of {', '.join(INPUT_TYPES)}", "input_type")
     dimensions = optional(body, "output_dimension", int, "an integer")
-    if dimensions is not None and dimensions < 1:
-        raise invalid("output_dimension must be a positive integer", "output_dimension")
+    if dimensions is not None and dimensions not in OUTPUT_DIMENSIONS:
+        allowed = ", ".join(map(str, OUTPUT_DIMENSIONS))
+        raise invalid(f"output_dimension must be one of {allowed}", "output_dimension")
     return CanonicalRequest(
         surface=EMBED,
         provider=PROVIDER_NAME,
@@ -507,17 +539,23 @@ def _packed_bits(vector: list[float]) -> list[int]:
     return out
 
 
+def _unit(value: float) -> float:
+    """A value clamped to [-1, 1] before it is quantised: a fixture's 1e308 saturates rather
+    than overflowing to an infinity no integer holds."""
+    return max(-1.0, min(1.0, value))
+
+
 def _encoded(vector: list[float], kind: str) -> Any:
     if kind == "int8":
-        return [max(-128, min(127, round(v * 127))) for v in vector]
+        return [round(_unit(v) * 127) for v in vector]
     if kind == "uint8":
-        return [max(0, min(255, round((v + 1) * 127.5))) for v in vector]
+        return [round((_unit(v) + 1) * 127.5) for v in vector]
     if kind == "ubinary":
         return _packed_bits(vector)
     if kind == "binary":
         return [byte - 128 for byte in _packed_bits(vector)]
     if kind == "base64":
-        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return float32_base64(vector)
     return vector
 
 
@@ -527,9 +565,7 @@ def render_embed(request: CanonicalRequest, reply: Reply, options: RenderOptions
     dimensions = extras.get("dimensions")
     default = _default_dimensions(request.model)
     vectors = [embedding_vector(reply, text, dimensions, default) for text in request.inputs]
-    tokens = reply.input_tokens
-    if tokens is None:
-        tokens = sum(estimate_tokens(text) for text in request.inputs)
+    tokens = embedded_tokens(request, reply)
     body: dict[str, Any] = {"id": reply.id or str(uuid.uuid4())}
     kinds = extras.get("embedding_types")
     if extras.get("version") == "1" and not kinds:
@@ -559,7 +595,10 @@ def _rerank_documents(body: Mapping[str, Any], *, objects: bool) -> tuple[list[A
     documents = _required(body, "documents", list, "an array")
     if not documents:
         raise invalid("list of documents must not be empty", "documents")
+    _at_most(documents, "documents", MAX_RERANK_DOCUMENTS)
     fields: list[Any] = optional(body, "rank_fields", list, "an array") or ["text"]
+    for i, name in enumerate(fields):
+        check_type(name, f"rank_fields[{i}]", str, "a string")
     texts = []
     for i, document in enumerate(documents):
         if isinstance(document, str):
@@ -568,7 +607,7 @@ def _rerank_documents(body: Mapping[str, Any], *, objects: bool) -> tuple[list[A
             values = [document.get(name) for name in fields]
             if not any(isinstance(value, str) for value in values):
                 raise invalid(
-                    f"documents[{i}] has none of the rank fields {', '.join(map(str, fields))}",
+                    f"documents[{i}] has none of the rank fields {', '.join(fields)}",
                     f"documents[{i}]",
                 )
             texts.append("\n".join(v for v in values if isinstance(v, str)))
@@ -590,9 +629,9 @@ def _parse_rerank(
     if not query.strip():
         raise invalid("query must not be empty", "query")
     documents, texts = _rerank_documents(body, objects=version == "1")
-    top_n = optional(body, "top_n", int, "an integer")
-    if top_n is not None and top_n < 1:
-        raise invalid("top_n must be a positive integer", "top_n")
+    top_n = body.get("top_n")
+    if top_n is not None:
+        top_n = _within(top_n, "top_n", 1, MAX_RERANK_DOCUMENTS)
     return CanonicalRequest(
         surface=RERANK,
         provider=PROVIDER_NAME,

@@ -10,7 +10,7 @@ import math
 import secrets
 import struct
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from typing import Any
 
 import orjson
@@ -18,7 +18,16 @@ import orjson
 from aimock.canonical import CanonicalRequest
 from aimock.embedding import deterministic_vector
 from aimock.fixtures.compiled import Reply
-from aimock.surface import ProtocolError, bad_request
+from aimock.surface import ProtocolError, bad_request, within
+from aimock.wire import too_deep
+
+# The largest finite float32: a vector sent as float32 bytes (base64) saturates here, as a
+# cast would, instead of failing to pack a fixture's 1e308.
+FLOAT32_MAX = float.fromhex("0x1.fffffep+127")
+# The most tokens an answer reports for one count. No context holds 2**31 tokens, and below it
+# the sums and the nanosecond timings derived from counts stay 64-bit integers, which is what
+# the wires (and orjson) carry: a fixture's 10**20 would otherwise fail to serialise.
+MAX_REPORTED_TOKENS = 2**31 - 1
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -104,6 +113,28 @@ def check_type(value: Any, param: str, kind: type | tuple[type, ...], what: str)
     return value
 
 
+def bounded(body: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
+    """body[key] as an integer in [low, high] when given (None when absent or null); out of
+    range or not an integer, a 400 naming it. For every size-like field: each provider module
+    names its limits, and the real API's, in one place."""
+    value = body.get(key)
+    if value is None:
+        return None
+    return within(value, key, low, high)
+
+
+def at_most(items: Sized, param: str, limit: int) -> None:
+    """A 400 (OpenAI's wording, rendered in the route's envelope) when an array holds more
+    than `limit` items: every input is embedded, ranked or judged in a loop."""
+    if len(items) > limit:
+        raise bad_request(
+            f"Invalid '{param}': array too long. Expected an array with maximum length "
+            f"{limit}, but got an array with length {len(items)} instead.",
+            param=param,
+            code="array_above_max_length",
+        )
+
+
 def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
@@ -153,13 +184,13 @@ def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int
     A fixture's numbers win over estimates. A fixture's output count is that total, so it is
     reported unchanged and the reasoning share is carved out of it, not added on top.
     """
-    prompt = reply.input_tokens
+    prompt = _reported(reply.input_tokens)
     if prompt is None:
         prompt = max(1, -(-request.prompt_chars // 4))
-    reasoning = reply.reasoning_tokens
+    reasoning = _reported(reply.reasoning_tokens)
     if reasoning is None:
         reasoning = estimate_tokens(reply.reasoning)
-    total = reply.output_tokens
+    total = _reported(reply.output_tokens)
     if total is None:
         visible = estimate_tokens(reply.content) + estimate_tokens(reply.refusal)
         for call in reply.tool_calls:
@@ -168,6 +199,22 @@ def token_counts(request: CanonicalRequest, reply: Reply) -> tuple[int, int, int
     if reply.reasoning_tokens is None:
         reasoning = min(reasoning, total)  # an estimate never exceeds the fixture's total
     return prompt, max(0, total - reasoning), reasoning
+
+
+def embedded_tokens(
+    request: CanonicalRequest, reply: Reply, texts: Sequence[str] | None = None
+) -> int:
+    """The input tokens an embeddings answer reports for `texts` (the request's inputs by
+    default): the fixture's count, else four characters a token."""
+    given = _reported(reply.input_tokens)
+    if given is not None:
+        return given
+    return sum(estimate_tokens(text) for text in (request.inputs if texts is None else texts))
+
+
+def _reported(tokens: int | None) -> int | None:
+    """A fixture's token count, at most `MAX_REPORTED_TOKENS`."""
+    return None if tokens is None else min(tokens, MAX_REPORTED_TOKENS)
 
 
 def embedding_vector(
@@ -181,14 +228,29 @@ def embedding_vector(
     return deterministic_vector(text, dimensions or default_dimensions)
 
 
-def json_object_of(arguments: str) -> dict[str, Any]:
-    """Tool-call arguments (JSON text) as the object wires that carry objects need; anything
-    that is not a JSON object becomes {}."""
+def json_document_of(arguments: str) -> Any:
+    """Tool-call arguments (JSON text) as the JSON document wires that carry documents need;
+    text that is not JSON becomes {}. So does JSON nested deeper than a request may be: the
+    answer wraps the document in a few more levels, and past 254 orjson cannot write it."""
+    raw = (arguments or "{}").encode()
     try:
-        value = orjson.loads(arguments or "{}")
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return {}
+    return {} if too_deep(raw, value) else value
+
+
+def json_object_of(arguments: str) -> dict[str, Any]:
+    """Tool-call arguments as the object wires that carry objects need; anything that is not
+    a JSON object (or that `json_document_of` refuses) becomes {}."""
+    value = json_document_of(arguments)
     return value if isinstance(value, dict) else {}
+
+
+def float32_base64(vector: list[float]) -> str:
+    """A vector as base64 of little-endian float32 (the `base64` encoding of embeddings)."""
+    saturated = [max(-FLOAT32_MAX, min(FLOAT32_MAX, value)) for value in vector]
+    return base64.b64encode(struct.pack(f"<{len(saturated)}f", *saturated)).decode()
 
 
 def decode_embedding(body: Any) -> Reply:

@@ -54,12 +54,12 @@ from aimock.providers import gemini_base
 from aimock.providers.common import (
     check_type,
     decode_embedding,
+    embedded_tokens,
     embedding_vector,
-    estimate_tokens,
     expect_object,
     token_counts,
 )
-from aimock.providers.gemini_base import ERRORS, VERTEX, parse_generate, typed
+from aimock.providers.gemini_base import ERRORS, VERTEX, parse_generate, typed, value
 from aimock.surface import (
     ErrorInfo,
     Parse,
@@ -71,6 +71,7 @@ from aimock.surface import (
     ServerView,
     Surface,
     bad_request,
+    within,
 )
 from aimock.wire import json_response, read_json
 
@@ -142,6 +143,12 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
 
 # What each embedding method reads: the input texts and the asked dimensionality.
 Inputs = tuple[list[str], int | None]
+# The APIs' limits: `outputDimensionality` up to gemini-embedding-001's 3072 values; a
+# batchEmbedContents of at most 100 requests (Google's 400 "at most 100 requests can be in
+# one batch"); Vertex's predict takes at most 250 instances (text-embedding-* models).
+MAX_DIMENSIONS = 3072
+MAX_BATCH = 100
+MAX_INSTANCES = 250
 
 
 def _content_text(content: Any, path: str) -> str:
@@ -159,14 +166,9 @@ def _dimensions(*sources: Mapping[str, Any] | None) -> int | None:
             continue
         config = typed(source, "embedContentConfig", dict, "an object", "") or {}
         for holder in (source, config):
-            found = typed(holder, "outputDimensionality", int, "an integer", "")
+            found = value(holder, "outputDimensionality")
             if found is not None:
-                if found < 1:
-                    raise bad_request(
-                        f"* outputDimensionality: must be positive, got {found}",
-                        param="outputDimensionality",
-                    )
-                return int(found)
+                return within(found, "outputDimensionality", 1, MAX_DIMENSIONS)
     return None
 
 
@@ -181,6 +183,7 @@ def _batch_embed_contents(body: Mapping[str, Any]) -> Inputs:
     requests = typed(body, "requests", list, "an array", "")
     if not requests:
         raise bad_request("* BatchEmbedContentsRequest.requests: requests is not specified")
+    _at_most(requests, "BatchEmbedContentsRequest.requests", "requests", MAX_BATCH)
     texts = []
     for i, item in enumerate(requests):
         check_type(item, f"requests[{i}]", dict, "an object")
@@ -188,10 +191,21 @@ def _batch_embed_contents(body: Mapping[str, Any]) -> Inputs:
     return texts, _dimensions(*requests)
 
 
+def _at_most(items: list[Any], field: str, what: str, limit: int) -> None:
+    """Google's 400 for a batch past its size, e.g. "* BatchEmbedContentsRequest.requests: at
+    most 100 requests can be in one batch"."""
+    if len(items) > limit:
+        raise bad_request(
+            f"* {field}: at most {limit} {what} can be in one batch",
+            param=what,
+        )
+
+
 def _predict(body: Mapping[str, Any]) -> Inputs:
     instances = typed(body, "instances", list, "an array", "")
     if not instances:
         raise bad_request("* PredictRequest.instances: instances is not specified")
+    _at_most(instances, "PredictRequest.instances", "instances", MAX_INSTANCES)
     texts = []
     for i, instance in enumerate(instances):
         check_type(instance, f"instances[{i}]", dict, "an object")
@@ -239,9 +253,7 @@ def render_embedding(
     dimensions = request.extras.get("dimensions")
     default = _default_dimensions(request.model)
     vectors = [embedding_vector(reply, text, dimensions, default) for text in request.inputs]
-    tokens = [estimate_tokens(text) for text in request.inputs]
-    if reply.input_tokens is not None:
-        tokens = [reply.input_tokens] * len(tokens)
+    tokens = [embedded_tokens(request, reply, [text]) for text in request.inputs]
     method = request.extras.get("method")
     if method == "embedContent":
         body: dict[str, Any] = {"embedding": {"values": vectors[0]}}

@@ -106,8 +106,8 @@ def status_name(info: ErrorInfo) -> str:
     """The google.rpc status for an error: a fixture naming one (as `code` or `type`) keeps
     it; otherwise the HTTP status decides."""
     for named in (info.code, info.type):
-        if named in _CODES:
-            return str(named)
+        if isinstance(named, str) and named in _CODES:  # a name, never an unhashable value
+            return named
     if info.status in _STATUS_NAMES:
         return _STATUS_NAMES[info.status]
     return "INTERNAL" if info.status >= 500 else "FAILED_PRECONDITION"
@@ -295,6 +295,7 @@ def _read_parts(
             texts.append(text)
         call = typed(part, "functionCall", dict, "an object", where)
         if call is not None:
+            typed(call, "args", dict, "an object", f"{where}.functionCall")  # a Struct
             calls.append(_named(call, f"{where}.functionCall"))
         response = typed(part, "functionResponse", dict, "an object", where)
         if response is not None:

@@ -37,8 +37,10 @@ from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.providers.assembly import Assembly, collapse_objects
 from aimock.providers.common import (
+    at_most,
     check_type,
     decode_embedding,
+    embedded_tokens,
     embedding_vector,
     estimate_tokens,
     expect_object,
@@ -76,6 +78,16 @@ MODIFIED_AT = "2025-01-01T00:00:00Z"
 PROMPT_NS_PER_TOKEN = 1_000_000
 EVAL_NS_PER_TOKEN = 20_000_000
 LOAD_NS = 5_000_000
+# Limits. Ollama truncates an embedding to `dimensions` only when the model's is longer, so a
+# larger value is no error: the mock's widest vector is 4096 values (qwen3-embedding:8b's, the
+# widest in Ollama's library). Ollama documents no count of inputs an embed call may hold;
+# the mock takes as many as OpenAI's embeddings (2048). A generate answer's `context` (token
+# ids) never outgrows the context window: 256K is the largest Ollama picks by default.
+MAX_DIMENSIONS = 4096
+MAX_EMBED_INPUTS = 2048
+MAX_CONTEXT_TOKENS = 262_144
+# How much of a refused value an error message quotes.
+QUOTED_CHARS = 80
 
 # --------------------------------------------------------------------------- errors
 
@@ -119,8 +131,7 @@ def _response_format(body: Mapping[str, Any]) -> str | None:
     if isinstance(value, dict):
         return "json_schema"
     raise bad_request(
-        f'invalid format: {orjson.dumps(value).decode()}; expected "json" or a JSON schema',
-        param="format",
+        f'invalid format: {_quoted(value)}; expected "json" or a JSON schema', param="format"
     )
 
 
@@ -129,10 +140,16 @@ def _think(body: Mapping[str, Any]) -> bool | str | None:
     if value is None or isinstance(value, bool) or value in THINK_LEVELS:
         return value
     raise bad_request(
-        f"invalid think value: {orjson.dumps(value).decode()} (expected a boolean or one of "
+        f"invalid think value: {_quoted(value)} (expected a boolean or one of "
         f"{', '.join(THINK_LEVELS)})",
         param="think",
     )
+
+
+def _quoted(value: Any) -> str:
+    """A refused value as JSON, cut short: the error names it, it does not echo a body."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "..."
 
 
 def _extras(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,8 +187,8 @@ def _tool_calls(raw: Mapping[str, Any], param: str) -> tuple[ToolCall, ...]:
         function = optional(call, "function", dict, "an object", f"{where}.function") or {}
         calls.append(
             ToolCall(
-                id=str(call.get("id") or ""),
-                name=str(function.get("name", "")),
+                id=optional(call, "id", str, "a string", f"{where}.id") or "",
+                name=optional(function, "name", str, "a string", f"{where}.function.name") or "",
                 arguments=_arguments_text(function.get("arguments"), f"{where}.function.arguments"),
             )
         )
@@ -270,7 +287,7 @@ def _dimensions(body: Mapping[str, Any]) -> int | None:
     dimensions = optional(body, "dimensions", int, "an integer")
     if dimensions is not None and dimensions < 1:
         raise bad_request("dimensions must be a positive integer", param="dimensions")
-    return dimensions  # type: ignore[no-any-return]
+    return None if dimensions is None else min(dimensions, MAX_DIMENSIONS)
 
 
 def _embed_request(
@@ -297,6 +314,7 @@ def parse_embed(body: Any, context: RequestContext, params: Mapping[str, str]) -
     elif isinstance(raw, str):
         inputs = [raw]
     elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        at_most(raw, "input", MAX_EMBED_INPUTS)
         inputs = list(raw)
     else:
         raise bad_request("invalid input type: expected a string or an array of strings", "input")
@@ -377,7 +395,7 @@ def _final(request: CanonicalRequest, reply: Reply, created_at: str) -> dict[str
 def _context_tokens(request: CanonicalRequest, reply: Reply) -> list[int]:
     """Stand-in token ids for generate's `context` (clients only send it back)."""
     prompt, visible, reasoning = token_counts(request, reply)
-    return list(range(1, prompt + visible + reasoning + 1))
+    return list(range(1, min(prompt + visible + reasoning, MAX_CONTEXT_TOKENS) + 1))
 
 
 def render_chat(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
@@ -490,9 +508,7 @@ def render_embed(request: CanonicalRequest, reply: Reply, options: RenderOptions
     ]
     if request.extras.get("legacy"):
         return {"embedding": vectors[0] if vectors else []}
-    tokens = reply.input_tokens
-    if tokens is None:
-        tokens = sum(estimate_tokens(text) for text in request.inputs)
+    tokens = embedded_tokens(request, reply)
     return {
         "model": reply.model or request.model,
         "embeddings": vectors,

@@ -62,6 +62,7 @@ from aimock.models.fixture import Fixture, Response
 from aimock.providers import openai_base
 from aimock.providers.assembly import Assembly
 from aimock.providers.common import (
+    bounded,
     check_type,
     estimate_tokens,
     expect_object,
@@ -87,6 +88,9 @@ from aimock.surface import (
 SURFACE = "openai.chat"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 FORMATS = ("text", "json_object", "json_schema")
+# The API's limit on `n` (its OpenAPI schema: 1..128). The mock answers one choice whatever
+# `n` says, but refuses what the API refuses.
+MAX_CHOICES = 128
 
 
 def parse(
@@ -112,6 +116,7 @@ def parse(
             raise missing(f"tools[{i}].function.name")
         tools.append(name)
     response_format = _response_format(body)
+    bounded(body, "n", 1, MAX_CHOICES)
     stream = optional(body, "stream", bool, "a boolean") or False
     stream_options = optional(body, "stream_options", dict, "an object") or {}
     mistral = openai_base.from_mistral(context)
@@ -185,11 +190,12 @@ def _message(raw: Any, i: int) -> Message:
 def _tool_call(raw: Any, param: str) -> ToolCall:
     """An earlier assistant tool call; a wrong shape is a 400, never a crash."""
     check_type(raw, param, dict, "an object")
-    function = optional(raw, "function", dict, "an object", f"{param}.function") or {}
+    where = f"{param}.function"
+    function = optional(raw, "function", dict, "an object", where) or {}
     return ToolCall(
-        id=str(raw.get("id", "")),
-        name=str(function.get("name", "")),
-        arguments=str(function.get("arguments", "")),
+        id=optional(raw, "id", str, "a string", f"{param}.id") or "",
+        name=optional(function, "name", str, "a string", f"{where}.name") or "",
+        arguments=optional(function, "arguments", str, "a string", f"{where}.arguments") or "",
     )
 
 

@@ -8,8 +8,6 @@ float32 bytes; `dimensions` is honoured for both explicit and derived vectors.
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +15,14 @@ from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
 from aimock.providers.common import (
+    at_most,
+    bounded,
+    check_type,
     decode_embedding,
+    embedded_tokens,
     embedding_vector,
-    estimate_tokens,
     expect_object,
+    float32_base64,
     new_id,
     optional,
     require,
@@ -29,6 +31,10 @@ from aimock.surface import Provider, RenderOptions, bad_request
 
 SURFACE = "openai.embeddings"
 DEFAULT_DIMENSIONS = 1536
+# The API's limits (API reference, `input` and `dimensions`): at most 2048 inputs a request,
+# and no more dimensions than the widest model has (text-embedding-3-large: 3072).
+MAX_INPUTS = 2048
+MAX_DIMENSIONS = 3072
 
 
 def parse(
@@ -38,14 +44,7 @@ def parse(
     model = params.get("deployment") or require(body, "model", str, "a string")
     raw = require(body, "input", (str, list), "a string or an array")
     inputs = _inputs(raw)
-    dimensions = optional(body, "dimensions", int, "an integer")
-    if dimensions is not None and dimensions < 1:
-        raise bad_request(
-            f"Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got "
-            f"{dimensions} instead.",
-            param="dimensions",
-            code="integer_below_min_value",
-        )
+    dimensions = bounded(body, "dimensions", 1, MAX_DIMENSIONS)
     encoding = optional(body, "encoding_format", str, "a string") or "float"
     if encoding not in ("float", "base64"):
         raise bad_request(
@@ -74,13 +73,14 @@ def _inputs(raw: str | list[Any]) -> list[str]:
         return [raw]
     if not raw:
         raise bad_request("'input' must not be empty.", param="input", code="empty_array")
+    # Token arrays (list of ints, or list of lists of ints) are embedded by their digits.
+    if all(_is_token(item) for item in raw):
+        return [" ".join(map(str, raw))]  # one input, whatever its length
+    at_most(raw, "input", MAX_INPUTS)
     if all(isinstance(item, str) for item in raw):
         return list(raw)
-    # Token arrays (list of ints, or list of lists of ints) are embedded by their digits.
-    if all(isinstance(item, int) for item in raw):
-        return [" ".join(map(str, raw))]
     if all(isinstance(item, list) for item in raw):
-        return [" ".join(map(str, item)) for item in raw]
+        return [_tokens_text(item, f"input[{i}]") for i, item in enumerate(raw)]
     raise bad_request(
         "Invalid 'input': expected a string, an array of strings, or token arrays.",
         param="input",
@@ -88,10 +88,19 @@ def _inputs(raw: str | list[Any]) -> list[str]:
     )
 
 
+def _is_token(item: Any) -> bool:
+    return isinstance(item, int) and not isinstance(item, bool)
+
+
+def _tokens_text(tokens: list[Any], param: str) -> str:
+    """One token array's ids as the text embedded; anything but integers is a 400."""
+    for j, token in enumerate(tokens):
+        check_type(token, f"{param}[{j}]", int, "an integer")
+    return " ".join(map(str, tokens))
+
+
 def _encode(vector: list[float], encoding: str) -> list[float] | str:
-    if encoding == "base64":
-        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-    return vector
+    return float32_base64(vector) if encoding == "base64" else vector
 
 
 def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
@@ -102,9 +111,7 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
     for index, text in enumerate(request.inputs):
         vector = embedding_vector(reply, text, dimensions, DEFAULT_DIMENSIONS)
         data.append({"object": "embedding", "index": index, "embedding": _encode(vector, encoding)})
-    tokens = reply.input_tokens
-    if tokens is None:
-        tokens = sum(estimate_tokens(text) for text in request.inputs)
+    tokens = embedded_tokens(request, reply)
     body = {
         "object": "list",
         "data": data,

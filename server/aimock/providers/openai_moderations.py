@@ -12,7 +12,7 @@ from typing import Any
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
-from aimock.providers.common import expect_object, new_id, optional, require, text_of
+from aimock.providers.common import at_most, expect_object, new_id, optional, require, text_of
 from aimock.surface import Provider, RenderOptions, Surface, bad_request
 
 CATEGORIES = (
@@ -31,6 +31,11 @@ CATEGORIES = (
     "violence/graphic",
 )
 DEFAULT_MODEL = "omni-moderation-latest"
+# The API judges at most one image a request (its 400 `too_many_images`). It documents no
+# limit on texts; the mock takes as many as an embeddings request (2048), as each input is
+# answered with a result of its own.
+MAX_IMAGES = 1
+MAX_INPUTS = 2048
 
 
 def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
@@ -40,6 +45,8 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
     items = [raw] if isinstance(raw, str) else raw
     if not items:
         raise bad_request("'input' must not be empty.", param="input", code="empty_array")
+    at_most(items, "input", MAX_INPUTS)
+    _at_most_images(items)
     inputs = []
     for i, item in enumerate(items):
         if isinstance(item, str):
@@ -62,6 +69,16 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
         context=context,
         inputs=tuple(inputs),
     )
+
+
+def _at_most_images(items: list[Any]) -> None:
+    images = sum(1 for item in items if isinstance(item, dict) and item.get("type") == "image_url")
+    if images > MAX_IMAGES:
+        raise bad_request(
+            f"Number of images ({images}) exceeds maximum of {MAX_IMAGES}",
+            param="input",
+            code="too_many_images",
+        )
 
 
 def _result(reply: Reply) -> dict[str, Any]:

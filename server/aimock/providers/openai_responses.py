@@ -197,6 +197,8 @@ def _tools(raw: list[Any]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
         kind = _field(tool, param, "type", str, "a string")
         if kind in ("function", "custom"):
             names.append(_field(tool, param, "name", str, "a string"))
+            # A JSON schema: echoed back, so a wrong type is refused here, as the API does.
+            optional(tool, "parameters", dict, "an object", f"{param}.parameters")
         else:
             # Built-in tools (web_search, file_search, mcp, ...) have no name: use the type.
             names.append(tool["name"] if isinstance(tool.get("name"), str) else kind)

@@ -33,13 +33,14 @@ from typing import Any
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
-from aimock.providers.common import check_type, expect_object, optional
+from aimock.providers.common import bounded, check_type, expect_object, optional
 from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, Provider, RenderOptions, Surface
 
 PROVIDER_NAME = "tavily"
 SEARCH = "tavily.search"
 EXTRACT = "tavily.extract"
 DEFAULT_MAX_RESULTS = 5
+# The API's limits (Tavily's API reference): `max_results` 0..20, at most 20 URLs an extract.
 MAX_RESULTS = 20
 MAX_EXTRACT_URLS = 20
 SEARCH_DEPTHS = ("basic", "advanced", "fast", "ultra-fast")
@@ -125,9 +126,7 @@ def parse_search(body: Any, context: RequestContext, params: Mapping[str, str]) 
     query = body.get("query")
     if not isinstance(query, str) or not query.strip():
         raise invalid("Query is missing or empty.")
-    max_results = optional(body, "max_results", int, "an integer")
-    if max_results is not None and not 0 <= max_results <= MAX_RESULTS:
-        raise invalid(f"Invalid max_results. Must be between 0 and {MAX_RESULTS}.")
+    max_results = bounded(body, "max_results", 0, MAX_RESULTS)
     for key in ("include_domains", "exclude_domains"):
         domains = optional(body, key, list, "an array") or []
         for i, domain in enumerate(domains):
