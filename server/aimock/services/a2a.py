@@ -29,8 +29,10 @@ Wire (one endpoint per agent, `/a2a/{name}` or its `path`):
 - Chaos (`--chaos-*`, policies, `X-AIMock-Chaos-*` headers) applies as on LLM surfaces: drop is
   an HTTP 500 carrying a -32603 JSON-RPC error, malformed a 200 of broken JSON, disconnect a cut.
 
-Tasks live in the service state until the control API's reset. Every request goes into the
-journal with surface `a2a` and its JSON-RPC method.
+Tasks live in the service state until the control API's reset, or until they go unused for the
+section's `taskTtlSeconds` or more than `maxTasks` are held (the least recently used go first);
+a forgotten task answers TaskNotFoundError. Every request goes into the journal with surface
+`a2a` and its JSON-RPC method.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from aimock.models.services.a2a import (
 )
 from aimock.models.services.a2a import SECTION as A2A_SECTION
 from aimock.services import jsonrpc
-from aimock.services.base import Service, route
+from aimock.services.base import Expiring, Service, route
 from aimock.services.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -65,6 +67,8 @@ from aimock.services.jsonrpc import (
     METHOD_NOT_FOUND,
     RequestId,
     RpcError,
+    bounded,
+    optional,
 )
 from aimock.state import ServerState
 from aimock.streaming import sse
@@ -74,6 +78,10 @@ CARD_PATH = "/.well-known/agent-card.json"
 LEGACY_CARD_PATH = "/.well-known/agent.json"
 TASK_NOT_FOUND = -32001
 TASK_NOT_CANCELABLE = -32002
+# The messages a task keeps (ours: A2A sets no limit; the oldest go first).
+MAX_TASK_HISTORY = 1000
+# GetTaskRequest.history_length is an int32 in the A2A 1.0 proto (a2a-sdk's a2a_pb2).
+MAX_HISTORY_LENGTH = 2**31 - 1
 
 Json = dict[str, Any]
 
@@ -94,6 +102,13 @@ class StoredTask:
     history: list[Json] = field(default_factory=list)
     timestamp: str = ""
 
+    def remember(self, message: Json) -> None:
+        """Add a message to the history, keeping the last `MAX_TASK_HISTORY`: a client that
+        continues one task without end cannot grow it without end."""
+        self.history.append(message)
+        if len(self.history) > MAX_TASK_HISTORY:
+            del self.history[: len(self.history) - MAX_TASK_HISTORY]
+
     def set_state(self, state: str, message: Json | None = None) -> None:
         self.state, self.status_message, self.timestamp = state, message, _now()
 
@@ -102,13 +117,15 @@ class A2AService:
     """Run-time state: tasks, and the path -> agent map of the spec in force."""
 
     def __init__(self) -> None:
-        self.tasks: dict[str, StoredTask] = {}
+        defaults = A2ASpec()
+        self.tasks: Expiring[StoredTask] = Expiring(defaults.task_ttl_seconds, defaults.max_tasks)
         self._spec: A2ASpec | None = None
         self._by_path: dict[str, Agent] = {}
 
     def agent_at(self, spec: A2ASpec, path: str) -> Agent | None:
-        if spec is not self._spec:  # a reload brought new definitions: rebuild the map once
+        if spec is not self._spec:  # a reload brought new definitions: follow them once
             self._by_path = {a.endpoint: a for a in spec.agents}
+            self.tasks.bound(spec.task_ttl_seconds, spec.max_tasks)
             self._spec = spec
         return self._by_path.get(path.rstrip("/") or "/")
 
@@ -274,14 +291,12 @@ def _incoming_message(params: Json) -> Json:
         raise RpcError(INVALID_PARAMS, "Invalid params: message must be an object")
     parts = _incoming_parts(message.get("parts"))
     out: Json = {
-        "messageId": str(message.get("messageId") or _new_id()),
+        "messageId": optional(message, "messageId", str, "message.") or _new_id(),
         "role": "user",
         "parts": parts,
     }
     for key in ("contextId", "taskId"):
-        value = message.get(key)
-        if value is not None and not isinstance(value, str):
-            raise RpcError(INVALID_PARAMS, f"Invalid params: message.{key} must be a string")
+        value = optional(message, key, str, "message.")
         if value:
             out[key] = value
     return out
@@ -343,13 +358,19 @@ def _task_for(call: Call, incoming: Json) -> StoredTask:
     """The task a message continues (its taskId), or a new one."""
     task_id = incoming.get("taskId")
     if task_id is not None:
-        task = call.service.tasks.get(task_id)
-        if task is None or task.agent != call.agent.name:
-            raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id}")
-        return task
+        return _known_task(call, task_id)
     context_id = incoming.get("contextId") or _new_id()
     task = StoredTask(id=_new_id(), context_id=context_id, agent=call.agent.name, state="submitted")
-    call.service.tasks[task.id] = task
+    call.service.tasks.add(task.id, task)
+    return task
+
+
+def _known_task(call: Call, task_id: str) -> StoredTask:
+    """The agent's task of that id; forgotten (reset, idle, over the count) or another agent's
+    is the same TaskNotFoundError."""
+    task = call.service.tasks.get(task_id)
+    if task is None or task.agent != call.agent.name:
+        raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id}")
     return task
 
 
@@ -375,7 +396,7 @@ def _send(call: Call, *, stream: bool) -> Outcome:
         return Outcome(result=dialect.send_result(None, reply))
     task = _task_for(call, incoming)
     incoming = {**incoming, "contextId": task.context_id, "taskId": task.id}
-    task.history.append(incoming)
+    task.remember(incoming)
     task.set_state("working")
     events = [dialect.stream_task(task)] if stream else []
     if response is None:
@@ -420,20 +441,14 @@ def _task_param(call: Call) -> StoredTask:
     task_id = call.params.get("id")
     if not isinstance(task_id, str) or not task_id:
         raise RpcError(INVALID_PARAMS, "Invalid params: id must be a non-empty string")
-    task = call.service.tasks.get(task_id)
-    if task is None or task.agent != call.agent.name:
-        raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id}")
-    return task
+    return _known_task(call, task_id)
 
 
 def _get_task(call: Call) -> Outcome:
-    task = _task_param(call)
     length = call.params.get("historyLength")
-    if length is not None and (
-        not isinstance(length, int) or isinstance(length, bool) or length < 0
-    ):
-        raise RpcError(INVALID_PARAMS, "Invalid params: historyLength must be an integer >= 0")
-    return Outcome(result=call.dialect.task(task, length))
+    if length is not None:
+        length = bounded(length, "historyLength", 0, MAX_HISTORY_LENGTH)
+    return Outcome(result=call.dialect.task(_task_param(call), length))
 
 
 def _cancel_task(call: Call) -> Outcome:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError
+from aimock.surface import ErrorDialect, ErrorInfo, ProtocolError, within
 from aimock.wire import read_json
 
 PARSE_ERROR = -32700
@@ -102,6 +102,28 @@ def parse_message(obj: Any) -> Message:
             INVALID_PARAMS, "Invalid params: params must be an object", status=400, id=known_id
         )
     return Message(method, raw_id, params, "id" in obj)
+
+
+# What a wrong-typed parameter is said to be expected as.
+_KIND_NAMES: dict[type, str] = {str: "a string", int: "an integer", dict: "an object"}
+
+
+def optional(params: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
+    """`params[key]` when absent (None) or of `kind` (bool is no int), else the invalid-params
+    error naming it: odd types are refused at the edge instead of travelling on."""
+    value = params.get(key)
+    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+        return value
+    raise RpcError(INVALID_PARAMS, f"Invalid params: {where}{key} must be {_KIND_NAMES[kind]}")
+
+
+def bounded(value: Any, param: str, low: int, high: int) -> int:
+    """`value` as an integer in [low, high], else the invalid-params error naming the bounds
+    (the JSON-RPC spelling of `surface.within`)."""
+    try:
+        return within(value, param, low, high)
+    except ProtocolError as exc:
+        raise RpcError(INVALID_PARAMS, f"Invalid params: {exc.info.message}") from None
 
 
 def result(id: RequestId | None, value: dict[str, Any]) -> dict[str, Any]:

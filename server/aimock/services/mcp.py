@@ -10,7 +10,9 @@ Wire (one endpoint per server, `/mcp/{name}` or its `path`; the first server als
 - Handshake era (2025-03-26, 2025-06-18, 2025-11-25): `initialize` negotiates the version (the
   client's if supported, else the newest) and issues `Mcp-Session-Id`; every later request
   needs it (missing: 400, unknown or ended: 404); DELETE ends the session. An unsupported
-  `MCP-Protocol-Version` header is a 400.
+  `MCP-Protocol-Version` header is a 400. A session unused for the section's
+  `sessionTtlSeconds` ends, and past `maxSessions` the least recently used one does (the
+  official SDK's idle timeout and count); an ended session's id answers 404 like any other.
 - 2026-07-28 (stateless): no session; `server/discover` returns the supported versions,
   capabilities and the serverInfo stamp in `_meta`; each request carries its version in
   `params._meta` (and the `MCP-Protocol-Version` header); results carry `resultType:
@@ -29,7 +31,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -39,7 +41,7 @@ from aimock.exchange import Exchange, Route
 from aimock.models.services.mcp import DEFAULT_MOUNT, McpServer, McpSpec, Prompt, Tool, ToolResult
 from aimock.models.services.mcp import SECTION as MCP_SECTION
 from aimock.services import jsonrpc
-from aimock.services.base import Service, route
+from aimock.services.base import Expiring, Service, route
 from aimock.services.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -47,6 +49,7 @@ from aimock.services.jsonrpc import (
     METHOD_NOT_FOUND,
     Message,
     RpcError,
+    optional,
 )
 from aimock.state import ServerState
 from aimock.streaming import sse
@@ -56,6 +59,8 @@ HANDSHAKE_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS = ("2026-07-28",)
 ALL_VERSIONS = (*HANDSHAKE_VERSIONS, *MODERN_VERSIONS)
 SESSION_HEADER = "Mcp-Session-Id"
+# Ended by DELETE, by the reset, or dropped idle or over the count (the spec's 404 for all).
+SESSION_NOT_FOUND = "Session not found (ended, expired or never issued)"
 VERSION_HEADER = "mcp-protocol-version"
 METHOD_HEADER = "mcp-method"
 VERSION_META = "io.modelcontextprotocol/protocolVersion"
@@ -73,14 +78,19 @@ CACHEABLE = frozenset(
     {"tools/list", "resources/list", "resources/templates/list", "prompts/list", "resources/read"}
 )
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+# Requests one batch may carry: every one is answered in one response body, so a batch of
+# 100,000 cheap requests would build an answer of hundreds of MB. 1,000 is the item limit
+# JSON-RPC servers commonly apply (go-ethereum's BatchRequestLimit); the MCP SDK sends none.
+MAX_BATCH = 1000
 
 
 @dataclass
 class Session:
+    # Nothing the client sent beyond its version is kept: a session's size stays constant, so
+    # `maxSessions` bounds the memory sessions take.
     id: str
     server: str
     protocol_version: str
-    client_info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,13 +107,17 @@ class McpService:
     """Run-time state: open sessions, and the path -> server map of the spec in force."""
 
     def __init__(self) -> None:
-        self.sessions: dict[str, Session] = {}
+        defaults = McpSpec()
+        self.sessions: Expiring[Session] = Expiring(
+            defaults.session_ttl_seconds, defaults.max_sessions
+        )
         self._spec: McpSpec | None = None
         self._by_path: dict[str, McpServer] = {}
 
     def server_at(self, spec: McpSpec, path: str) -> McpServer | None:
-        if spec is not self._spec:  # a reload brought new definitions: rebuild the map once
+        if spec is not self._spec:  # a reload brought new definitions: follow them once
             self._by_path = endpoints(spec)
+            self.sessions.bound(spec.session_ttl_seconds, spec.max_sessions)
             self._spec = spec
         return self._by_path.get(path.rstrip("/") or "/")
 
@@ -196,6 +210,12 @@ def _batch(
     """A JSON-RPC batch (2025-03-26): every request answered, in order, in one array."""
     if not items:
         raise RpcError(INVALID_REQUEST, "Invalid Request: empty batch", status=400)
+    if len(items) > MAX_BATCH:
+        raise RpcError(
+            INVALID_REQUEST,
+            f"Invalid Request: a batch holds at most {MAX_BATCH} messages, not {len(items)}",
+            status=400,
+        )
     answers: list[dict[str, Any]] = []
     methods: list[str] = []
     for item in items:
@@ -234,7 +254,7 @@ def _admit(
     session_id = request.headers.get(SESSION_HEADER)
     header_version = request.headers.get(VERSION_HEADER)
     meta = message.params.get("_meta")
-    meta_version = meta.get(VERSION_META) if isinstance(meta, dict) else None
+    meta_version = optional(meta, VERSION_META, str, "_meta.") if isinstance(meta, dict) else None
     asked = meta_version or header_version
     if session_id is None and message.method != "initialize":
         if message.method == "server/discover" or asked in MODERN_VERSIONS:
@@ -249,7 +269,7 @@ def _admit(
         )
     session = service.sessions.get(session_id)
     if session is None or session.server != server.name:
-        raise RpcError(INVALID_REQUEST, "Session not found (ended or never issued)", status=404)
+        raise RpcError(INVALID_REQUEST, SESSION_NOT_FOUND, status=404)
     if header_version is not None and header_version not in HANDSHAKE_VERSIONS:
         raise RpcError(
             INVALID_REQUEST,
@@ -292,9 +312,8 @@ def _end_session(request: web.Request, service: McpService, server: McpServer) -
         return _rpc_error(error, status=400)
     session = service.sessions.get(session_id)
     if session is None or session.server != server.name:
-        error = RpcError(INVALID_REQUEST, "Session not found (ended or never issued)")
-        return _rpc_error(error, status=404)
-    del service.sessions[session_id]
+        return _rpc_error(RpcError(INVALID_REQUEST, SESSION_NOT_FOUND), status=404)
+    service.sessions.pop(session_id)
     return web.Response(status=200)
 
 
@@ -321,16 +340,11 @@ def _initialize(
     service: McpService, call: Call, params: dict[str, Any]
 ) -> tuple[dict[str, Any], Session]:
     """The handshake: negotiate the version and open a session."""
-    asked = params.get("protocolVersion")
+    asked = optional(params, "protocolVersion", str)
+    optional(params, "clientInfo", dict)  # type-checked only: nothing reads it back
     version = asked if asked in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[-1]
-    client = params.get("clientInfo")
-    session = Session(
-        id=secrets.token_hex(16),
-        server=call.server.name,
-        protocol_version=version,
-        client_info=client if isinstance(client, dict) else {},
-    )
-    service.sessions[session.id] = session
+    session = Session(id=secrets.token_hex(16), server=call.server.name, protocol_version=version)
+    service.sessions.add(session.id, session)
     result: dict[str, Any] = {
         "protocolVersion": version,
         "capabilities": CAPABILITIES,
@@ -381,10 +395,7 @@ def _call_tool(call: Call, params: dict[str, Any]) -> tuple[dict[str, Any], bool
     tool = next((t for t in call.server.tools if t.name == name), None)
     if tool is None:
         raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
-    arguments = params.get("arguments")
-    arguments = {} if arguments is None else arguments
-    if not isinstance(arguments, dict):
-        raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
+    arguments = optional(params, "arguments", dict) or {}
     result = next((r for r in tool.results if _fits(r, arguments)), None)
     if result is None:
         if call.strict:
@@ -481,9 +492,7 @@ def _get_prompt(call: Call, params: dict[str, Any]) -> tuple[dict[str, Any], boo
     prompt = next((p for p in call.server.prompts if p.name == name), None)
     if prompt is None:
         raise RpcError(INVALID_PARAMS, f"Unknown prompt: {name}")
-    given = params.get("arguments") or {}
-    if not isinstance(given, dict):
-        raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
+    given = optional(params, "arguments", dict) or {}
     missing = [a.name for a in prompt.arguments if a.required and a.name not in given]
     if missing:
         raise RpcError(INVALID_PARAMS, f"Missing required argument: {', '.join(missing)}")

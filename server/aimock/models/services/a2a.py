@@ -211,6 +211,19 @@ class A2ASpec(SpecModel):
         description="A2A agents, each on /a2a/{name} (or its path); the first one's card is "
         "also at /.well-known/agent-card.json.",
     )
+    # a2a-sdk's InMemoryTaskStore keeps tasks for ever; a mock serving a long test run cannot,
+    # so tasks get the same bounds as MCP sessions.
+    task_ttl_seconds: float = Field(
+        1800,
+        gt=0,
+        description="A task unused (no message, get or cancel) for this long is forgotten "
+        "(it then answers TaskNotFoundError, -32001).",
+    )
+    max_tasks: int = Field(
+        10_000,
+        ge=1,
+        description="Tasks held at most; creating one more forgets the least recently used.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> A2ASpec:

@@ -223,6 +223,20 @@ class McpSpec(SpecModel):
         default_factory=list,
         description="MCP servers, each on /mcp/{name} (or its path); the first also on /mcp.",
     )
+    # The official SDK's StreamableHTTPSessionManager defaults (mcp 2.3): a session idle for
+    # 30 minutes is closed, and 10,000 are open at most. There a full server refuses new
+    # sessions (503); a mock ends the least recently used instead, so a long test run never
+    # stalls on sessions its clients forgot to DELETE.
+    session_ttl_seconds: float = Field(
+        1800,
+        gt=0,
+        description="A session unused for this long ends (its id then answers 404).",
+    )
+    max_sessions: int = Field(
+        10_000,
+        ge=1,
+        description="Sessions held at most; opening one more ends the least recently used.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> McpSpec:
