@@ -6,7 +6,8 @@ query results: a query whose vector equals a result's `match.vector` (or the det
 embedding of its `match.text`, the vector aimock's embeddings endpoints return for that text)
 gets those results instead of a similarity search. Every dialect (Qdrant, Chroma, Pinecone)
 serves the same collections. Like the fixture model, every field is described and unknown
-keys are errors.
+keys are errors. `limits` caps what requests may make the store hold (collections, points per
+collection, bytes), so no client can grow the server's memory without bound.
 """
 
 from __future__ import annotations
@@ -89,11 +90,37 @@ class VectorCollection(SpecModel):
         return self
 
 
+class VectorLimits(SpecModel):
+    """What the shared store may hold. The real databases are bounded by disk and plan, a mock
+    by one process's memory: past a cap a write is refused in the dialect's quota error
+    (Qdrant 400, Chroma 400 `QuotaError`, Pinecone 403 `QUOTA_EXCEEDED`)."""
+
+    # Pinecone allows 5 to 200 serverless indexes per project by plan, Chroma Cloud 1,000,000
+    # collections, Qdrant has no cap: a test suite needs a handful.
+    max_collections: PositiveInt = Field(
+        1000, description="Most collections (Pinecone indexes) the store holds at once."
+    )
+    # Chroma Cloud allows 5,000,000 records per collection; Qdrant and Pinecone have no count cap.
+    max_points_per_collection: PositiveInt = Field(
+        100_000, description="Most points one collection holds, over all its namespaces."
+    )
+    # The bound that matters for memory: every vector value counts 8 bytes, ids, documents and
+    # metadata their JSON size (Python's own objects take a few times more).
+    max_stored_bytes: PositiveInt = Field(
+        64 * 1024 * 1024,
+        description="Most bytes of vectors, ids, documents and metadata the store holds in all.",
+    )
+
+
 class VectorSpec(SpecModel):
     """Collections every vector dialect serves, seeded at start and after a reset."""
 
     collections: list[VectorCollection] = Field(
         default_factory=list, description="Collections with seed points and static results."
+    )
+    limits: VectorLimits = Field(
+        default_factory=VectorLimits,
+        description="Caps on what requests may make the store hold (collections, points, bytes).",
     )
 
     @model_validator(mode="after")
@@ -104,10 +131,27 @@ class VectorSpec(SpecModel):
             raise ValueError(f"collection names must be unique: {', '.join(duplicates)}")
         return self
 
+    @model_validator(mode="after")
+    def _within_limits(self) -> VectorSpec:
+        limits = self.limits
+        if len(self.collections) > limits.max_collections:
+            raise ValueError(
+                f"{len(self.collections)} collections, limits.maxCollections is "
+                f"{limits.max_collections}"
+            )
+        for collection in self.collections:
+            if len(collection.points) > limits.max_points_per_collection:
+                raise ValueError(
+                    f"collection {collection.name} seeds {len(collection.points)} points, "
+                    f"limits.maxPointsPerCollection is {limits.max_points_per_collection}"
+                )
+        return self
+
 
 SECTION = Section(
     key="vector",
     model=VectorSpec,
     description="Vector collections served by the Qdrant (/collections), Chroma (/api/v2) "
-    "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results.",
+    "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results, and "
+    "the limits on what requests may store.",
 )

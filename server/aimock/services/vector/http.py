@@ -30,7 +30,7 @@ DialectRoute = tuple[str, str, Handler]
 
 STORE: web.AppKey[VectorStore] = web.AppKey("aimock_vector", VectorStore)
 # The error kind of a status the request path answers (other 4xx: a bad request).
-KINDS: dict[int, ErrorKind] = {404: "not_found", 409: "conflict"}
+KINDS: dict[int, ErrorKind] = {404: "not_found", 409: "conflict", 422: "invalid"}
 
 
 def dialect(error: ErrorRenderer) -> ErrorDialect:
@@ -55,11 +55,11 @@ def endpoint(
             body = await read_json(request, state.max_body_bytes) if request.can_read_body else None
             exchange.entry.body = body
             status, answer = await handler(request, store, body)
-        except ProtocolError as exc:  # unreadable JSON or too large
-            status, answer = error(VectorError("bad_request", exc.info.message))
+        except ProtocolError as exc:  # unreadable JSON (a format error), or too large
+            status, answer = error(VectorError("format", exc.info.message))
             status = 413 if exc.info.status == 413 else status
         except FilterError as exc:
-            status, answer = error(VectorError("bad_request", f"Bad filter: {exc}"))
+            status, answer = error(VectorError("format", f"Bad filter: {exc}"))
         except VectorError as exc:
             status, answer = error(exc)
         return _response(status, answer)

@@ -16,20 +16,32 @@ namespace}) -> `{}`; `POST /describe_index_stats` -> `{namespaces: {ns: {vectorC
 dimension, indexFullness, totalVectorCount, metric}`. Scores: cosine similarity, dot product,
 or squared euclidean distance (smaller first). The namespace `""` is the default one.
 
-Errors are `{"error": {"code": "NOT_FOUND" | "INVALID_ARGUMENT" | "ALREADY_EXISTS",
-"message"}, "status": <status>}` with 404/400/409; the client raises NotFoundError etc.
+Errors are `{"error": {"code": "NOT_FOUND" | "INVALID_ARGUMENT" | "ALREADY_EXISTS" |
+"QUOTA_EXCEEDED", "message"}, "status": <status>}` with 404/400/409/403; the client raises
+NotFoundError etc. Every field read is checked, with Pinecone's documented limits: dimension
+1..20,000, `topK` 1..10,000, 1,000 records per upsert, fetch or delete, record ids and
+namespaces up to 512 characters, index names up to 45, metadata up to 40 KB per record.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
 
 from aimock.models.services.vector import Metric
-from aimock.services.vector import filters
+from aimock.services.vector import fields, filters
+from aimock.services.vector.filters import shown
 from aimock.services.vector.http import Answer, DialectRoute
-from aimock.services.vector.store import Collection, Hit, Point, VectorError, VectorStore
+from aimock.services.vector.store import (
+    Collection,
+    Hit,
+    Point,
+    VectorError,
+    VectorStore,
+    json_size,
+)
 
 SURFACE = "vector.pinecone"
 DATA_PREFIX = "/pinecone/{index}"
@@ -39,21 +51,26 @@ ERRORS = {
     "not_found": (404, "NOT_FOUND"),
     "conflict": (409, "ALREADY_EXISTS"),
     "bad_request": (400, "INVALID_ARGUMENT"),
+    "format": (400, "INVALID_ARGUMENT"),
+    "invalid": (400, "INVALID_ARGUMENT"),
+    "quota": (403, "QUOTA_EXCEEDED"),  # Pinecone's answer past an object limit
     "internal": (500, "INTERNAL"),
 }
 FIELD_KEY = "pinecone.field"  # the dense field's declared name, kept in collection metadata
 DEFAULT_FIELD = "_values"
+# Pinecone's limits (docs.pinecone.io, "Database limits"): operation limits...
+MAX_DIMENSION = 20_000  # dense vectors
+MAX_TOP_K = 10_000
+MAX_BATCH = 1_000  # records per upsert, ids per fetch or delete
+MAX_METADATA_BYTES = 40 * 1024  # per record
+# ...and identifier limits.
+MAX_ID = 512  # record ids and namespace names
+INDEX_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,43}[a-z0-9])?")  # 1-45 characters
 
 
 def error(exc: VectorError) -> Answer:
     status, code = ERRORS[exc.kind]
     return status, {"error": {"code": code, "message": exc.message}, "status": status}
-
-
-def _body(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise VectorError("bad_request", "expected a JSON object")
-    return body
 
 
 def _index(request: web.Request, store: VectorStore) -> Collection:
@@ -86,31 +103,31 @@ def _model(request: web.Request, collection: Collection) -> dict[str, Any]:
 
 
 def _dense_field(body: dict[str, Any]) -> tuple[str, int, Metric]:
-    fields = (body.get("schema") or {}).get("fields")
-    if not isinstance(fields, dict):
+    schema = fields.mapping(body.get("schema"), "schema") or {}
+    declared = fields.mapping(schema.get("fields"), "schema.fields")
+    if declared is None:
         raise VectorError("bad_request", "schema.fields is required")
-    for name, field in fields.items():
-        if isinstance(field, dict) and field.get("type") == "dense_vector":
-            dimension, metric = field.get("dimension"), field.get("metric") or "cosine"
-            if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
-                raise VectorError("bad_request", "dimension must be a positive integer")
-            if metric not in METRICS:
-                raise VectorError("bad_request", f"unsupported metric {metric!r}")
-            return name, dimension, METRICS[metric]
+    for name, raw in declared.items():
+        param = f"schema.fields.{name}"
+        field = fields.mapping(raw, param) or {}
+        if fields.string(field.get("type"), f"{param}.type") != "dense_vector":
+            continue
+        dimension = fields.integer(field.get("dimension"), f"{param}.dimension", 1, MAX_DIMENSION)
+        metric = field.get("metric")
+        metric = "cosine" if metric is None else metric
+        return name, dimension, fields.choice(metric, f"{param}.metric", METRICS)
     raise VectorError("bad_request", "aimock serves dense indexes: declare a dense_vector field")
 
 
-def _namespace(body: dict[str, Any] | Any) -> str:
-    namespace = body.get("namespace") or "" if isinstance(body, dict) else ""
-    if not isinstance(namespace, str):
-        raise VectorError("bad_request", "namespace must be a string")
-    return namespace
+def _namespace(body: dict[str, Any]) -> str:
+    namespace = body.get("namespace")
+    return "" if namespace is None else fields.string(namespace, "namespace", MAX_ID)
 
 
 def _score(collection: Collection, hit: Hit) -> float:
-    # Pinecone's euclidean score is the squared distance.
+    # Pinecone's euclidean score is the squared distance (no `**`: it overflows near the max).
     if collection.metric == "euclidean" and not hit.static:
-        return hit.score**2
+        return hit.score * hit.score
     return hit.score
 
 
@@ -121,14 +138,56 @@ def _vector(point: Point, with_values: bool, with_metadata: bool) -> dict[str, A
     return rendered
 
 
+def _record_id(value: Any, param: str) -> str:
+    record_id = fields.string(value, param, MAX_ID)
+    if not record_id:
+        raise VectorError("bad_request", f"`{param}` must not be empty")
+    return record_id
+
+
+def _metadata(value: Any, param: str) -> dict[str, Any]:
+    """A record's metadata: strings, numbers, booleans and lists of strings, up to 40 KB."""
+    metadata = fields.mapping(value, param) or {}
+    for key, item in metadata.items():
+        listed = isinstance(item, list) and all(isinstance(v, str) for v in item)
+        if not listed and (item is None or not isinstance(item, (str, int, float, bool))):
+            raise fields.wrong(
+                f"{param}.{key}", "a string, number, boolean or list of strings", item
+            )
+    size = json_size(metadata)
+    if size > MAX_METADATA_BYTES:
+        raise VectorError(
+            "invalid",
+            f"Metadata size is {size} bytes, which exceeds the limit of {MAX_METADATA_BYTES} "
+            "bytes per vector",
+        )
+    return metadata
+
+
+def _point(item: Any, index: int) -> Point:
+    param = f"vectors[{index}]"
+    if not isinstance(item, dict):
+        raise fields.wrong(param, "an object", item)
+    record_id = _record_id(item.get("id"), f"{param}.id")
+    metadata = _metadata(item.get("metadata"), f"{param}.metadata")
+    values: Any = item.get("values")  # checked with the others by the store's write
+    return Point(record_id, values, dict(metadata))
+
+
 # --- control plane -----------------------------------------------------------------------------
 
 
 async def create_index(request: web.Request, store: VectorStore, body: Any) -> Answer:
-    body = _body(body)
-    name = body.get("name")
-    if not isinstance(name, str) or not name:
+    body = fields.body(body)
+    if body.get("name") is None:
         raise VectorError("bad_request", "name is required")
+    name = fields.string(body["name"], "name")
+    if not INDEX_NAME.fullmatch(name):
+        raise VectorError(
+            "bad_request",
+            "Resource name must be 1-45 characters of lower case alphanumerics or '-', "
+            f"starting and ending with an alphanumeric: {shown(name)}",
+        )
     field, dimension, metric = _dense_field(body)
     if name in store.collections:
         raise VectorError("conflict", f"Resource {name} already exists")
@@ -156,33 +215,28 @@ async def delete_index(request: web.Request, store: VectorStore, body: Any) -> A
 
 
 async def upsert(request: web.Request, store: VectorStore, body: Any) -> Answer:
-    collection, body = _index(request, store), _body(body)
-    raw = body.get("vectors")
-    if not isinstance(raw, list):
-        raise VectorError("bad_request", "vectors must be a list")
-    points = []
-    for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise VectorError("bad_request", "each vector needs a string id")
-        vector = collection.check(item.get("values"))
-        points.append(Point(item["id"], vector, dict(item.get("metadata") or {})))
-    return 200, {"upsertedCount": collection.upsert(points, _namespace(body))}
+    collection, body = _index(request, store), fields.body(body)
+    raw = fields.array(body.get("vectors"), "vectors", MAX_BATCH)
+    points = [_point(item, i) for i, item in enumerate(raw)]
+    return 200, {"upsertedCount": store.write(collection, points, _namespace(body))}
 
 
 async def query(request: web.Request, store: VectorStore, body: Any) -> Answer:
-    collection, body = _index(request, store), _body(body)
+    collection, body = _index(request, store), fields.body(body)
     namespace = _namespace(body)
+    top_k = fields.integer(body.get("topK"), "topK", 1, MAX_TOP_K)
+    keep = filters.where(body.get("filter"))
+    with_values = fields.flag(body.get("includeValues"), "includeValues")
+    with_metadata = fields.flag(body.get("includeMetadata"), "includeMetadata")
     vector = body.get("vector")
-    if vector is None and body.get("id") is not None:
-        found = collection.points(namespace).get(str(body["id"]))
+    if vector is None:
+        if body.get("id") is None:
+            raise VectorError("bad_request", "give a query vector or the id of a stored one")
+        found = collection.points(namespace).get(_record_id(body["id"], "id"))
         if found is None:
             return 200, {"matches": [], "namespace": namespace, "usage": {"readUnits": 1}}
         vector = found.vector
-    top_k = body.get("topK")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise VectorError("bad_request", "topK must be a positive integer")
-    hits = collection.query(vector, top_k, filters.where(body.get("filter")), namespace)
-    with_values, with_metadata = bool(body.get("includeValues")), bool(body.get("includeMetadata"))
+    hits = collection.query(vector, top_k, keep, namespace)
     matches = [
         {**_vector(h.point, with_values, with_metadata), "score": _score(collection, h)}
         for h in hits
@@ -194,19 +248,21 @@ async def fetch(request: web.Request, store: VectorStore, body: Any) -> Answer:
     del body
     collection = _index(request, store)
     namespace = request.query.get("namespace", "")
-    stored = collection.points(namespace)
     ids = request.query.getall("ids", [])
+    if len(ids) > MAX_BATCH:
+        raise VectorError("invalid", f"`ids` has {len(ids)} items, the most is {MAX_BATCH}")
+    stored = collection.points(namespace)
     vectors = {i: _vector(stored[i], True, True) for i in ids if i in stored}
     return 200, {"vectors": vectors, "namespace": namespace, "usage": {"readUnits": 1}}
 
 
 async def delete(request: web.Request, store: VectorStore, body: Any) -> Answer:
-    collection, body = _index(request, store), _body(body)
+    collection, body = _index(request, store), fields.body(body)
     namespace = _namespace(body)
-    if body.get("deleteAll"):
-        collection.namespaces.pop(namespace, None)
+    if fields.flag(body.get("deleteAll"), "deleteAll"):
+        collection.clear(namespace)
     elif body.get("ids") is not None:
-        collection.delete([str(i) for i in body["ids"]], namespace)
+        collection.delete(fields.strings(body["ids"], "ids", MAX_BATCH), namespace)
     elif body.get("filter") is not None:
         keep = filters.where(body["filter"])
         collection.delete([p.key for p in collection.select(keep, namespace)], namespace)
@@ -217,7 +273,7 @@ async def delete(request: web.Request, store: VectorStore, body: Any) -> Answer:
 
 async def stats(request: web.Request, store: VectorStore, body: Any) -> Answer:
     collection = _index(request, store)
-    keep = filters.where(_body(body or {}).get("filter"))
+    keep = filters.where(fields.optional_body(body).get("filter"))
     namespaces = {
         name: {"vectorCount": len(collection.select(keep, name))}
         for name, points in collection.namespaces.items()
