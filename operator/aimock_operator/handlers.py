@@ -1,10 +1,11 @@
 """kopf handlers: every event ends in one idempotent reconcile of the MockStacks it touches.
 
 A reconcile reads the MockStack, the Fixtures its selector chooses and the ChaosPolicies in
-force for it, renders every child (render/, pure), applies them with server-side apply
-(k8s.py), removes config ConfigMaps no longer needed and writes status explicitly (handlers
-return nothing, so kopf writes nothing into status). Rendering the whole stack each time makes
-a reconcile safe to repeat at any point: an operator killed half-way converges on restart.
+force for it, renders every child (render/, pure), creates the stack's admin-token Secret if
+it has none yet, applies the rest with server-side apply (k8s.py), removes config ConfigMaps
+no longer needed and writes status explicitly (handlers return nothing, so kopf writes nothing
+into status). Rendering the whole stack each time makes a reconcile safe to repeat at any
+point: an operator killed half-way converges on restart.
 
 - MockStack create/update/resume (and a slow resync timer) -> reconcile it.
 - Fixture create/update (labels included) and deletion -> reconcile the stacks that select it
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +31,7 @@ import kopf
 
 from aimock_operator import k8s
 from aimock_operator.crd.v1alpha1 import GROUP, PLURALS, VERSION
-from aimock_operator.render import chaos, names, selectors
+from aimock_operator.render import admin_token, chaos, names, selectors
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
 from aimock_operator.render.status import (
@@ -162,6 +164,7 @@ class Reconciler:
         ]
         rendered = render_stack(stack, valid, policies, self.options.image)
         try:
+            await self._ensure_admin_token(stack, rendered.generated_token_secret)
             applied = await k8s.apply_all(rendered.objects)
             await self._prune_config_maps(stack, rendered.config_map_names)
             if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
@@ -176,6 +179,7 @@ class Reconciler:
             config_hash=rendered.config_hash,
             endpoint=rendered.origin,
             endpoints_config_map=names.endpoints(stack.name),
+            admin_token_secret=rendered.admin_token_secret,
             selected=tuple(sorted(_meta(f)["name"] for f in selected)),
             rejected=tuple(rejected),
             chaos_policies=tuple(rendered.chaos_policies),
@@ -187,6 +191,28 @@ class Reconciler:
             f"{rendered.fixture_count} fixtures, {len(rejected)} Fixture resources left out"
         )
         return set(outcome.selected)
+
+    async def _ensure_admin_token(self, stack: Stack, secret: Body | None) -> None:
+        """Create the stack's token Secret the first time; never rewrite an existing one.
+
+        The token is drawn only when the Secret is missing, so reconciles and restarts keep
+        it. A Secret of that name the stack does not control (a user's, or a deleted namesake
+        stack's that the garbage collector has yet to remove) is a conflict: nothing is applied
+        and the reconcile is retried, which resolves the second case by itself.
+        """
+        if secret is None:
+            return  # spec.adminTokenSecret names the user's own
+        name = secret["metadata"]["name"]
+        found = await k8s.get_secret_metadata(stack.namespace, name)
+        if found is None:
+            token = secrets.token_hex(admin_token.TOKEN_BYTES)
+            await k8s.create_secret(admin_token.with_token(secret, token))
+        elif _controller_uid(found) != stack.resource.uid:
+            raise k8s.ApiError(
+                409,
+                f"Secret {name} exists and is not owned by MockStack {stack.name}: delete it, "
+                "or name it in spec.adminTokenSecret to use its token",
+            )
 
     async def _selected_fixtures(self, stack: Stack) -> list[dict[str, Any]]:
         if stack.fixture_selector is None:

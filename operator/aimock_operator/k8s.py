@@ -31,6 +31,9 @@ from aimock_operator.render import names
 config: Any = _config_module
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
+# Asks for an object's metadata alone: the operator checks who owns a token Secret without
+# ever reading the token back.
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 TIMEOUT = 30.0
 
 
@@ -195,6 +198,39 @@ async def get_deployment(namespace: str, name: str) -> dict[str, Any] | None:
         if exc.status == 404:
             return None
         raise
+
+
+async def get_secret_metadata(namespace: str, name: str) -> dict[str, Any] | None:
+    """A Secret's metadata (no data), or None when it does not exist."""
+    try:
+        return await _call(
+            _core().read_namespaced_secret, name, namespace, _headers={"Accept": METADATA_ONLY}
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def create_secret(obj: Mapping[str, Any]) -> bool:
+    """Create a Secret unless one of that name exists; whether this call created it.
+
+    Never an update: an existing Secret (made by an earlier reconcile, another operator replica
+    or the user) is left exactly as it is.
+    """
+    body = client.V1Secret.from_dict(dict(obj))
+    try:
+        await _call(
+            _core().create_namespaced_secret,
+            obj["metadata"]["namespace"],
+            body,
+            field_manager=names.FIELD_MANAGER,
+        )
+    except ApiError as exc:
+        if exc.status == 409:  # AlreadyExists
+            return False
+        raise
+    return True
 
 
 async def list_config_maps(namespace: str, label_selector: str) -> list[dict[str, Any]]:

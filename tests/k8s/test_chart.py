@@ -56,11 +56,17 @@ NEEDED: list[tuple[str, ...]] = [
     ],
     ("create", "events"),
     ("patch", "events"),
+    # A stack's generated admin-token Secret: created once, then looked up by name.
+    ("create", "secrets"),
+    ("get", "secrets"),
 ]
 # What it must not do in such a namespace.
 REFUSED_IN_NAMESPACE: list[tuple[str, ...]] = [
-    ("get", "secrets"),
     ("list", "secrets"),
+    ("watch", "secrets"),
+    ("update", "secrets"),
+    ("patch", "secrets"),
+    ("delete", "secrets"),
     ("create", "pods"),
     ("delete", "pods"),
     ("create", "mockstacks.aimock.dev"),
@@ -368,6 +374,7 @@ def test_operator_reconciles_the_example_under_its_service_account(
         ("service", "preview"),
         ("configmap", "preview-config-0"),
         ("configmap", "preview-endpoints"),
+        ("secret", "preview-admin-token"),
     ]:
         managers = json.loads(
             cluster.kubectl("get", kind, name, "-n", watched, "-o", "json", "--show-managed-fields")

@@ -130,6 +130,7 @@ def path(namespace: str, kind: str, name: str) -> str:
         "configmap": f"/api/v1/namespaces/{namespace}/configmaps/{name}",
         "service": f"/api/v1/namespaces/{namespace}/services/{name}",
         "deployment": f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
+        "secret": f"/api/v1/namespaces/{namespace}/secrets/{name}",
         "mockstack": f"/apis/{GROUP}/v1alpha1/namespaces/{namespace}/mockstacks/{name}",
         "fixture": f"/apis/{GROUP}/v1alpha1/namespaces/{namespace}/fixtures/{name}",
         "chaospolicy": f"/apis/{GROUP}/v1alpha1/namespaces/{namespace}/chaospolicies/{name}",
@@ -477,6 +478,7 @@ def test_deleting_the_stack_collects_its_children(
         ("service", "preview"),
         ("configmap", "preview-config-0"),
         ("configmap", "preview-endpoints"),
+        ("secret", "preview-admin-token"),
     ]
     wait_until(
         lambda: all(read(plane, namespace, kind, name) is None for kind, name in children),
@@ -501,6 +503,7 @@ def children_state(plane: ControlPlane, namespace: str) -> dict[str, Any]:
         ("configmap", "preview-endpoints"),
         ("service", "preview"),
         ("deployment", "preview"),
+        ("secret", "preview-admin-token"),  # the token, too, survives the restarts
     ):
         body = read(plane, namespace, kind, name)
         assert body is not None, f"{kind} {name} is missing"

@@ -36,7 +36,7 @@ KOPF_CRDS = {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
 AIMOCK_CRDS = {"mockstacks.aimock.dev", "fixtures.aimock.dev", "chaospolicies.aimock.dev"}
 
 # What the operator does in a namespace it watches: (apiGroup, resource) -> verbs. Anything not
-# here (Secrets, Pods, Namespaces, admission configurations, wildcards) it must not get.
+# here (other Secret verbs, Pods, Namespaces, admission configurations, wildcards) it must not get.
 ALL_VERBS = ["create", "get", "list", "watch", "patch", "update", "delete"]
 OPERATOR_RULES = {
     ("aimock.dev", "mockstacks"): ["get", "list", "watch", "patch", "update"],
@@ -50,6 +50,7 @@ OPERATOR_RULES = {
     ("apps", "deployments"): ALL_VERBS,
     ("batch", "cronjobs"): ALL_VERBS,
     ("", "events"): ["create", "patch"],
+    ("", "secrets"): ["create", "get"],  # each stack's generated admin token
 }
 CRD_SCAN = {("apiextensions.k8s.io", "customresourcedefinitions"): ["list", "watch"]}
 NAMESPACE_SCAN = {("", "namespaces"): ["list", "watch"]}
@@ -244,6 +245,14 @@ def test_cluster_wide_rbac_is_one_cluster_role(helm: Helm) -> None:
 def test_cluster_wide_without_scanning_has_only_the_operator_rules(helm: Helm) -> None:
     role = one(render(helm, rbac__scanning="false"), "ClusterRole")
     assert rules_table(role) == sorted_table(OPERATOR_RULES)
+
+
+def test_secrets_can_be_left_out_when_every_stack_names_its_own_token(helm: Helm) -> None:
+    without = {key: verbs for key, verbs in OPERATOR_RULES.items() if key != ("", "secrets")}
+    for scope in ({}, {"watch__namespaces": "{team-a}"}):
+        docs = render(helm, rbac__adminTokenSecrets="false", rbac__scanning="false", **scope)
+        (role,) = of_kind(docs, "Role") or of_kind(docs, "ClusterRole")
+        assert rules_table(role) == sorted_table(without)
 
 
 def test_namespaced_rbac_is_a_role_per_namespace(helm: Helm) -> None:

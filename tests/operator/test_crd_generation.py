@@ -141,10 +141,12 @@ def test_printer_columns() -> None:
         "Fixtures",
         "Endpoint",
         "Drift",
+        "Token-Secret",
         "Age",
     ]
-    drift = columns["MockStack"][4]
+    drift, token = columns["MockStack"][4:6]
     assert (drift["jsonPath"], drift["priority"]) == (".status.drift.verdict", 1)  # -o wide
+    assert (token["jsonPath"], token["priority"]) == (".status.adminTokenSecret", 1)
     ready = columns["MockStack"][0]
     assert ready["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert [c["name"] for c in columns["Fixture"]] == ["Accepted", "Fixtures", "Priority", "Age"]

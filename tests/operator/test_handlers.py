@@ -72,6 +72,7 @@ class FakeApi:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.applied: list[dict[str, Any]] = []
         self.deleted: list[str] = []
+        self.created: list[dict[str, Any]] = []  # Secrets, which are created, never applied
         self.fail_kind: str | None = None
         self._uids = 0
 
@@ -175,6 +176,20 @@ class FakeApi:
             del self.objects[("configmaps", namespace, name)]
             self.deleted.append(name)
 
+    async def get_secret_metadata(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get(("secrets", namespace, name))
+        return {"metadata": copy.deepcopy(found["metadata"])} if found else None
+
+    async def create_secret(self, obj: dict[str, Any]) -> bool:
+        key = ("secrets", obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if key in self.objects:
+            return False  # 409 AlreadyExists
+        self.created.append(copy.deepcopy(obj))
+        stored = copy.deepcopy(obj)
+        stored["metadata"]["uid"] = self._uid()
+        self.objects[key] = stored
+        return True
+
     async def delete_owned_cron_job(self, namespace: str, name: str, owner_uid: str) -> None:
         obj = self.objects.get(("cronjobs", namespace, name))
         owners = {r["uid"] for r in (obj or {}).get("metadata", {}).get("ownerReferences", [])}
@@ -196,6 +211,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
         "get_deployment",
         "delete_config_map",
         "delete_owned_cron_job",
+        "get_secret_metadata",
+        "create_secret",
     ):
         monkeypatch.setattr(k8s, name, getattr(fake, name))
     yield fake
@@ -371,6 +388,104 @@ async def test_apply_failure_is_reported_and_retried(api: FakeApi, reconciler: R
     reconciled = conditions(api.one("mockstacks", "preview"))["Reconciled"]
     assert (reconciled["status"], reconciled["reason"]) == ("False", "ApplyFailed")
     assert "spec.template: broken" in reconciled["message"]
+
+
+# --- the admin token ---------------------------------------------------------------------------
+
+
+def token_of(api: FakeApi, name: str = "preview-admin-token") -> str:
+    token: str = api.one("secrets", name)["stringData"]["token"]
+    return token
+
+
+async def test_a_new_stack_gets_a_random_token_secret_it_owns(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    stack = seed(api)["stack"]
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    (secret,) = api.created
+    assert secret["metadata"]["name"] == "preview-admin-token"
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == stack["metadata"]["uid"]
+    assert re.fullmatch(r"[0-9a-f]{64}", token_of(api))
+    assert api.one("mockstacks", "preview")["status"]["adminTokenSecret"] == "preview-admin-token"
+    (container,) = api.one("deployments", "preview")["spec"]["template"]["spec"]["containers"]
+    refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"]}
+    assert refs == {"AIMOCK_ADMIN_TOKEN": {"name": "preview-admin-token", "key": "token"}}
+
+
+async def test_the_token_survives_reconciles_and_operator_restarts(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    token = token_of(api)
+    api.edit("mockstacks", "preview", replicas=2)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    await Reconciler(Options(image=IMAGE)).reconcile(NS, ["preview"], LOG)  # a restart
+    assert token_of(api) == token
+    assert len(api.created) == 1
+
+
+async def test_two_stacks_get_different_tokens(api: FakeApi, reconciler: Reconciler) -> None:
+    stack = seed(api)["stack"]
+    other = copy.deepcopy(stack)
+    other["metadata"].update(name="other", uid=None)
+    api.add("mockstacks", other)
+    await reconciler.reconcile(NS, ["preview", "other"], LOG)
+    assert token_of(api) != token_of(api, "other-admin-token")
+
+
+async def test_a_secret_created_meanwhile_is_kept(
+    api: FakeApi, reconciler: Reconciler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    token = token_of(api)
+
+    async def not_seen_yet(namespace: str, name: str) -> None:
+        return None  # another replica creates it between our look-up and our create
+
+    monkeypatch.setattr(k8s, "get_secret_metadata", not_seen_yet)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert token_of(api) == token
+    assert conditions(api.one("mockstacks", "preview"))["Reconciled"]["status"] == "True"
+
+
+async def test_a_named_token_secret_is_used_and_none_is_generated(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    api.edit("mockstacks", "preview", adminTokenSecret="team-token")
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.created == []
+    assert api.one("mockstacks", "preview")["status"]["adminTokenSecret"] == "team-token"
+    (container,) = api.one("deployments", "preview")["spec"]["template"]["spec"]["containers"]
+    refs = [item["valueFrom"]["secretKeyRef"]["name"] for item in container["env"]]
+    assert refs == ["team-token"]
+
+
+async def test_a_secret_the_stack_does_not_own_is_never_taken_over(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    foreign = {
+        "metadata": {"name": "preview-admin-token", "namespace": NS, "uid": "someone-else"},
+        "stringData": {"token": "theirs"},
+    }
+    api.objects[("secrets", NS, "preview-admin-token")] = foreign
+    with pytest.raises(kopf.TemporaryError, match="not owned by MockStack preview"):
+        await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.applied == [] and api.created == []  # no pod reads a token it does not own
+    assert token_of(api) == "theirs"
+    reconciled = conditions(api.one("mockstacks", "preview"))["Reconciled"]
+    assert (reconciled["status"], reconciled["reason"]) == ("False", "ApplyFailed")
+    assert "spec.adminTokenSecret" in reconciled["message"]
+    # Once it is gone (deleted by its owner, or collected with a deleted namesake stack), the
+    # retry makes the stack's own.
+    api.remove("secrets", "preview-admin-token")
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert token_of(api) != "theirs"
+    assert conditions(api.one("mockstacks", "preview"))["Reconciled"]["status"] == "True"
 
 
 async def test_shrinking_config_deletes_the_config_maps_left_over(

@@ -38,6 +38,7 @@ def test_record_mode_gives_the_server_its_flags_keys_and_service_account() -> No
     assert pod["serviceAccountName"] == "aimock-recorder"
     assert pod["automountServiceAccountToken"] is True
     keys = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"]}
+    assert keys.pop("AIMOCK_ADMIN_TOKEN") == {"name": "preview-admin-token", "key": "token"}
     assert keys == {
         "AIMOCK_PROVIDER_ANTHROPIC_KEY": {
             "name": "provider-keys",
@@ -55,7 +56,7 @@ def test_proxy_only_relays_with_keys_but_never_talks_to_the_cluster() -> None:
     assert "--proxy-only" in args and "--record-to-cluster" not in args
     assert pod["automountServiceAccountToken"] is False
     assert "serviceAccountName" not in pod
-    assert len(pod["containers"][0]["env"]) == 2
+    assert len(pod["containers"][0]["env"]) == 3  # two provider keys and the admin token
 
 
 def test_without_record_the_pod_has_no_token_and_no_record_flags() -> None:

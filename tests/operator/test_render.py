@@ -11,7 +11,7 @@ import yaml
 
 from aimock.fixtures.loading import load_paths, load_text
 from aimock.providers.registry import environment
-from aimock_operator.render import names, parse_stack, render_stack, selectors
+from aimock_operator.render import admin_token, names, parse_stack, render_stack, selectors
 from aimock_operator.render.configmaps import config_hash, pack
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Rendered
@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mockstack.yaml"
 IMAGE = "registry.example/aimock:test"
 UID = "0b8f6a52-5bd8-4a53-9d0e-1f3b2c4d5e6f"
+ADMIN_TOKEN_ENV = {
+    "name": "AIMOCK_ADMIN_TOKEN",
+    "valueFrom": {"secretKeyRef": {"name": "preview-admin-token", "key": "token"}},
+}
 
 
 def example_documents() -> dict[str, dict[str, Any]]:
@@ -91,6 +95,7 @@ def test_children_are_named_after_the_stack() -> None:
         ("Deployment", "preview"),
     ]
     assert {o["metadata"]["namespace"] for o in rendered.objects} == {"team-a"}
+    assert rendered.admin_token_secret == names.admin_token("preview") == "preview-admin-token"
 
 
 def test_every_child_carries_the_labels_and_a_controller_owner_reference() -> None:
@@ -152,7 +157,7 @@ def test_deployment_runs_serve_on_the_mounted_folder_with_probes() -> None:
     assert container["ports"] == [{"name": "http", "containerPort": 4010, "protocol": "TCP"}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-    assert "env" not in container
+    assert container["env"] == [ADMIN_TOKEN_ENV]
     assert "resources" not in container
 
 
@@ -213,6 +218,49 @@ def test_spec_sets_image_replicas_resources_scheduling_and_admin_token() -> None
             "valueFrom": {"secretKeyRef": {"name": "mock-admin", "key": "token"}},
         }
     ]
+    # The user's Secret wins: the operator generates none.
+    assert rendered.admin_token_secret == "mock-admin"
+    assert rendered.generated_token_secret is None
+
+
+# --- the admin token ---------------------------------------------------------------------------
+
+
+def test_a_stack_without_a_token_secret_gets_a_generated_one_without_its_value() -> None:
+    rendered = render()
+    secret = rendered.generated_token_secret
+    assert secret is not None
+    assert secret == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "preview-admin-token",
+            "namespace": "team-a",
+            "labels": {
+                "app.kubernetes.io/name": "aimock",
+                "app.kubernetes.io/instance": "preview",
+                "app.kubernetes.io/component": "admin-token",
+                "app.kubernetes.io/managed-by": "aimock-operator",
+                "aimock.dev/stack": "preview",
+            },
+            "ownerReferences": [rendered.deployment["metadata"]["ownerReferences"][0]],
+        },
+        "type": "Opaque",
+        "immutable": True,
+    }
+    # Created once by the handler, never applied: applying would rewrite the token.
+    assert "Secret" not in {o["kind"] for o in rendered.objects}
+    # Rendering draws nothing: the same stack renders the same Secret every time.
+    assert render().generated_token_secret == secret
+
+
+def test_the_token_is_added_to_a_copy_of_the_rendered_secret() -> None:
+    secret = render().generated_token_secret
+    assert secret is not None
+    before = copy.deepcopy(secret)
+    filled = admin_token.with_token(secret, "ab" * 32)
+    assert filled == {**before, "stringData": {"token": "ab" * 32}}
+    assert secret == before
 
 
 def test_unknown_scheduling_key_is_a_spec_error() -> None:

@@ -61,6 +61,7 @@ OUTCOME = Reconciliation(
     config_hash="0123456789abcdef",
     endpoint="http://preview.team-a.svc.cluster.local:4010",
     endpoints_config_map="preview-endpoints",
+    admin_token_secret="preview-admin-token",
     selected=("checkout-assistant",),
     rejected=(),
     chaos_policies=(),
@@ -133,6 +134,7 @@ def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
     assert status["configHash"] == "0123456789abcdef"
     assert status["endpoint"] == OUTCOME.endpoint
     assert status["endpointsConfigMap"] == "preview-endpoints"
+    assert status["adminTokenSecret"] == "preview-admin-token"
     assert status["selectedFixtures"] == ["checkout-assistant"]
     conditions = by_type(status)
     assert [c["type"] for c in status["conditions"]] == [

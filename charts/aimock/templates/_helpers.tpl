@@ -81,9 +81,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 The rules the operator needs in a namespace it watches (ClusterRole rules when cluster-wide,
-Role rules in each watched namespace otherwise). Nothing else: no Secrets (a MockStack's admin
-token reaches its pods through secretKeyRef, which the kubelet resolves), no Pods (readiness comes
-from the Deployment's status).
+Role rules in each watched namespace otherwise). Nothing else: Secrets only to create a stack's
+admin-token Secret and check it exists (no list, watch, update or delete; the token reaches the
+pods through secretKeyRef, which the kubelet resolves), no Pods (readiness comes from the
+Deployment's status).
 */}}
 {{- define "aimock.operatorRules" -}}
 # The three aimock kinds: watched, and patched for kopf's progress annotations.
@@ -105,6 +106,15 @@ from the Deployment's status).
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
   verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+{{- if .Values.rbac.adminTokenSecrets }}
+# A MockStack without spec.adminTokenSecret gets a Secret <stack>-admin-token, created once
+# (create) and looked up by metadata on each reconcile (get). RBAC cannot limit `get` to those
+# names (resourceNames must be known in advance and cannot restrict create), so `get` covers
+# every Secret in the namespace; the operator never lists, watches, updates or deletes one.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["create", "get"]
+{{- end }}
 # kopf posts Kubernetes events about the resources it handles.
 - apiGroups: [""]
   resources: ["events"]

@@ -82,6 +82,14 @@ class MockStackStatus(_Status):
         alias="endpointsConfigMap",
         description="ConfigMap with each SDK's base-URL variables, for envFrom.",
     )
+    admin_token_secret: str | None = Field(
+        None,
+        alias="adminTokenSecret",
+        description=(
+            "Secret whose `token` key guards the control API (/__aimock): spec.adminTokenSecret,"
+            " or <name>-admin-token, which the operator generates once."
+        ),
+    )
     selected_fixtures: list[str] = Field(
         default_factory=list, alias="selectedFixtures", description="Fixture resources loaded."
     )
@@ -153,6 +161,13 @@ KINDS: tuple[Kind, ...] = (
             ("Fixtures", "integer", ".status.fixtures", "Fixtures served", 0),
             ("Endpoint", "string", ".status.endpoint", "In-cluster base URL", 0),
             ("Drift", "string", ".status.drift.verdict", "Last drift check's verdict", 1),
+            (
+                "Token-Secret",
+                "string",
+                ".status.adminTokenSecret",
+                "Secret holding the control API token",
+                1,
+            ),
             ("Age", "date", ".metadata.creationTimestamp", "", 0),
         ),
     ),

@@ -2,7 +2,8 @@
 
 No Kubernetes client and no kopf here, so every output can be checked with plain data:
 `names` (every name, label and path), `stack` (a MockStack -> ConfigMaps, Deployment, Service,
-endpoints ConfigMap), `selectors`, `chaos` (drill timing), `status` (conditions).
+endpoints ConfigMap), `admin_token` (the control API's token Secret, without its value),
+`selectors`, `chaos` (drill timing), `status` (conditions).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimock.models.stack import StackSpec
-from aimock_operator.render import names, recording
+from aimock_operator.render import admin_token, names, recording
 from aimock_operator.render.errors import SpecError
 
 SCHEDULING_KEYS = ("nodeSelector", "tolerations", "affinity")
@@ -48,12 +48,9 @@ def _probe(path: str, period: int) -> dict[str, Any]:
     }
 
 
-def _env(spec: StackSpec) -> list[dict[str, Any]]:
-    out = recording.env(spec.record) if spec.record else []
-    if spec.admin_token_secret:
-        ref = {"name": spec.admin_token_secret, "key": "token"}
-        out.append({"name": "AIMOCK_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": ref}})
-    return out
+def _env(spec: StackSpec, stack: str) -> list[dict[str, Any]]:
+    recorder = recording.env(spec.record) if spec.record else []
+    return [*recorder, admin_token.env(stack, spec)]
 
 
 def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dict[str, Any]:
@@ -65,6 +62,7 @@ def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dic
         "image": image,
         "args": [*SERVE_ARGS, "--watch", *extra],
         "ports": [{"name": names.PORT_NAME, "containerPort": names.PORT, "protocol": "TCP"}],
+        "env": _env(spec, stack),
         "readinessProbe": _probe("/ready", 5),
         "livenessProbe": _probe("/health", 10),
         "securityContext": container_security(),
@@ -73,9 +71,6 @@ def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dic
             {"name": names.TMP_VOLUME, "mountPath": "/tmp"},
         ],
     }
-    env = _env(spec)
-    if env:
-        out["env"] = env
     if spec.resources:
         out["resources"] = dict(spec.resources)
     return out

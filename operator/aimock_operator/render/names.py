@@ -2,7 +2,8 @@
 
 A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps <s>-config-0,
 <s>-config-1, ... (the served documents) and ConfigMap <s>-endpoints (SDK variables),
-and with `spec.drift` CronJob <s>-drift.
+with `spec.drift` CronJob <s>-drift, and without `spec.adminTokenSecret` Secret
+<s>-admin-token (the control API's token).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MANAGED_BY = "aimock-operator"
 SERVER_COMPONENT = "mock-server"
 ENDPOINTS_COMPONENT = "endpoints"
 DRIFT_COMPONENT = "drift-check"
+ADMIN_TOKEN_COMPONENT = "admin-token"
 
 CONTAINER = "aimock"
 PORT = 4010
@@ -63,6 +65,11 @@ def drift_job(stack: str) -> str:
 
 def endpoints(stack: str) -> str:
     return f"{stack}-endpoints"
+
+
+def admin_token(stack: str) -> str:
+    """The Secret the operator generates when the stack names none of its own."""
+    return f"{stack}-admin-token"
 
 
 def origin(stack: str, namespace: str, port: int) -> str:

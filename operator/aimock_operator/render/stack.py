@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from aimock.fixtures.loading import validation_problems
 from aimock.models.stack import StackSpec
 from aimock_operator.crd.v1alpha1 import API_VERSION
-from aimock_operator.render import configmaps, names, selectors
+from aimock_operator.render import admin_token, configmaps, names, selectors
 from aimock_operator.render.deployment import deployment
 from aimock_operator.render.drift import cron_job
 from aimock_operator.render.endpoints import endpoints_config_map
@@ -114,6 +114,10 @@ class Rendered:
     fixtures: list[str] = field(default_factory=list)  # Fixture resources served
     chaos_policies: list[str] = field(default_factory=list)  # ChaosPolicies in force
     drift_job: dict[str, Any] | None = None  # the scheduled drift check, with spec.drift
+    admin_token_secret: str = ""  # the Secret whose `token` the pods read
+    # Without spec.adminTokenSecret: the Secret to create if it does not exist yet, minus its
+    # value. Not in `objects`: it is created once, never applied (that would rewrite the token).
+    generated_token_secret: dict[str, Any] | None = None
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -191,4 +195,8 @@ def render_stack(
         )
         if stack.spec.drift is not None
         else None,
+        admin_token_secret=admin_token.secret_name(name, stack.spec),
+        generated_token_secret=None
+        if stack.spec.admin_token_secret
+        else admin_token.generated_secret(name, namespace=namespace, owner=owner),
     )

@@ -33,6 +33,7 @@ _STACK_FIELDS = (
     "configHash",
     "endpoint",
     "endpointsConfigMap",
+    "adminTokenSecret",
     "selectedFixtures",
     "rejectedFixtures",
 )
@@ -186,6 +187,7 @@ class Reconciliation:
     config_hash: str
     endpoint: str
     endpoints_config_map: str
+    admin_token_secret: str  # the Secret whose `token` key guards the control API
     selected: tuple[str, ...]
     rejected: tuple[Rejected, ...]
     chaos_policies: tuple[str, ...]
@@ -222,6 +224,7 @@ def stack_status(
             configHash=outcome.config_hash,
             endpoint=outcome.endpoint,
             endpointsConfigMap=outcome.endpoints_config_map,
+            adminTokenSecret=outcome.admin_token_secret,
             selectedFixtures=list(outcome.selected),
             rejectedFixtures=[r.name for r in outcome.rejected],
         )

@@ -231,7 +231,9 @@ class StackBase(SpecModel):
         None, description="Pod scheduling overrides (nodeSelector, tolerations, affinity)."
     )
     admin_token_secret: str | None = Field(
-        None, description="Secret whose `token` key guards the control API."
+        None,
+        description="Secret whose `token` key guards the control API; unset, the operator "
+        "generates `<stack>-admin-token`.",
     )
     record: RecordSpec | None = Field(
         None,
