@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import subprocess
@@ -107,6 +109,19 @@ def start_server(
         raise RuntimeError("aimock did not start:\n" + "".join(output))
     server.url = found[0]
     return server
+
+
+@contextlib.contextmanager
+def serving_fixtures(folder: Path, fixtures: list[Any], *args: str) -> Iterator[ServerProcess]:
+    """A server on `fixtures` (written into `folder`); on the way out, its log must hold no
+    traceback: a traceback is a defect of ours, whatever the test sent."""
+    (folder / "fixtures.json").write_text(json.dumps({"fixtures": fixtures}))
+    server = start_server(["-f", str(folder), *args])
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert "Traceback" not in "".join(server.output)
 
 
 @pytest.fixture(scope="session")

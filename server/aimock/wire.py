@@ -47,30 +47,18 @@ async def read_json(request: web.Request, limit: int) -> Any:
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The body's bytes, read to the end; `ProtocolError` 413 past `limit`."""
     if request.content_length is not None and request.content_length > limit:
-        raise ProtocolError(
-            ErrorInfo(
-                413,
-                f"Request body of {request.content_length} bytes exceeds the limit of "
-                f"{limit} bytes",
-                type="invalid_request_error",
-                code="request_too_large",
-                close=True,
-            )
+        message = (
+            f"Request body of {request.content_length} bytes exceeds the limit of {limit} bytes"
         )
+        raise _closing(413, message, "request_too_large")
     # Read to the end: a chunked body (no Content-Length) arrives in pieces.
     parts: list[bytes] = []
     size = 0
     while chunk := await _read(request):
         size += len(chunk)
         if size > limit:
-            raise ProtocolError(
-                ErrorInfo(
-                    413,
-                    f"Request body exceeds the limit of {limit} bytes",
-                    type="invalid_request_error",
-                    code="request_too_large",
-                    close=True,
-                )
+            raise _closing(
+                413, f"Request body exceeds the limit of {limit} bytes", "request_too_large"
             )
         parts.append(chunk)
     raw = request[RAW_BODY] = b"".join(parts)
@@ -90,27 +78,20 @@ async def _read(request: web.Request) -> bytes:
     except TimeoutError:
         # A client that sent its headers and then trickles (or stops) its body holds a
         # handler: it gets the wire's 408 and the connection closes.
-        info = ErrorInfo(
-            408,
-            f"The request body stalled: nothing arrived for {idle:g} seconds",
-            type="invalid_request_error",
-            code="request_timeout",
-            close=True,
-        )
-        raise ProtocolError(info) from None
+        message = f"The request body stalled: nothing arrived for {idle:g} seconds"
+        raise _closing(408, message, "request_timeout") from None
     except RequestPayloadError as exc:  # a body its Content-Encoding does not decode...
         # ...stops the parser mid-body: nothing more can be read. Say the body ended, or
         # aiohttp drains it after the answer and logs this same error as a traceback; the
         # answer closes the connection.
         request.content.feed_eof()
-        info = ErrorInfo(
-            400,
-            f"Unreadable body: {exc}",
-            type="invalid_request_error",
-            code="invalid_body",
-            close=True,
-        )
-        raise ProtocolError(info) from None
+        raise _closing(400, f"Unreadable body: {exc}", "invalid_body") from None
+
+
+def _closing(status: int, message: str, code: str) -> ProtocolError:
+    """A refusal after which the connection cannot carry another request."""
+    info = ErrorInfo(status, message, type="invalid_request_error", code=code, close=True)
+    return ProtocolError(info)
 
 
 def parse_json(raw: bytes, method: str) -> Any:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -22,6 +21,7 @@ from aimock.fixtures.loading import LoadError, Problem, load_paths
 from aimock.recording import files as recording_files
 from aimock.state import ServeOptions, ServerState
 from aimock.wire import MAX_JSON_DEPTH
+from tests import mutation
 
 ROOT = Path(__file__).resolve().parents[2]
 TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
@@ -335,28 +335,6 @@ HOSTILE_VALUES = st.recursive(
 OPEN_FIELDS = ("content", "arguments", "metadata", "json", "input", "output", "data")
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every place in a parsed document, as a path of keys and indexes."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    parent = document
-    for part in path[:-1]:
-        parent = parent[part]
-    parent[path[-1]] = value
-    return document
-
-
 @st.composite
 def structural_mutations(draw: st.DrawFn) -> tuple[bytes, str]:
     seed = draw(st.sampled_from(SEEDS))
@@ -368,14 +346,14 @@ def structural_mutations(draw: st.DrawFn) -> tuple[bytes, str]:
     )
     # The same replacement in up to three places: YAML writes the repeats as aliases. Deeper
     # places first, so none is written into a replacement (which would make a cycle).
-    places = _paths(document)
+    places = mutation.places(document)
     # Half the time, only fields that take any JSON value, where a hostile one gets furthest.
     open_places = [place for place in places if place and place[-1] in OPEN_FIELDS]
     if open_places and draw(st.booleans()):
         places = open_places
     chosen = draw(st.lists(st.sampled_from(places), min_size=1, max_size=3))
     for place in sorted(set(chosen), key=len, reverse=True):
-        document = _replace(document, place, replacement)
+        document = mutation.set_at(document, place, replacement)
     documents[index] = document
     as_json = seed.suffix == ".json" or draw(st.booleans())
     if as_json:

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aimock.wire import MAX_JSON_DEPTH
-from tests.conftest import ServerProcess, start_server
+from tests import mutation
+from tests.conftest import ServerProcess, serving_fixtures
 from tests.server.test_provider_limits import ENVELOPES
 
 FIXTURES = [
@@ -406,40 +407,9 @@ hostile = st.one_of(
 
 # --------------------------------------------------------------------------- mutations
 
-Path = tuple[Any, ...]
-
-
-def _paths(value: Any, here: Path = ()) -> Iterator[Path]:
-    """Every place in a JSON value, outermost first."""
-    yield here
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*here, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*here, index))
-
 
 def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
-
-
-def _replace(body: Any, path: Path, new: Any) -> Any:
-    if not path:
-        return new
-    parent = body
-    for step in path[:-1]:
-        parent = parent[step]
-    parent[path[-1]] = new
-    return body
-
-
-def _delete(body: Any, path: Path) -> Any:
-    parent = body
-    for step in path[:-1]:
-        parent = parent[step]
-    del parent[path[-1]]
-    return body
 
 
 @st.composite
@@ -448,29 +418,23 @@ def mutated(draw: st.DrawFn, example: Example) -> Any:
     extreme, any hostile value, a field deleted, or one added (a key or an array item)."""
     body = _copy(example.body)
     for _ in range(draw(st.integers(1, 2))):
-        places = list(_paths(body))[1:]  # not the body itself: test_request_path_fuzz's
+        places = mutation.places(body)[1:]  # not the body itself: test_request_path_fuzz's
         if not places:
             break
         path = draw(st.sampled_from(places))
         action = draw(st.sampled_from(["same-type", "replace", "replace", "delete", "add"]))
-        kind = type(_at(body, path))
+        kind = type(mutation.at(body, path))
         if action == "same-type" and kind in SAME_TYPE:
-            body = _replace(body, path, draw(SAME_TYPE[kind]))
+            body = mutation.set_at(body, path, draw(SAME_TYPE[kind]))
         elif action == "delete":
-            body = _delete(body, path)
-        elif action == "add" and isinstance(_at(body, path), dict):
+            body = mutation.delete_at(body, path)
+        elif action == "add" and isinstance(mutation.at(body, path), dict):
             key = draw(st.sampled_from(["n", "top_k", "limit", "dimensions", "extra", "id"]))
-            _at(body, path)[key] = draw(hostile)
-        elif action == "add" and isinstance(_at(body, path), list):
-            _at(body, path).append(draw(hostile))
+            mutation.at(body, path)[key] = draw(hostile)
+        elif action == "add" and isinstance(mutation.at(body, path), list):
+            mutation.at(body, path).append(draw(hostile))
         else:
-            body = _replace(body, path, draw(hostile))
-    return body
-
-
-def _at(body: Any, path: Path) -> Any:
-    for step in path:
-        body = body[step]
+            body = mutation.set_at(body, path, draw(hostile))
     return body
 
 
@@ -479,12 +443,8 @@ def _at(body: Any, path: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("fuzz")
-    (folder / "fixtures.json").write_text(json.dumps({"fixtures": FIXTURES}))
-    running = start_server(["-f", str(folder)])
-    yield running
-    running.stop()
-    assert "Traceback" not in "".join(running.output)
+    with serving_fixtures(tmp_path_factory.mktemp("fuzz"), FIXTURES) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from aimock.fixtures.loading import LoadError, load_text
 from aimock.providers.common import FLOAT32_MAX, deterministic_vector
 from aimock.wire import MAX_JSON_DEPTH
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess, serving_fixtures
 
 INT64_MAX = 2**63 - 1
 HUGE_VECTOR = [1e308, -1e308, 0.5, 3.5e38, -3.5e38]
@@ -128,7 +129,10 @@ FIXTURES = [
     },
     {
         "match": {"userMessage": "huge-usage"},
-        "response": {"content": "ok", "usage": {"input_tokens": 10**15, "output_tokens": 10**15}},
+        "response": {
+            "content": "ok",
+            "usage": {"input_tokens": 2**31 - 1, "output_tokens": 2**31 - 1},
+        },
     },
     {"match": {"endpoint": "chat"}, "response": {"content": "hello"}},
 ]
@@ -136,12 +140,8 @@ FIXTURES = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("limits")
-    (folder / "fixtures.json").write_text(json.dumps({"fixtures": FIXTURES}))
-    running = start_server(["-f", str(folder)])
-    yield running
-    running.stop()
-    assert "Traceback" not in "".join(running.output)
+    with serving_fixtures(tmp_path_factory.mktemp("limits"), FIXTURES) as running:
+        yield running
 
 
 def post(server: ServerProcess, path: str, body: Any) -> httpx.Response:
@@ -473,6 +473,14 @@ def test_n_up_to_128_and_top_n_past_the_documents_are_served(server: ServerProce
     assert len(ranked.json()["results"]) == 2
     searched = post(server, "/search", {"query": "q", "max_results": 20})
     assert len(searched.json()["results"]) == 20
+
+
+def test_a_token_count_past_32_bits_is_refused_where_the_fixture_is_read() -> None:
+    text = '{"fixtures": [{"match": {"userMessage": "x"}, "response": {"content": "y", '
+    text += '"usage": {"cached_tokens": 1000000000000000}}}]}'
+    with pytest.raises(LoadError) as refused:
+        load_text(text, "huge.json")
+    assert "usage.cached_tokens" in str(refused.value) and "2147483647" in str(refused.value)
 
 
 def test_a_huge_token_count_does_not_grow_ollama_context(server: ServerProcess) -> None:

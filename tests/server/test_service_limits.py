@@ -26,6 +26,7 @@ from aimock.fixtures.loading import LoadError, load_text
 from aimock.services.a2a import A2A, MAX_TASK_HISTORY, StoredTask
 from aimock.services.base import Expiring
 from aimock.services.mcp import MAX_BATCH, MCP
+from tests import mutation
 from tests.conftest import ServerProcess, start_server
 from tests.server.conftest import ClientFactory
 
@@ -410,18 +411,6 @@ def templates(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def paths_in(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every place in a JSON value, the value itself first."""
-    found = [here]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths_in(item, (*here, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths_in(item, (*here, index))
-    return found
-
-
 DELETE = object()
 
 
@@ -430,14 +419,9 @@ def mutated(body: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return None if value is DELETE else value
     copy = json.loads(json.dumps(body))
-    parent = copy
-    for step in path[:-1]:
-        parent = parent[step]
     if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return copy
+        return mutation.delete_at(copy, path)
+    return mutation.set_at(copy, path, value)
 
 
 scalars = st.one_of(
@@ -495,7 +479,7 @@ def assert_still_serving(server: ServerProcess, http: httpx.Client, session: str
 def places(body: dict[str, Any]) -> st.SearchStrategy[tuple[Any, ...]]:
     """Where to mutate: half the time inside `params` (where the services read most), else
     anywhere, the envelope and the whole body included."""
-    everywhere = paths_in(body)
+    everywhere = mutation.places(body)
     inside = [place for place in everywhere if place[:1] == ("params",) and len(place) > 1]
     anywhere = st.sampled_from(everywhere)
     return st.sampled_from(inside) | anywhere if inside else anywhere
