@@ -14,6 +14,7 @@ the config are checked by the model instead.
 
 from __future__ import annotations
 
+import heapq
 import math
 import operator
 import uuid
@@ -201,13 +202,14 @@ class Collection:
             ):
                 stored = self.points(namespace)  # a stored point lends its vector and data
                 return [Hit(stored.get(h.point.key, h.point), h.score, True) for h in hits[:limit]]
-        hits = [
+        hits = (
             Hit(point, similarity(self.metric, query, point.vector))
             for point in self.select(keep, namespace)
-        ]
-        ascending = self.metric == "euclidean"
-        hits.sort(key=lambda h: h.score if ascending else -h.score)
-        return hits[:limit]
+        )
+        # The best `limit` without sorting the whole collection (a heap of `limit` items).
+        if self.metric == "euclidean":
+            return heapq.nsmallest(limit, hits, key=lambda h: h.score)
+        return heapq.nlargest(limit, hits, key=lambda h: h.score)
 
 
 class VectorStore:
