@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -110,6 +112,26 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
             bound = int(address[1])
             break
     return runner, bound
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop where it is installed (a dependency, but not on Windows), else asyncio's:
+    sockets and timers in C carry a request for a good part less. AIMOCK_LOOP=asyncio opts
+    out (to compare, or to debug with asyncio's own tools)."""
+    if os.environ.get("AIMOCK_LOOP", "").lower() != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` to its end on a new loop of `new_event_loop`'s kind."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main)
 
 
 async def run_until_stopped(

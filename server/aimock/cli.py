@@ -8,7 +8,6 @@ AIMock's serve flags that mean the same thing here are accepted under the same n
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -594,7 +593,8 @@ def _run(
         )
 
     try:
-        asyncio.run(app_module.run_until_stopped(application, host, port, ready))
+        serving = app_module.run_until_stopped(application, host, port, ready)
+        app_module.run(serving)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from aimock import chaos
+from aimock import chaos, ids
 from aimock.canonical import DEFAULT_TEST_ID, RequestContext
 from aimock.journal import Entry
 from aimock.models.fixture import ChaosRates
@@ -185,7 +184,7 @@ class Exchange:
         self.request = request
         self.route = route
         self.state = state
-        self.request_id = "req_" + secrets.token_hex(12)
+        self.request_id = "req_" + ids.hex_id(24)
         self.context = request_context(request)
         self.entry = Entry(
             method=request.method,

@@ -59,7 +59,7 @@ class MockServer:
         application = app_module.create_app(self._options, loaded)
         self._state = application[STATE]
         ready: Future[int] = Future()
-        loop = asyncio.new_event_loop()
+        loop = app_module.new_event_loop()
         self._loop = loop
 
         async def boot() -> None:

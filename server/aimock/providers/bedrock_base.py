@@ -10,10 +10,10 @@ accepted unchecked, as any mock must.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from aimock import ids
 from aimock.canonical import CanonicalRequest
 from aimock.surface import ErrorDialect, ErrorInfo, bad_request
 
@@ -71,7 +71,7 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
 
 
 def error_headers(info: ErrorInfo) -> dict[str, str]:
-    return {"x-amzn-ErrorType": exception_name(info), "x-amzn-RequestId": str(uuid.uuid4())}
+    return {"x-amzn-ErrorType": exception_name(info), "x-amzn-RequestId": ids.uuid4()}
 
 
 ERRORS = ErrorDialect(body=error_body, headers=error_headers)
@@ -80,7 +80,7 @@ ERRORS = ErrorDialect(body=error_body, headers=error_headers)
 def answer_headers(request: CanonicalRequest) -> dict[str, str]:
     """Every Bedrock answer names its request, as the service does."""
     del request
-    return {"x-amzn-RequestId": str(uuid.uuid4())}
+    return {"x-amzn-RequestId": ids.uuid4()}
 
 
 def invoke_headers(request: CanonicalRequest) -> dict[str, str]:

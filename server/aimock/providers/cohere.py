@@ -37,13 +37,13 @@ Errors are `{"id", "message"}` with the status; the SDK raises one class per sta
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from aimock import ids
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
@@ -96,7 +96,7 @@ MAX_RERANK_DOCUMENTS = 10_000
 
 
 def error_body(info: ErrorInfo) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "message": info.message}
+    return {"id": ids.uuid4(), "message": info.message}
 
 
 def error_headers(info: ErrorInfo) -> dict[str, str]:
@@ -304,7 +304,7 @@ def _content(request: CanonicalRequest, reply: Reply) -> list[dict[str, str]]:
 def _wire_tool_calls(reply: Reply) -> list[dict[str, Any]]:
     return [
         {
-            "id": call.id or f"{call.name}_{uuid.uuid4().hex[:12]}",
+            "id": call.id or f"{call.name}_{ids.hex_id(12)}",
             "type": "function",
             "function": {"name": call.name, "arguments": call.arguments or "{}"},
         }
@@ -323,7 +323,7 @@ def render_chat(request: CanonicalRequest, reply: Reply, options: RenderOptions)
             message["tool_plan"] = reply.content
         message["tool_calls"] = _wire_tool_calls(reply)
     return {
-        "id": reply.id or str(uuid.uuid4()),
+        "id": reply.id or ids.uuid4(),
         "finish_reason": _finish_reason(reply),
         "message": message,
         "usage": _usage(request, reply),
@@ -347,7 +347,7 @@ def stream_chat(request: CanonicalRequest, reply: Reply, options: RenderOptions)
         "tool_calls": [],
         "citations": [],
     }
-    yield _event("message-start", id=reply.id or str(uuid.uuid4()), delta=_in_message(**opening))
+    yield _event("message-start", id=reply.id or ids.uuid4(), delta=_in_message(**opening))
     for index, item in enumerate(_content(request, reply)):
         kind = item["type"]
         start = {"type": kind, kind: ""}
@@ -566,7 +566,7 @@ def render_embed(request: CanonicalRequest, reply: Reply, options: RenderOptions
     default = _default_dimensions(request.model)
     vectors = [embedding_vector(reply, text, dimensions, default) for text in request.inputs]
     tokens = embedded_tokens(request, reply)
-    body: dict[str, Any] = {"id": reply.id or str(uuid.uuid4())}
+    body: dict[str, Any] = {"id": reply.id or ids.uuid4()}
     kinds = extras.get("embedding_types")
     if extras.get("version") == "1" and not kinds:
         body.update(response_type="embeddings_floats", embeddings=vectors)
@@ -746,7 +746,7 @@ def render_rerank(
         results.append(item)
     units = max(1, -(-len(texts) // DOCUMENTS_PER_SEARCH_UNIT))
     return {
-        "id": reply.id or str(uuid.uuid4()),
+        "id": reply.id or ids.uuid4(),
         "results": results,
         "meta": {
             "api_version": {"version": extras.get("version", "2")},

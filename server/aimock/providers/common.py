@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import math
-import secrets
 import struct
 import time
 from collections.abc import Iterator, Mapping, Sequence, Sized
@@ -15,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from aimock import ids
 from aimock.canonical import CanonicalRequest
 from aimock.embedding import deterministic_vector
 from aimock.fixtures.compiled import Reply
@@ -31,7 +31,7 @@ MAX_REPORTED_TOKENS = 2**31 - 1
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + secrets.token_hex(length // 2)
+    return prefix + ids.hex_id(length)
 
 
 def now() -> int:

@@ -50,12 +50,12 @@ accepted and ignored.
 
 from __future__ import annotations
 
-import secrets
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aimock import ids
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
@@ -515,7 +515,7 @@ REASONING_FORMATS = {
 
 def generation_id() -> str:
     """OpenRouter's id shape: `gen-<unix seconds>-<20 letters and digits>`."""
-    tail = "".join(secrets.choice(GENERATION_ID_ALPHABET) for _ in range(20))
+    tail = ids.drawn(GENERATION_ID_ALPHABET, 20)
     return f"gen-{now()}-{tail}"
 
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aimock import ids
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
@@ -309,7 +309,7 @@ def render_search(
             for i, r in enumerate(results)
         ],
         "response_time": 0.01,
-        "request_id": reply.id or str(uuid.uuid4()),
+        "request_id": reply.id or ids.uuid4(),
     }
     if request.extras.get("include_usage"):
         body["usage"] = {"credits": _credits(request)}
@@ -394,7 +394,7 @@ def render_extract(
         "results": results,
         "failed_results": failed,
         "response_time": 0.01,
-        "request_id": reply.id or str(uuid.uuid4()),
+        "request_id": reply.id or ids.uuid4(),
     }
     if request.extras.get("include_usage"):
         per_five = -(-len(results) // 5)

@@ -38,7 +38,6 @@ a forgotten task answers TaskNotFoundError. Every request goes into the journal 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from aimock import ids
 from aimock.exchange import Exchange, Route
 from aimock.models.services.a2a import (
     DEFAULT_MOUNT,
@@ -141,7 +141,7 @@ def _now() -> str:
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    return ids.uuid4()
 
 
 # --- dialects ---------------------------------------------------------------------------------

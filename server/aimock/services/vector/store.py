@@ -202,14 +202,14 @@ class Collection:
             ):
                 stored = self.points(namespace)  # a stored point lends its vector and data
                 return [Hit(stored.get(h.point.key, h.point), h.score, True) for h in hits[:limit]]
-        hits = (
+        scored = (
             Hit(point, similarity(self.metric, query, point.vector))
             for point in self.select(keep, namespace)
         )
         # The best `limit` without sorting the whole collection (a heap of `limit` items).
         if self.metric == "euclidean":
-            return heapq.nsmallest(limit, hits, key=lambda h: h.score)
-        return heapq.nlargest(limit, hits, key=lambda h: h.score)
+            return heapq.nsmallest(limit, scored, key=lambda h: h.score)
+        return heapq.nlargest(limit, scored, key=lambda h: h.score)
 
 
 class VectorStore:
