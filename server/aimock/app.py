@@ -1,4 +1,4 @@
-"""Compose the server: middlewares, typed state, the route table, the services, the control API.
+"""Compose the server: typed state, the route table, the services, the control API.
 
 No routes, parsing or rendering live here: `routes.py` builds the table from the registries,
 and every route answers through the request path (`exchange.serve`).
@@ -27,26 +27,39 @@ from aimock.state import STATE, ServeOptions, ServerState
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """CORS preflight, and unknown paths answered on the request path, not as HTML pages."""
-    if request.method == "OPTIONS":
-        # No CORS grant for the control API: a page of another origin may not call it.
-        control_path = control.is_control_path(request.path)
-        return web.Response(status=204, headers=None if control_path else exchange.CORS)
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status not in (404, 405):
-            raise
-        return await routes.unknown(request, exc.status)
+async def preflight(request: web.Request) -> web.StreamResponse:
+    """A CORS preflight, for any path: granted, but never for the control API (a page of
+    another origin may not call it)."""
+    control_path = control.is_control_path(request.path)
+    return web.Response(status=204, headers=None if control_path else exchange.CORS)
+
+
+async def unknown_path(request: web.Request) -> web.StreamResponse:
+    """What no route takes, on the request path: 405 when another method of the path is
+    served, else 404 (never aiohttp's HTML pages). A route, not a middleware: a middleware
+    wraps every request in two more coroutines."""
+    catch_all = request.app[CATCH_ALL]
+    for resource in request.app.router.resources():
+        if resource in catch_all:
+            continue
+        _, allowed = await resource.resolve(request)
+        if allowed:
+            return await routes.unknown(request, 405)
+    return await routes.unknown(request, 404)
+
+
+# Registered first (every preflight) and last (whatever nothing else took).
+ANY_PATH = "/{tail:.*}"
+CATCH_ALL: web.AppKey[list[web.Resource]] = web.AppKey("aimock_catch_all", list)
 
 
 def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     state = ServerState(options, loaded, REPLY_EXTENSIONS)
     # The body limit is enforced on the request path so it can answer in each protocol's
     # envelope.
-    app = web.Application(middlewares=[edge], client_max_size=options.max_body_bytes + 1024)
+    app = web.Application(client_max_size=options.max_body_bytes + 1024)
+    app[CATCH_ALL] = [app.router.add_resource(ANY_PATH)]
+    app[CATCH_ALL][0].add_route("OPTIONS", preflight)
     app[STATE] = state
     app[wire.BODY_IDLE_TIMEOUT] = options.idle_timeout
     record = options.record
@@ -71,6 +84,9 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     for method, path, handler, route in routes.table(state.settings.openai_prefixes):
         app.router.add_route(method, path, handler)
         exchange.add_family(app, path, route)
+    last = app.router.add_resource(ANY_PATH)
+    last.add_route("*", unknown_path)
+    app[CATCH_ALL].append(last)
     return app
 
 
