@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 4010
 
-.PHONY: setup browser run test lint format bench generate clean
+.PHONY: setup browser wrk run test lint format bench generate clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 # Debian's Chromium and ChromeDriver for tests/browser (skipped when already installed).
 browser:
 	scripts/install-browser.sh
+
+# wrk and taskset for the benchmark and its smoke test (skipped when already installed).
+wrk:
+	bench/install-wrk.sh
 
 run: setup
 	$(BIN)/aimock serve --port $(PORT) $(if $(FIXTURES),-f $(FIXTURES))
@@ -34,15 +38,18 @@ lint: setup
 generate: setup
 	$(BIN)/python -m aimock_operator.crd.generate
 
-test: lint browser
+test: lint browser wrk
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 format: setup
 	$(BIN)/ruff format server operator tests bench
 	$(BIN)/ruff check --fix server operator tests bench
 
-bench: setup
-	$(BIN)/python bench/bench_http.py $(BENCH_ARGS)
+# aimock beside AIMock (installed from npm into ~/.cache/aimock/peers) and the bare aiohttp
+# ceiling, driven by wrk (Debian's package, installed when missing), one core each; about 8
+# minutes. Writes bench/results/bench.json and bench/results/bench.md. See bench/README.md.
+bench: setup wrk
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -38,7 +38,6 @@ import importlib
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import signal
@@ -56,10 +55,13 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 bench_http = importlib.import_module("bench_http")  # fixture writer, request mix, /proc readers
+loadgen = importlib.import_module("loadgen")  # the wrk script and the parser of its report
 
 HOST = bench_http.HOST  # loopback only
 PATH = "/v1/chat/completions"
 MODES = ("chat", "stream")
+LUA = loadgen.LUA
+parse_wrk = loadgen.parse_wrk
 METRICS = ("rps", "p50_ms", "p90_ms", "p99_ms", "srv_cpu_us", "wrk_cpu_us", "rss_mib")
 
 # Runs the CLI from a given tree even if the venv's editable finder would pick another copy.
@@ -67,35 +69,6 @@ LAUNCHER = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); from aimock.cli import main; "
     "sys.argv[0] = 'aimock'; raise SystemExit(main())"
 )
-
-# wrk script: every thread loads the same bodies (one JSON per line) and cycles through them
-# from its own offset; requests are formatted once, in init().
-LUA = """\
-local bodies_path = [==[{bodies}]==]
-local requests = {{}}
-local count, i = 0, 0
-local threads = 0
-
-function setup(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-
-function init(args)
-  local headers = {{["Content-Type"] = "application/json"}}
-  for line in io.lines(bodies_path) do
-    count = count + 1
-    requests[count] = wrk.format("POST", "{path}", headers, line)
-  end
-  i = (id * 7919) % count
-end
-
-function request()
-  i = i % count + 1
-  return requests[i]
-end
-"""
-
 
 # --------------------------------------------------------------------------------------------
 # Revisions
@@ -185,34 +158,6 @@ class Run:
     wrk_cpu_us: float  # wrk's own user+system CPU per request
     rss_mib: float
     load_avg_1m: tuple[float, float]
-
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def parse_wrk(text: str) -> dict[str, Any]:
-    def ms(value: str) -> float:
-        number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value).groups()  # type: ignore[union-attr]
-        return float(number) * UNITS[unit]
-
-    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", text)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    if not done or not rps:
-        raise RuntimeError(f"cannot parse wrk output:\n{text}")
-    latency = {p: ms(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)$", text, re.M)}
-    sockets = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    names = ("connect", "read", "write", "timeout")
-    return {
-        "requests": int(done.group(1)),
-        "seconds": ms(done.group(2) + done.group(3)) / 1000,
-        "rps": float(rps.group(1)),
-        "latency": latency,
-        "socket_errors": dict(zip(names, map(int, sockets.groups()), strict=True))
-        if sockets
-        else dict.fromkeys(names, 0),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
 
 
 def wrk(args: argparse.Namespace, url: str, script: Path, seconds: int) -> str:
