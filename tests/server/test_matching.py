@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext
 from aimock.fixtures.compiled import ServerDefaults
 from aimock.fixtures.loading import SourcedFixture
-from aimock.fixtures.matching import Compiled, FixtureIndex, MatchState
+from aimock.fixtures.matching import Compiled, FixtureIndex, MatchState, required_literal
 from aimock.models.fixture import Fixture
 from tests.server.conftest import ClientFactory, answer, chat, user
 
@@ -377,7 +380,9 @@ def _text_criterion(rng: random.Random) -> Any:
     if kind == "plain":
         return word
     if kind == "regex":
-        return {"regex": rng.choice(["^al", "eta$", "a.p", "(?i)gamma", "[0-9]", "ß"])}
+        # Some with a literal run every match must hold (found through it), some without.
+        choices = ["^al", "eta$", "a.p", "(?i)gamma", "[0-9]", "ß", "lpha b", r"(al|de)lta eta"]
+        return {"regex": rng.choice([*choices, r"\w+ beta", "İstan"])}
     criterion: dict[str, Any] = {kind: word if kind == "contains" else rng.choice(SENTENCES)}
     if rng.random() < 0.4:
         criterion["ignoreCase"] = True
@@ -480,3 +485,52 @@ def test_an_empty_ignore_case_substring_matches_everything() -> None:
         "openai.chat", "openai", "chat", "m", RequestContext({}), (Message("user", "Any"),)
     )
     assert index.select(request, MatchState(strict_turn_index=False)).compiled is not None
+
+
+# Regex fixtures are looked up by a literal every match must hold; that must never hide one.
+
+_piece = st.one_of(
+    st.text(alphabet="abcxyz .-", min_size=1, max_size=6).map(re.escape),
+    st.sampled_from([r"\d", r"\w+", r"[a-c]", r".", r"\s?", r"\b", "^", "$"]),
+    st.lists(st.text(alphabet="abcxyz", min_size=1, max_size=4), min_size=2, max_size=3).map(
+        lambda alternatives: "(" + "|".join(alternatives) + ")"
+    ),
+    st.text(alphabet="abc", min_size=1, max_size=3).map(lambda t: f"({re.escape(t)})?"),
+    st.text(alphabet="xyz", min_size=1, max_size=2).map(lambda t: f"(?:{re.escape(t)})+"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), pieces=st.lists(_piece, min_size=1, max_size=6))
+def test_a_regex_match_always_holds_its_required_literal(
+    data: st.DataObject, pieces: list[str]
+) -> None:
+    pattern = "".join(pieces)
+    literal = required_literal(pattern)
+    if literal is None:
+        return
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text) is not None
+    assert literal in text, (pattern, literal, text)
+
+
+REGEXES = """
+fixtures:
+  - {match: {userMessage: {regex: '(question|query) about topic-7\\b'}}, response: {content: r7}}
+  - {match: {userMessage: {regex: '\\d+ apples'}}, response: {content: apples}}
+  - {match: {userMessage: {regex: '(?i)SHOUTED words'}}, response: {content: folded}}
+  - {match: {userMessage: {regex: 'quiet', ignoreCase: true}}, response: {content: quiet}}
+  - {match: {userMessage: topic-7}, response: {content: plain}}
+"""
+
+
+async def test_regex_fixtures_are_found_through_their_literal_and_in_file_order(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(REGEXES)
+    assert await answer(client, "a query about topic-7 please") == "r7"
+    assert await answer(client, "topic-7") == "plain"  # the regex needs its words around it
+    assert await answer(client, "I have 12 apples") == "apples"
+    assert await answer(client, "shouted WORDS here") == "folded"
+    assert await answer(client, "QUIET please") == "quiet"
+    assert await answer(client, "nothing at all") == "error:404:no_fixture_match"
