@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from aimock import control, exchange, routes, wire
+from aimock import control, exchange, families, routes, wire
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
@@ -83,7 +83,7 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
         service.mount(app, state)
     for method, path, handler, route in routes.table(state.settings.openai_prefixes):
         app.router.add_route(method, path, handler)
-        exchange.add_family(app, path, route)
+        families.add_family(app, path, route)
     last = app.router.add_resource(ANY_PATH)
     last.add_route("*", unknown_path)
     app[CATCH_ALL].append(last)

@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from aimock import __version__, exchange, guard, reloading, wire
+from aimock import __version__, families, guard, reloading, wire
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.exchange import Exchange, Route
 from aimock.exchange import serve as on_request_path
@@ -305,10 +305,13 @@ def _refusal(request: web.Request) -> ErrorInfo | None:
     headers = request.headers
     loopback = guard.is_loopback(options.host)
     refused = guard.cross_origin(headers) or guard.foreign_host(headers, loopback)
-    if refused is None and settings.admin_token:
-        refused = _unauthorised(headers, settings.admin_token)
-    if refused is None and not settings.admin_token:
-        refused = guard.tokenless(loopback, settings.admin_token, options.open_control)
+    if refused is None:
+        token = settings.admin_token
+        refused = (
+            _unauthorised(headers, token)
+            if token
+            else guard.tokenless(loopback, options.open_control)
+        )
     return refused or guard.undeclared_body(request.method, headers, request.can_read_body)
 
 
@@ -388,4 +391,4 @@ def add_routes(app: web.Application) -> None:
         ("*", PREFIX + "/{tail:.*}", unknown),
     ):
         r.add_route(method, path, _on_path(handler))
-        exchange.add_family(app, path, ROUTE)  # a wrong method there answers as control
+        families.add_family(app, path, ROUTE)  # a wrong method there answers as control

@@ -98,9 +98,9 @@ def undeclared_body(method: str, headers: Mapping[str, str], has_body: bool) -> 
     )
 
 
-def tokenless(bound_loopback: bool, token: str | None, opened: bool) -> ErrorInfo | None:
-    """The refusal for a server reachable from the network with no admin token."""
-    if bound_loopback or token or opened:
+def tokenless(bound_loopback: bool, opened: bool) -> ErrorInfo | None:
+    """The refusal for a server with no admin token, reachable from the network."""
+    if bound_loopback or opened:
         return None
     return _forbidden(
         "The control API is closed: the server listens beyond loopback without an admin "

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 
-from aimock import exchange, pipeline
+from aimock import exchange, families, pipeline
 from aimock.exchange import Exchange, Route
 from aimock.providers import openai_base
 from aimock.providers.registry import DEFAULT_ERRORS, PROVIDERS
@@ -77,7 +77,7 @@ async def unknown(request: web.Request, status: int) -> web.StreamResponse:
             )
         )
 
-    route = exchange.family_of(request.app, request.path, UNKNOWN)
+    route = families.family_of(request.app, request.path, UNKNOWN)
     return await exchange.serve(request, route, answer)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
-from aimock import exchange
+from aimock import exchange, families
 from aimock.exchange import Handler, Route
 from aimock.models.base import Section
 from aimock.state import ServerState
@@ -44,7 +44,7 @@ def route(app: web.Application, method: str, path: str, route: Route, handler: H
         return await exchange.serve(request, route, handler)
 
     app.router.add_route(method, path, handle)
-    exchange.add_family(app, path, route)  # an unknown path beside it answers in its envelope
+    families.add_family(app, path, route)  # an unknown path beside it answers in its envelope
 
 
 V = TypeVar("V")
