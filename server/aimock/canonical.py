@@ -8,12 +8,37 @@ message list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 DEFAULT_TEST_ID = "__default__"
+T = TypeVar("T")
+
+
+class memo(Generic[T]):  # lower case: a decorator, like functools.cached_property
+    """`functools.cached_property` without its lock: on Python 3.11 every first read takes an
+    RLock, and a request reads several of these once each. Computed on first read and kept in
+    the instance's `__dict__` (a frozen dataclass too), where later reads find it directly."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> memo[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | memo[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +86,7 @@ class CanonicalRequest:
     inputs: tuple[str, ...] = ()  # embeddings / moderation input texts
     extras: Mapping[str, Any] = field(default_factory=dict)
 
-    @cached_property
+    @memo
     def last_user_text(self) -> str | None:
         """Text of the last user message that has any text (AIMock's `userMessage` target)."""
         for message in reversed(self.messages):
@@ -69,21 +94,21 @@ class CanonicalRequest:
                 return message.text
         return None
 
-    @cached_property
+    @memo
     def system_text(self) -> str | None:
         texts = [m.text for m in self.messages if m.role == "system" and m.text is not None]
         return "\n".join(texts) if texts else None
 
-    @cached_property
+    @memo
     def input_text(self) -> str | None:
         return " ".join(self.inputs) if self.inputs else None
 
-    @cached_property
+    @memo
     def turn_index(self) -> int:
         """How many assistant turns the conversation already holds."""
         return sum(1 for m in self.messages if m.role == "assistant")
 
-    @cached_property
+    @memo
     def has_tool_result(self) -> bool:
         """Whether the current turn (after the last user message) carries a tool result."""
         for message in reversed(self.messages):
@@ -97,6 +122,6 @@ class CanonicalRequest:
     def last_message(self) -> Message | None:
         return self.messages[-1] if self.messages else None
 
-    @cached_property
+    @memo
     def prompt_chars(self) -> int:
         return sum(len(m.text or "") for m in self.messages) + sum(len(t) for t in self.inputs)
