@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-import watchfiles
 from aiohttp import web
 
 from aimock.fixtures.loading import FixtureSet, LoadError, Problem, load_paths
@@ -124,6 +123,9 @@ async def _watch_until(stop: asyncio.Event, state: ServerState, roots: Sequence[
     """Reload on every change until `stop`. A watch that fails, or whose folder is gone (a
     watch on a deleted folder sees nothing, not even the folder made again), is logged and
     started again after a pause, so no fault leaves later edits unseen."""
+    # Imported here: only --watch needs it, and a server without it stays a MiB smaller.
+    import watchfiles
+
     pause = FIRST_PAUSE_SECONDS
     while True:
         failure = "the watch ended"
