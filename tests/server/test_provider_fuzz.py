@@ -12,6 +12,7 @@ that answers every chat with text, reasoning and a tool call.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -417,6 +418,12 @@ def mutated(draw: st.DrawFn, example: Example) -> Any:
     """The example's body with one or two fields changed: a value of the same type but
     extreme, any hostile value, a field deleted, or one added (a key or an array item)."""
     body = _copy(example.body)
+
+    def fresh(strategy: st.SearchStrategy[Any]) -> Any:
+        # A copy: a drawn value may be one Hypothesis hands out again (a sampled constant),
+        # and the next mutation may change it in place; the same draws must give the same body.
+        return copy.deepcopy(draw(strategy))
+
     for _ in range(draw(st.integers(1, 2))):
         places = mutation.places(body)[1:]  # not the body itself: test_request_path_fuzz's
         if not places:
@@ -425,16 +432,16 @@ def mutated(draw: st.DrawFn, example: Example) -> Any:
         action = draw(st.sampled_from(["same-type", "replace", "replace", "delete", "add"]))
         kind = type(mutation.at(body, path))
         if action == "same-type" and kind in SAME_TYPE:
-            body = mutation.set_at(body, path, draw(SAME_TYPE[kind]))
+            body = mutation.set_at(body, path, fresh(SAME_TYPE[kind]))
         elif action == "delete":
             body = mutation.delete_at(body, path)
         elif action == "add" and isinstance(mutation.at(body, path), dict):
             key = draw(st.sampled_from(["n", "top_k", "limit", "dimensions", "extra", "id"]))
-            mutation.at(body, path)[key] = draw(hostile)
+            mutation.at(body, path)[key] = fresh(hostile)
         elif action == "add" and isinstance(mutation.at(body, path), list):
-            mutation.at(body, path).append(draw(hostile))
+            mutation.at(body, path).append(fresh(hostile))
         else:
-            body = mutation.set_at(body, path, draw(hostile))
+            body = mutation.set_at(body, path, fresh(hostile))
     return body
 
 
