@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml
 
 # Debian's Chromium and ChromeDriver for tests/browser (skipped when already installed).
 browser:
-	scripts/install-browser.sh
+	scripts/debian-packages.sh "chromium chromedriver" chromium chromium-driver
 
 # wrk and taskset for the benchmark and its smoke test (skipped when already installed).
 wrk:
-	bench/install-wrk.sh
+	scripts/debian-packages.sh "wrk taskset" wrk util-linux
 
 run: setup
 	$(BIN)/aimock serve --port $(PORT) $(if $(FIXTURES),-f $(FIXTURES))

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,22 +70,31 @@ def marker(i: int) -> bytes:
     return f"R{i:06d}".encode()
 
 
-def write_fixtures(folder: Path, count: int, files: int) -> None:
-    """`count` fixtures in AIMock's JSON format, in `files` files (loaded in name order)."""
+def write_fixtures(
+    folder: Path,
+    count: int,
+    files: int,
+    make: Callable[[int], dict[str, Any]] | None = None,
+    indent: bool = True,
+) -> None:
+    """`count` fixtures in AIMock's JSON format, in `files` files (loaded in name order);
+    fixture i is `make(i)`, by default this bench's chat fixture."""
+    make = make or _chat_fixture
     per_file = -(-count // files)
     for f in range(files):
         chunk = range(f * per_file, min(count, (f + 1) * per_file))
         if not chunk:
             break
-        fixtures = [
-            {
-                "match": {"userMessage": topic(i)},
-                "response": {"content": f"{marker(i).decode()} {FILLER}"},
-            }
-            for i in chunk
-        ]
+        document = {"fixtures": [make(i) for i in chunk]}
         path = folder / f"bench-{f:03d}.json"
-        path.write_text(json.dumps({"fixtures": fixtures}, indent=1))
+        path.write_text(json.dumps(document, indent=1) if indent else json.dumps(document))
+
+
+def _chat_fixture(i: int) -> dict[str, Any]:
+    return {
+        "match": {"userMessage": topic(i)},
+        "response": {"content": f"{marker(i).decode()} {FILLER}"},
+    }
 
 
 def _question(i: int) -> str:

@@ -139,15 +139,11 @@ def fixture(i: int, regex: bool = False) -> dict[str, Any]:
 def write_fixtures(folder: Path, count: int, regex_every: int = 0, files: int = 10) -> Path:
     """`count` fixtures over `files` files; every `regex_every`-th one a regex matcher."""
     folder.mkdir(parents=True, exist_ok=True)
-    per_file = -(-count // files)
-    for f in range(files):
-        numbers = range(f * per_file, min(count, (f + 1) * per_file))
-        if not numbers:
-            break
-        items = [
-            fixture(i, bool(regex_every) and i % regex_every == regex_every - 1) for i in numbers
-        ]
-        (folder / f"bench-{f:03d}.json").write_text(json.dumps({"fixtures": items}))
+
+    def make(i: int) -> dict[str, Any]:
+        return fixture(i, bool(regex_every) and i % regex_every == regex_every - 1)
+
+    bench_http.write_fixtures(folder, count, files, make, indent=False)
     return folder
 
 

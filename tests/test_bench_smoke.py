@@ -23,14 +23,14 @@ SUITE = ROOT / "bench" / "suite.py"
 REPORT = ROOT / "bench" / "report.py"
 NEEDED = ("wrk", "taskset", "node")
 
-# wrk and taskset come from `make test` (bench/install-wrk.sh), node from the machine, AIMock
+# wrk and taskset come from `make test` (its `wrk` target), node from the machine, AIMock
 # from npm (tests/peers.py): a missing one fails the smoke, it is not skipped.
 pytestmark = [pytest.mark.timeout(900, func_only=True)]
 
 
 def test_the_benchmarks_tools_are_installed() -> None:
     missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    assert not missing, f"missing {missing}: run bench/install-wrk.sh (make test does)"
+    assert not missing, f"missing {missing}: run make wrk (make test does)"
 
 
 SMOKE_SCALE = 200  # --smoke's large set

@@ -1,6 +1,6 @@
 """A real browser (headless Chromium, driven by Selenium) on a page of another origin: it must
 not be able to drive the control API, and it must still be able to call a provider route, as
-browser SDKs do. `scripts/install-browser.sh` (run by `make test`) installs the browser."""
+browser SDKs do. `make browser` (run by `make test`) installs the browser."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def elsewhere() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "run scripts/install-browser.sh (make test does)"
+    assert chromium and driver, "run make browser (make test does)"
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):

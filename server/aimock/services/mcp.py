@@ -29,6 +29,7 @@ Every request goes into the journal with surface `mcp` and its JSON-RPC method.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from aimock import ids
 from aimock.exchange import Exchange, Route
 from aimock.models.services.mcp import DEFAULT_MOUNT, McpServer, McpSpec, Prompt, Tool, ToolResult
 from aimock.models.services.mcp import SECTION as MCP_SECTION
@@ -343,7 +343,8 @@ def _initialize(
     asked = optional(params, "protocolVersion", str)
     optional(params, "clientInfo", dict)  # type-checked only: nothing reads it back
     version = asked if asked in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[-1]
-    session = Session(id=ids.hex_id(32), server=call.server.name, protocol_version=version)
+    # The spec wants session ids cryptographically secure; one per session costs nothing.
+    session = Session(id=secrets.token_hex(16), server=call.server.name, protocol_version=version)
     service.sessions.add(session.id, session)
     result: dict[str, Any] = {
         "protocolVersion": version,
