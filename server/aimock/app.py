@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from aimock import control, exchange, families, routes, wire
 from aimock.fixtures.loading import FixtureSet
@@ -92,13 +93,14 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
 
 class ClientFaults(logging.Filter):
     """aiohttp logs every malformed HTTP message (a bad method, an over-long line, conflicting
-    Content-Length...) and every client that leaves early at ERROR with a traceback. They are
+    Content-Length, a body its Content-Encoding does not decode, met while it drains a body the
+    handler did not read) and every client that leaves early at ERROR with a traceback. They are
     the client's doing and are answered (or dropped): one DEBUG line each, no traceback, so a
     traceback in the log always means a defect of ours."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, HttpProcessingError | ConnectionError):
+        if not isinstance(exc, HttpProcessingError | RequestPayloadError | ConnectionError):
             return True
         detail = " ".join(str(exc).split())
         record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", ()
