@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from aimock_operator.crd.v1alpha1 import GROUP, KINDS
+from tests.k8s.operator_run import Operator, running_operator
 from tests.k8s.plane import (
     BUILD_SCRIPT,
     ControlPlane,
@@ -86,8 +87,7 @@ def cluster() -> Iterator[ControlPlane]:
 def plane(cluster: ControlPlane) -> ControlPlane:
     """The cluster with the generated CRDs installed and known to the garbage collector."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    crds = [f"crd/{kind.plural}.{GROUP}" for kind in KINDS]
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+    cluster.wait_established(*(f"{kind.plural}.{GROUP}" for kind in KINDS))
     await_garbage_collector(cluster)
     return cluster
 
@@ -140,3 +140,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for plane in _started:
         timings = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in plane.timings.items())
         terminalreporter.write_line(f"k8s control plane start: {timings}")
+
+
+@pytest.fixture
+def operator(
+    plane: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Operator]:
+    """The operator, running in-process for this test's namespace."""
+    with running_operator(plane, namespace, monkeypatch) as running:
+        yield running

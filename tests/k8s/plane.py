@@ -487,6 +487,24 @@ class ControlPlane:
         )
         return name
 
+    def wait_established(self, *crds: str, timeout: float = 60) -> None:
+        """Wait until each CustomResourceDefinition (by name) is Established.
+
+        Not `kubectl wait --for=condition=Established`: right after the CRD is created its
+        status has no conditions yet, and kubectl then fails at once ("accessor error: <nil>")
+        instead of waiting, now and then on a busy machine."""
+
+        def established(name: str) -> bool:
+            status, body = self.request(
+                "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+            )
+            conditions = (body.get("status") or {}).get("conditions") or [] if status == 200 else []
+            return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+        for name in crds:
+            what = f"{name} Established"
+            wait_until(lambda name=name: established(name), timeout=timeout, what=what)
+
     def request(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
         """A raw admin request to the apiserver (used before any client library is needed)."""
         data = None if body is None else json.dumps(body).encode()

@@ -206,7 +206,7 @@ def test_install_rolls_out_the_operator_and_its_crds(
     assert container["command"] == ["aimock-operator"]
     assert "--all-namespaces" in container["args"]
     for crd in AIMOCK_CRDS:
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=30s")
+        cluster.wait_established(crd, timeout=30)
         meta = json.loads(cluster.kubectl("get", "crd", crd, "-o", "json"))["metadata"]
         assert meta["annotations"]["helm.sh/resource-policy"] == "keep"
         assert meta["annotations"]["meta.helm.sh/release-name"] == release.name

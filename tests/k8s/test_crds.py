@@ -25,8 +25,7 @@ EXAMPLE = ROOT / "examples/mockstack.yaml"
 @pytest.fixture(scope="module")
 def crds(cluster: ControlPlane) -> ControlPlane:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    names = [f"crd/{kind.plural}.{GROUP}" for kind in KINDS]
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+    cluster.wait_established(*(f"{kind.plural}.{GROUP}" for kind in KINDS))
     # Established comes before the schema is published in the OpenAPI document `kubectl
     # explain` (and client-side tooling) reads; wait for that too.
     for kind in KINDS:
