@@ -14,8 +14,11 @@ point: an operator killed half-way converges on restart.
   reconcile the stacks it selects; a timer marks it Expired at its end and reconciles again.
 - Deployment events (children only, by label) -> refresh the stack's Ready condition.
 
-An invalid Fixture is left out of the config (never served, never breaking a stack that was
-serving); the stack's FixturesValid condition and the Fixture's Accepted condition name it.
+An invalid version never reaches a pod: a Fixture or ChaosPolicy edited into one keeps its
+last accepted version in the config (read back from the stack's ConfigMaps), an invalid
+MockStack spec applies nothing; conditions name what was refused and which generation serves.
+After a config change the stack's pods are annotated with its hash, so the kubelet refreshes
+their ConfigMap volume at once (see `_nudge_pods`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import kopf
 
 from aimock_operator import k8s
 from aimock_operator.crd.v1alpha1 import GROUP, PLURALS, VERSION
-from aimock_operator.render import admin_token, chaos, names, selectors
+from aimock_operator.render import admin_token, chaos, configmaps, names, selectors
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
 from aimock_operator.render.status import (
@@ -68,6 +71,19 @@ def _listed_fixtures(stack: Body) -> set[str]:
     return {*status.get("selectedFixtures", []), *status.get("rejectedFixtures", [])}
 
 
+def _last_good(stack: Body, fixture: str) -> int | None:
+    """The generation of a refused Fixture that a stack still serves, per its status."""
+    for item in (stack.get("status") or {}).get("lastGoodFixtures") or []:
+        if item.get("name") == fixture and isinstance(item.get("generation"), int):
+            return int(item["generation"])
+    return None
+
+
+def _config_query(stack: Stack) -> str:
+    """The label query for a stack's ConfigMaps."""
+    return f"{names.STACK_LABEL}={stack.name},{names.MANAGED_BY_LABEL}={names.MANAGED_BY}"
+
+
 def _controller_uid(child: Body) -> str | None:
     for ref in _meta(child).get("ownerReferences") or []:
         if ref.get("kind") == "MockStack" and ref.get("controller"):
@@ -101,6 +117,8 @@ class Reconciler:
         self.clock = clock
         self.reconciles = 0
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()  # second nudges, until they end
+        self._nudged: dict[tuple[str, str], str] = {}  # each stack's last nudged config hash
 
     def _lock(self, namespace: str, name: str) -> asyncio.Lock:
         # Several handlers (the stack's, a Fixture's, a policy's) may reconcile one stack at
@@ -143,30 +161,50 @@ class Reconciler:
             except SpecError as exc:
                 # Nothing is applied: the stack keeps serving what it served before.
                 logger.warning(f"MockStack {name} is invalid: {exc}")
-                await self._report(body, failure=Failure("InvalidSpec", str(exc)))
+                message = str(exc)
+                served = (body.get("status") or {}).get("servedGeneration")
+                if served is not None:
+                    message += f"; generation {served}, the last applied, is served"
+                await self._report(body, failure=Failure("InvalidSpec", message))
                 return touched
             return touched | await self._apply(stack, body, logger)
 
     async def _apply(self, stack: Stack, body: Body, logger: Log) -> set[str]:
         now = self.clock()
         selected = await self._selected_fixtures(stack)
+        config_maps = await k8s.list_config_maps(stack.namespace, _config_query(stack))
+        # What the pods serve now: the last accepted version of anything refused below.
+        served = configmaps.served_files(stack.name, config_maps)
+        kept: dict[str, str] = {}
         valid, rejected = [], []
         for fixture in selected:
             problems = validate_fixture(fixture)
-            if problems:
-                rejected.append(Rejected(_meta(fixture)["name"], tuple(problems)))
-            else:
+            if not problems:
                 valid.append(fixture)
-        policies = [
-            policy
-            for policy in await k8s.list_resources(CHAOS_POLICIES, stack.namespace)
-            if chaos.in_force(policy, now) and chaos.selects(policy, stack.resource.labels)
-        ]
-        rendered = render_stack(stack, valid, policies, self.options.image)
+                continue
+            name = _meta(fixture)["name"]
+            held = served.get(names.fixture_file(name))
+            if held is not None:
+                kept[names.fixture_file(name)] = held
+            serving = configmaps.generation_of(held) if held is not None else None
+            rejected.append(Rejected(name, tuple(problems), serving))
+        policies = []
+        for policy in await k8s.list_resources(CHAOS_POLICIES, stack.namespace):
+            if not chaos.in_force(policy, now):
+                continue
+            file = names.chaos_policy_file(_meta(policy)["name"])
+            if chaos.serves_current(policy):
+                if chaos.selects(policy, stack.resource.labels):
+                    policies.append(policy)
+            elif file in served:  # the last accepted drill goes on where it runs already
+                kept[file] = served[file]
+        rendered = render_stack(stack, valid, policies, self.options.image, kept=kept)
         try:
             await self._ensure_admin_token(stack, rendered.generated_token_secret)
             applied = await k8s.apply_all(rendered.objects)
-            await self._prune_config_maps(stack, rendered.config_map_names)
+            await self._prune_config_maps(stack, rendered.config_map_names, config_maps)
+            if rendered.config_hash != Resource.from_body(body).status.get("configHash"):
+                await self._nudge_pods(stack, rendered.config_hash, logger)
             if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
                 job = names.drift_job(stack.name)
                 await k8s.delete_owned_cron_job(stack.namespace, job, stack.resource.uid)
@@ -183,6 +221,7 @@ class Reconciler:
             selected=tuple(sorted(_meta(f)["name"] for f in selected)),
             rejected=tuple(rejected),
             chaos_policies=tuple(rendered.chaos_policies),
+            generation=stack.resource.generation,
         )
         await self._report(body, outcome=outcome, deployment=applied[-1])
         self.reconciles += 1
@@ -221,10 +260,44 @@ class Reconciler:
         found = await k8s.list_resources(FIXTURES, stack.namespace, label_selector=query)
         return sorted(found, key=lambda f: str(_meta(f).get("name")))
 
-    async def _prune_config_maps(self, stack: Stack, keep: list[str]) -> None:
-        """Delete this stack's config ConfigMaps past the last index in use."""
-        query = f"{names.STACK_LABEL}={stack.name},{names.MANAGED_BY_LABEL}={names.MANAGED_BY}"
-        for config_map in await k8s.list_config_maps(stack.namespace, query):
+    async def _nudge_pods(self, stack: Stack, config_hash: str, logger: Log) -> None:
+        """Annotate each of the stack's pods with the new config hash, and again a moment
+        later: a pod update makes the kubelet sync that pod at once, which re-projects its
+        ConfigMap volume; its server's --watch then reloads. Without it, the kubelet does so
+        at its next periodic sync (a minute or more). The second nudge covers a kubelet that
+        saw the pod update before the ConfigMap's (two watches, no order between them)."""
+        key = (stack.namespace, stack.name)
+        self._nudged[key] = config_hash
+        await self._annotate_pods(stack, names.CONFIG_HASH_ANNOTATION, config_hash)
+
+        async def again() -> None:
+            await asyncio.sleep(self.options.nudge_again)
+            if self._nudged.get(key) != config_hash:
+                return  # a newer config has its own nudges
+            try:
+                await self._annotate_pods(stack, names.CONFIG_NUDGE_ANNOTATION, config_hash)
+            except k8s.ApiError as exc:
+                logger.warning(f"MockStack {stack.name}: second nudge of its pods failed: {exc}")
+
+        if self.options.nudge_again:
+            task = asyncio.create_task(again())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _annotate_pods(self, stack: Stack, key: str, value: str) -> None:
+        query = ",".join(f"{k}={v}" for k, v in names.selector_labels(stack.name).items())
+        for pod in await k8s.list_pods(stack.namespace, query):
+            meta = _meta(pod)
+            if meta.get("deletionTimestamp") or (meta.get("annotations") or {}).get(key) == value:
+                continue
+            await k8s.annotate_pod(stack.namespace, str(meta["name"]), {key: value})
+
+    async def _prune_config_maps(
+        self, stack: Stack, keep: list[str], config_maps: list[dict[str, Any]]
+    ) -> None:
+        """Delete this stack's config ConfigMaps (as listed before applying) past the last
+        index in use."""
+        for config_map in config_maps:
             meta = _meta(config_map)
             name = str(meta.get("name"))
             owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
@@ -274,6 +347,7 @@ class Reconciler:
         meta = _meta(body)
         namespace, name = str(meta.get("namespace")), str(meta.get("name"))
         self._locks.pop((namespace, name), None)
+        self._nudged.pop((namespace, name), None)
         await self.refresh_related(namespace, _listed_fixtures(body))
 
     # --- Fixture -----------------------------------------------------------------------------
@@ -304,8 +378,14 @@ class Reconciler:
     async def _refresh_fixture(self, fixture: Body, stacks: list[dict[str, Any]]) -> None:
         meta = _meta(fixture)
         labels = meta.get("labels") or {}
-        selected_by = [_meta(s)["name"] for s in stacks if stack_selects(s, labels)]
-        status = fixture_status(fixture, validate_fixture(fixture), selected_by, self.clock())
+        problems = validate_fixture(fixture)
+        generation = int(meta.get("generation") or 0)
+        serving = {
+            str(_meta(s)["name"]): _last_good(s, meta["name"]) if problems else generation
+            for s in stacks
+            if stack_selects(s, labels)
+        }
+        status = fixture_status(fixture, problems, serving, self.clock())
         if changed(fixture.get("status") or {}, status):
             await k8s.patch_status(FIXTURES, meta["namespace"], meta["name"], status)
 

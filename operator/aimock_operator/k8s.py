@@ -241,6 +241,22 @@ async def list_config_maps(namespace: str, label_selector: str) -> list[dict[str
     return items
 
 
+async def list_pods(namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    found = await _call(_core().list_namespaced_pod, namespace, label_selector=label_selector)
+    items: list[dict[str, Any]] = found.get("items") or []
+    return items
+
+
+async def annotate_pod(namespace: str, name: str, annotations: Mapping[str, str]) -> None:
+    """Merge `annotations` into a pod's metadata (nothing else of the pod changes)."""
+    body = {"metadata": {"annotations": dict(annotations)}}
+    try:
+        await _call(_core().patch_namespaced_pod, name, namespace, body, _content_type=MERGE)
+    except ApiError as exc:
+        if exc.status != 404:  # gone meanwhile: its replacement mounts the new config anyway
+            raise
+
+
 async def delete_config_map(namespace: str, name: str, uid: str) -> None:
     """Delete one ConfigMap, only if it is still the object with `uid`."""
     options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid))

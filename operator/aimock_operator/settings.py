@@ -49,6 +49,8 @@ class Options:
     chaos_interval: float = 5.0
     resync: float = 300.0
     webhook: Webhook | None = None
+    # Seconds between the two nudges of a stack's pods after a config change (0: one nudge).
+    nudge_again: float = 2.0
 
 
 def default_image() -> str:
@@ -73,6 +75,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Options:
         chaos_interval=_seconds(given, "AIMOCK_OPERATOR_CHAOS_INTERVAL", 5.0) or 5.0,
         resync=_seconds(given, "AIMOCK_OPERATOR_RESYNC", 300.0),
         webhook=_webhook(given),
+        nudge_again=_seconds(given, "AIMOCK_OPERATOR_NUDGE_AGAIN", 2.0),
     )
 
 

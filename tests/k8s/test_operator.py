@@ -10,117 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import json
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kopf
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from aimock.models.stack import FixtureSpec
 from aimock_operator import k8s
 from aimock_operator.crd.v1alpha1 import GROUP
-from aimock_operator.handlers import Reconciler, register
-from aimock_operator.settings import Options
+from tests.k8s.operator_run import IMAGE, Operator, running_operator
 from tests.k8s.plane import ControlPlane, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mockstack.yaml"
-IMAGE = "ghcr.io/aimock/aimock:k8s-test"
 WAIT = 60.0
-
-
-class Operator:
-    """One in-process operator run; `stop()` ends it as a killed process would end."""
-
-    def __init__(self, runner: KopfRunner, reconciler: Reconciler) -> None:
-        self.runner = runner
-        self.reconciler = reconciler
-
-
-@contextmanager
-def running_operator(
-    plane: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Operator]:
-    monkeypatch.setenv("KUBECONFIG", str(plane.kubeconfig))
-    k8s.use(str(plane.kubeconfig))
-    registry = kopf.OperatorRegistry()
-    kopf.on.login(registry=registry)(kopf.login_with_kubeconfig)  # a fresh registry has none
-    reconciler = register(registry, Options(image=IMAGE, backoff=1.0, chaos_interval=1.0, resync=0))
-    settings = kopf.OperatorSettings()
-    settings.watching.server_timeout = 30
-    args = ["run", "--standalone", "--namespace", namespace]
-    runner = KopfRunner(args, registry=registry, settings=settings, timeout=60)
-    quiet = warnings.catch_warnings()
-    stopping = False
-    try:
-        with runner:
-            try:
-                yield Operator(runner, reconciler)
-            finally:
-                try:
-                    settle(plane, namespace)
-                finally:
-                    # kopf closes its aiohttp sessions as it stops, but a TLS connection still
-                    # closing when the runner's thread closes its loop is reported as unclosed
-                    # (a ResourceWarning, an error under our filters), now and then: an
-                    # artefact of running kopf in a thread, not the operator's behaviour.
-                    # Only the shutdown is covered; the objects are collected right here.
-                    quiet.__enter__()
-                    stopping = True
-                    warnings.simplefilter("ignore", ResourceWarning)
-    finally:
-        if stopping:
-            gc.collect()
-            quiet.__exit__(None, None, None)
-
-
-SETTLE_PATHS = (
-    f"/apis/{GROUP}/v1alpha1/namespaces/{{ns}}/mockstacks",
-    f"/apis/{GROUP}/v1alpha1/namespaces/{{ns}}/fixtures",
-    f"/apis/{GROUP}/v1alpha1/namespaces/{{ns}}/chaospolicies",
-    "/api/v1/namespaces/{ns}/configmaps",
-    "/apis/apps/v1/namespaces/{ns}/deployments",
-)
-
-
-def settle(plane: ControlPlane, namespace: str, quiet: float = 1.0) -> None:
-    """Wait until nothing in the namespace has changed for `quiet` seconds.
-
-    Stopping kopf while it has requests in flight leaves their connections unclosed (a
-    ResourceWarning, an error here); tests stop the operator once its work has died down.
-    """
-
-    def versions() -> list[list[str]]:
-        found = []
-        for template in SETTLE_PATHS:
-            _, listing = plane.request("GET", template.format(ns=namespace))
-            found.append(sorted(i["metadata"]["resourceVersion"] for i in listing["items"]))
-        return found
-
-    last, since, deadline = versions(), time.monotonic(), time.monotonic() + 30
-    while time.monotonic() < deadline and time.monotonic() - since < quiet:
-        time.sleep(0.1)
-        now = versions()
-        if now != last:
-            last, since = now, time.monotonic()
-
-
-@pytest.fixture
-def operator(
-    plane: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Operator]:
-    with running_operator(plane, namespace, monkeypatch) as running:
-        yield running
-
 
 # --- reading the cluster -----------------------------------------------------------------------
 
@@ -371,6 +279,20 @@ def test_fixture_edit_changes_the_config_without_a_rollout(
     # Deployment controller copies annotations onto its ReplicaSet.)
     assert after["spec"]["template"] == before["spec"]["template"]
     assert [rs["metadata"]["uid"] for rs in items(plane, namespace, "replicasets")] == sets
+    assert [pod["metadata"]["uid"] for pod in items(plane, namespace, "pods")] == pods
+
+    # The pod (the object, not the template) is annotated with the new hash, then again a
+    # moment later: each update makes a real kubelet sync the pod and re-project the
+    # ConfigMap volume at once (kwok has no kubelet: this checks the operator's half).
+    new_hash = edited["status"]["configHash"]
+
+    def nudged(key: str) -> bool:
+        found = items(plane, namespace, "pods")
+        return all((p["metadata"].get("annotations") or {}).get(key) == new_hash for p in found)
+
+    wait_until(lambda: nudged("aimock.dev/config-hash"), timeout=WAIT, what="the pod nudged")
+    report(capsys, "Fixture edit -> pod annotated (kubelet nudge)", time.monotonic() - started)
+    wait_until(lambda: nudged("aimock.dev/config-nudge"), timeout=WAIT, what="the second nudge")
     assert [pod["metadata"]["uid"] for pod in items(plane, namespace, "pods")] == pods
 
 

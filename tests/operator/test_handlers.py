@@ -6,6 +6,7 @@ policy's timer firing) and asserts what ended up applied and reported.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import re
@@ -74,6 +75,7 @@ class FakeApi:
         self.deleted: list[str] = []
         self.created: list[dict[str, Any]] = []  # Secrets, which are created, never applied
         self.fail_kind: str | None = None
+        self.nudges: list[tuple[str, dict[str, str]]] = []  # pod annotations patched
         self._uids = 0
 
     def _uid(self) -> str:
@@ -158,6 +160,14 @@ class FakeApi:
     async def list_config_maps(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         return await self.list_resources("configmaps", namespace, label_selector)
 
+    async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        return await self.list_resources("pods", namespace, label_selector)
+
+    async def annotate_pod(self, namespace: str, name: str, annotations: dict[str, str]) -> None:
+        pod = self.objects[("pods", namespace, name)]
+        pod["metadata"].setdefault("annotations", {}).update(annotations)
+        self.nudges.append((name, dict(annotations)))
+
     async def patch_status(
         self, plural: str, namespace: str, name: str, status: dict[str, Any]
     ) -> None:
@@ -207,6 +217,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
         "get",
         "list_resources",
         "list_config_maps",
+        "list_pods",
+        "annotate_pod",
         "patch_status",
         "get_deployment",
         "delete_config_map",
@@ -233,7 +245,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def reconciler(clock: Clock) -> Reconciler:
-    return Reconciler(Options(image=IMAGE), clock=clock)
+    return Reconciler(Options(image=IMAGE, nudge_again=0), clock=clock)
 
 
 def seed(api: FakeApi) -> dict[str, dict[str, Any]]:
@@ -377,7 +389,9 @@ async def test_invalid_stack_spec_applies_nothing_and_names_the_field(
     reconciled = conditions(stack)["Reconciled"]
     assert (reconciled["status"], reconciled["reason"]) == ("False", "InvalidSpec")
     assert "spec.scheduling.hostNetwork" in reconciled["message"]
+    assert reconciled["message"].endswith("generation 1, the last applied, is served")
     assert stack["status"]["observedGeneration"] == 2
+    assert stack["status"]["servedGeneration"] == 1
 
 
 async def test_apply_failure_is_reported_and_retried(api: FakeApi, reconciler: Reconciler) -> None:
@@ -560,6 +574,42 @@ async def test_fixture_edit_changes_the_config_not_the_pods(
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
 
 
+async def test_a_config_change_nudges_each_pod_once(api: FakeApi, reconciler: Reconciler) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    labels = api.one("deployments", "preview")["spec"]["template"]["metadata"]["labels"]
+    for name in ("preview-a", "preview-b"):
+        api.add("pods", {"metadata": {"name": name, "labels": dict(labels)}})
+    api.add("pods", {"metadata": {"name": "other", "labels": {"app": "other"}}})
+    fixtures = api.one("fixtures", "checkout-assistant")["spec"]["fixtures"]
+    fixtures[0]["response"]["content"] = "It arrives on Friday."
+    await reconciler.fixture_changed(api.edit("fixtures", "checkout-assistant"), LOG)
+    new_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    assert api.nudges == [
+        ("preview-a", {"aimock.dev/config-hash": new_hash}),
+        ("preview-b", {"aimock.dev/config-hash": new_hash}),
+    ]
+    await reconciler.reconcile(NS, ["preview"], LOG)  # nothing changed: no nudge, no listing
+    assert len(api.nudges) == 2
+
+
+async def test_the_second_nudge_follows_a_moment_later(api: FakeApi, clock: Clock) -> None:
+    reconciler = Reconciler(Options(image=IMAGE, nudge_again=0.01), clock=clock)
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    labels = api.one("deployments", "preview")["spec"]["template"]["metadata"]["labels"]
+    api.add("pods", {"metadata": {"name": "preview-a", "labels": dict(labels)}})
+    fixtures = api.one("fixtures", "checkout-assistant")["spec"]["fixtures"]
+    fixtures[0]["response"]["content"] = "It arrives on Friday."
+    await reconciler.fixture_changed(api.edit("fixtures", "checkout-assistant"), LOG)
+    new_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    await asyncio.wait_for(asyncio.gather(*reconciler._background), timeout=30)
+    assert api.nudges == [
+        ("preview-a", {"aimock.dev/config-hash": new_hash}),
+        ("preview-a", {"aimock.dev/config-nudge": new_hash}),
+    ]
+
+
 async def test_bad_fixture_is_left_out_and_named_while_the_stack_keeps_serving(
     api: FakeApi, reconciler: Reconciler
 ) -> None:
@@ -587,6 +637,52 @@ async def test_bad_fixture_is_left_out_and_named_while_the_stack_keeps_serving(
     assert "10-fixture-broken.yaml" in api.config()
     assert conditions(api.one("mockstacks", "preview"))["FixturesValid"]["status"] == "True"
     assert api.one("fixtures", "broken")["status"]["accepted"] is True
+
+
+async def test_fixture_edited_into_an_invalid_one_keeps_its_last_accepted_version(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    served = api.config()
+    hash_before = api.one("mockstacks", "preview")["status"]["configHash"]
+    fixtures = copy.deepcopy(api.one("fixtures", "checkout-assistant")["spec"]["fixtures"])
+    fixtures[0]["match"]["userMessage"] = {"regex": "order ["}
+    broken = api.edit("fixtures", "checkout-assistant", fixtures=fixtures)
+    await reconciler.fixture_changed(broken, LOG)
+    # The pods keep answering from generation 1, byte for byte.
+    assert api.config() == served
+    stack = api.one("mockstacks", "preview")["status"]
+    assert stack["configHash"] == hash_before
+    assert stack["fixtures"] == 3
+    assert stack["rejectedFixtures"] == ["checkout-assistant"]
+    assert stack["lastGoodFixtures"] == [{"name": "checkout-assistant", "generation": 1}]
+    assert (
+        "(serving generation 1, the last accepted)"
+        in (conditions(api.one("mockstacks", "preview"))["FixturesValid"]["message"])
+    )
+    status = api.one("fixtures", "checkout-assistant")["status"]
+    assert (status["accepted"], status["servedGeneration"], status["stacks"]) == (
+        False,
+        1,
+        ["preview"],
+    )
+    assert (
+        "MockStack preview serves generation 1, the last accepted"
+        in (status["conditions"][0]["message"])
+    )
+    # Another reconcile (a restart, another Fixture) keeps it too.
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.config() == served
+    # Fixed: generation 3 is served.
+    fixtures[0]["match"]["userMessage"] = "order"
+    fixed = api.edit("fixtures", "checkout-assistant", fixtures=fixtures)
+    await reconciler.fixture_changed(fixed, LOG)
+    document = yaml.safe_load(api.config()["10-fixture-checkout-assistant.yaml"])
+    assert document["metadata"]["generation"] == 3
+    stack = api.one("mockstacks", "preview")["status"]
+    assert (stack["rejectedFixtures"], stack["lastGoodFixtures"]) == ([], [])
+    assert api.one("fixtures", "checkout-assistant")["status"]["servedGeneration"] == 3
 
 
 async def test_relabelled_fixture_leaves_the_stack(api: FakeApi, reconciler: Reconciler) -> None:
@@ -690,6 +786,38 @@ async def test_invalid_policy_is_marked_and_never_served(
     status = api.one("chaospolicies", "checkout-drill")["status"]
     assert status["phase"] == "Invalid"
     assert "spec.dropRate" in status["conditions"][0]["message"]
+    assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
+
+
+async def test_policy_edited_into_an_invalid_one_keeps_its_drill_running(
+    api: FakeApi, reconciler: Reconciler, clock: Clock
+) -> None:
+    scene = seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    scene["policy"]["spec"].update(dropRate=0.5, durationSeconds=60)
+    await reconciler.policy_changed(api.add("chaospolicies", scene["policy"]), LOG)
+    served = api.config()["20-chaospolicy-checkout-drill.yaml"]
+    clock.now += timedelta(seconds=10)
+    edited = api.edit("chaospolicies", "checkout-drill", dropRate=2)
+    await reconciler.policy_changed(edited, LOG)
+    assert api.config()["20-chaospolicy-checkout-drill.yaml"] == served
+    status = api.one("chaospolicies", "checkout-drill")["status"]
+    assert (status["phase"], status["servedGeneration"], status["observedGeneration"]) == (
+        "Active",
+        1,
+        2,
+    )
+    accepted = conditions(api.one("chaospolicies", "checkout-drill"))["Accepted"]
+    assert (accepted["status"], accepted["reason"]) == ("False", "Invalid")
+    assert "spec.dropRate" in accepted["message"]
+    assert (
+        "ChaosPolicy checkout-drill"
+        in (conditions(api.one("mockstacks", "preview"))["ChaosActive"]["message"])
+    )
+    # The first drill's end still ends it.
+    clock.now += timedelta(seconds=51)
+    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    assert api.one("chaospolicies", "checkout-drill")["status"]["phase"] == "Expired"
     assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
 
 

@@ -11,7 +11,14 @@ import yaml
 
 from aimock.fixtures.loading import load_paths, load_text
 from aimock.providers.registry import environment
-from aimock_operator.render import admin_token, names, parse_stack, render_stack, selectors
+from aimock_operator.render import (
+    admin_token,
+    configmaps,
+    names,
+    parse_stack,
+    render_stack,
+    selectors,
+)
 from aimock_operator.render.configmaps import config_hash, pack
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Rendered
@@ -313,11 +320,30 @@ def test_config_holds_one_file_per_document() -> None:
     assert fixture == {
         "apiVersion": "aimock.dev/v1alpha1",
         "kind": "Fixture",
-        "metadata": {"name": "checkout-assistant", "labels": {"app": "checkout"}},
+        # The generation says which version a stack serves when a later one is refused.
+        "metadata": {"name": "checkout-assistant", "labels": {"app": "checkout"}, "generation": 1},
         "spec": docs["Fixture"]["spec"],
     }
     assert rendered.fixtures == ["checkout-assistant"]
     assert rendered.chaos_policies == ["checkout-drill"]
+
+
+def test_kept_files_are_served_as_they_are_and_counted() -> None:
+    docs = example_documents()
+    served = config_data(render(policies=[docs["ChaosPolicy"]]))
+    fixture_file, policy_file = (
+        "10-fixture-checkout-assistant.yaml",
+        "20-chaospolicy-checkout-drill.yaml",
+    )
+    kept = {fixture_file: served[fixture_file], policy_file: served[policy_file]}
+    again = render(fixtures=[], kept=kept)
+    assert config_data(again) == served  # byte for byte: the config hash stays
+    assert again.config_hash == render(policies=[docs["ChaosPolicy"]]).config_hash
+    assert again.fixture_count == 3  # one inline, two from the kept Fixture
+    assert again.chaos_policies == ["checkout-drill"]
+    assert configmaps.generation_of(served[fixture_file]) == 1
+    assert configmaps.generation_of("not: [yaml") is None
+    assert configmaps.fixture_count_of(served[fixture_file]) == 2
 
 
 def test_server_loads_the_rendered_folder_as_it_loads_the_example(tmp_path: Path) -> None:

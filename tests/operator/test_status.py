@@ -94,11 +94,26 @@ def test_merge_keeps_conditions_it_was_not_given_and_orders_by_type() -> None:
     assert merged[1] == previous[0]
 
 
-def test_ready_needs_available_and_every_replica_ready() -> None:
-    assert ready_condition(Rollout.of(deployment(2, 2)))["status"] == "True"
-    not_ready = ready_condition(Rollout.of(deployment(2, 1)))
-    assert (not_ready["status"], not_ready["reason"]) == ("False", "PodsNotReady")
-    assert not_ready["message"] == "1/2 pods ready"
+def test_ready_means_a_pod_serves() -> None:
+    ready = ready_condition(Rollout.of(deployment(2, 2)))
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "True",
+        "Available",
+        "2/2 pods ready",
+    )
+    partly = ready_condition(Rollout.of(deployment(2, 1)))  # short of a replica, still serving
+    assert (partly["status"], partly["reason"]) == ("True", "PartlyAvailable")
+    assert partly["message"] == "1/2 pods ready"
+    none = ready_condition(Rollout.of(deployment(2, 0)))
+    assert (none["status"], none["reason"], none["message"]) == (
+        "False",
+        "PodsNotReady",
+        "0/2 pods ready",
+    )
+    # A Deployment whose controller has yet to see its latest generation (a config change
+    # bumps it, rolling nothing) keeps serving: Ready does not move.
+    behind = ready_condition(Rollout.of(deployment(1, 1, generation=3, observed=2)))
+    assert behind["status"] == "True"
     assert ready_condition(Rollout.of(None))["reason"] == "DeploymentMissing"
     assert ready_condition(Rollout.of(deployment(0, 0)))["reason"] == "ScaledToZero"
     fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}}  # just applied, no status
@@ -170,7 +185,9 @@ def test_rejected_fixture_is_named_with_its_field() -> None:
 
 def test_many_problems_are_summarised() -> None:
     problems = tuple(Problem(f"spec.fixtures[{i}]", "bad") for i in range(5))
-    assert Rejected("x", problems).describe().endswith("(and 2 more)")
+    assert Rejected("x", problems).describe().endswith("(and 2 more) (left out)")
+    held = Rejected("x", problems, serving=4).describe()
+    assert held.endswith("(and 2 more) (serving generation 4, the last accepted)")
 
 
 def test_chaos_condition_names_the_policies() -> None:
@@ -236,7 +253,7 @@ def fixture(generation: int = 2, status: dict[str, Any] | None = None) -> dict[s
 
 
 def test_accepted_fixture_lists_the_stacks_that_load_it() -> None:
-    status = fixture_status(fixture(), [], ["b-stack", "a-stack"], T0)
+    status = fixture_status(fixture(), [], {"b-stack": 2, "a-stack": 2}, T0)
     FixtureStatus.model_validate(status)
     assert status["accepted"] is True
     assert status["stacks"] == ["a-stack", "b-stack"]
@@ -249,18 +266,36 @@ def test_accepted_fixture_lists_the_stacks_that_load_it() -> None:
         "Valid",
     )
     assert accepted["message"] == "loaded by MockStack a-stack, b-stack"
+    assert status["servedGeneration"] == 2
 
 
 def test_rejected_fixture_names_the_field_and_the_stacks_it_is_left_out_of() -> None:
     problems = [Problem("spec.fixtures[1].match.userMessage", "invalid regex 'a['")]
-    status = fixture_status(fixture(), problems, ["preview"], T0)
+    status = fixture_status(fixture(), problems, {"preview": None}, T0)
     FixtureStatus.model_validate(status)
     assert status["accepted"] is False
     assert status["stacks"] == []
+    assert status["servedGeneration"] is None
     (accepted,) = status["conditions"]
     assert (accepted["status"], accepted["reason"]) == ("False", "Invalid")
     assert accepted["message"] == (
         "spec.fixtures[1].match.userMessage: invalid regex 'a['; left out of MockStack preview"
+    )
+
+
+def test_refused_fixture_says_which_generation_each_stack_still_serves() -> None:
+    problems = [Problem("spec.fixtures[0].match.userMessage", "invalid regex '('")]
+    status = fixture_status(fixture(3), problems, {"preview": 2, "late": None}, T0)
+    FixtureStatus.model_validate(status)
+    assert (status["accepted"], status["stacks"], status["servedGeneration"]) == (
+        False,
+        ["preview"],
+        2,
+    )
+    (accepted,) = status["conditions"]
+    assert accepted["message"] == (
+        "spec.fixtures[0].match.userMessage: invalid regex '('; MockStack preview serves "
+        "generation 2, the last accepted; left out of MockStack late"
     )
 
 
@@ -353,8 +388,46 @@ def test_invalid_policy_is_never_in_force() -> None:
     ChaosPolicyStatus.model_validate(status)
     assert status["phase"] == "Invalid"
     assert "spec.dropRate" in status["conditions"][0]["message"]
-    body["status"] = {**status, "phase": "Active"}
+    assert status["servedGeneration"] is None
+    body["status"] = status
     assert not chaos.in_force(body, T0)
+
+
+def test_an_invalid_edit_leaves_the_last_accepted_drill_running_to_its_end() -> None:
+    body = policy(durationSeconds=90)
+    body["status"] = chaos.policy_status(body, chaos.drill(body, T0), ["preview"], T0)
+    assert chaos.serves_current(body)
+    body["metadata"]["generation"] = 2
+    body["spec"]["dropRate"] = 3  # refused
+    later = T0 + timedelta(seconds=30)
+    drill = chaos.drill(body, later)
+    assert (drill.phase, drill.started_at, drill.served) == ("Active", T0, 1)
+    body["status"] = chaos.policy_status(body, drill, ["preview"], later)
+    ChaosPolicyStatus.model_validate(body["status"])
+    status = body["status"]
+    assert (status["phase"], status["servedGeneration"], status["observedGeneration"]) == (
+        "Active",
+        1,
+        2,
+    )
+    assert status["expiresAt"] == "2026-11-25T12:01:30Z"  # the first drill's end
+    accepted = by_type(status)["Accepted"]
+    assert (accepted["status"], accepted["reason"]) == ("False", "Invalid")
+    assert accepted["message"].startswith("spec.dropRate:")
+    assert accepted["message"].endswith("generation 1, the last accepted, is served")
+    # In force (the stacks keep what they hold), but not from the refused spec.
+    assert chaos.in_force(body, later) and not chaos.serves_current(body)
+    assert chaos.drill(body, T0 + timedelta(seconds=90)).phase == "Expired"
+    # Fixing it starts a new drill from the fixed generation.
+    body["metadata"]["generation"] = 3
+    body["spec"]["dropRate"] = 0.5
+    fixed = chaos.drill(body, later)
+    assert (fixed.phase, fixed.started_at, fixed.served, fixed.problem) == (
+        "Active",
+        later,
+        3,
+        None,
+    )
 
 
 def test_policy_selects_stacks_by_label_and_all_without_a_selector() -> None:

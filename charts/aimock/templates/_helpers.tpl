@@ -102,6 +102,13 @@ Deployment's status).
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
+# A stack's pods get the new config hash as an annotation after a config change: the pod
+# update makes the kubelet sync the pod at once, which re-projects its ConfigMap volume (the
+# edit is served in about a second instead of at the next periodic sync, up to a minute or
+# more). Nothing else of a pod is read or written.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "patch"]
 # A MockStack's scheduled drift check (spec.drift).
 - apiGroups: ["batch"]
   resources: ["cronjobs"]

@@ -61,6 +61,11 @@ class DriftStatus(_Status):
     )
 
 
+class LastGood(_Status):
+    name: str = Field(description="The Fixture.")
+    generation: int = Field(description="The generation of it that is served.")
+
+
 class MockStackStatus(_Status):
     observed_generation: int | None = Field(
         None, alias="observedGeneration", description="The generation last reconciled."
@@ -96,7 +101,20 @@ class MockStackStatus(_Status):
     rejected_fixtures: list[str] = Field(
         default_factory=list,
         alias="rejectedFixtures",
-        description="Selected Fixture resources left out because they are invalid.",
+        description=(
+            "Selected Fixture resources whose current version is invalid: served at their last "
+            "accepted version (lastGoodFixtures), else left out."
+        ),
+    )
+    last_good_fixtures: list[LastGood] = Field(
+        default_factory=list,
+        alias="lastGoodFixtures",
+        description="Refused Fixture resources served at their last accepted generation.",
+    )
+    served_generation: int | None = Field(
+        None,
+        alias="servedGeneration",
+        description="The spec generation whose config is served (older while the spec is invalid).",
     )
     drift: DriftStatus | None = Field(
         None, description="The last scheduled drift check (spec.drift), written by its job."
@@ -113,6 +131,12 @@ class FixtureStatus(_Status):
     )
     fixtures: int | None = Field(None, description="How many fixtures this resource holds.")
     stacks: list[str] = Field(default_factory=list, description="MockStacks that load it.")
+    served_generation: int | None = Field(
+        None,
+        alias="servedGeneration",
+        description="The generation the stacks serve: the current one, or while it is invalid the "
+        "last accepted one.",
+    )
 
 
 class ChaosPolicyStatus(_Status):
@@ -123,11 +147,17 @@ class ChaosPolicyStatus(_Status):
         None, description="Active, Expired or Invalid."
     )
     conditions: list[Condition] = Field(
-        default_factory=list, description="Active.", json_schema_extra=_CONDITION_LIST
+        default_factory=list, description="Active, Accepted.", json_schema_extra=_CONDITION_LIST
     )
     stacks: list[str] = Field(default_factory=list, description="MockStacks it applies to.")
     started_at: str | None = Field(None, alias="startedAt", description="When it started.")
     expires_at: str | None = Field(None, alias="expiresAt", description="When it ends.")
+    served_generation: int | None = Field(
+        None,
+        alias="servedGeneration",
+        description="The generation whose drill runs: the current one, or while it is invalid "
+        "the last accepted one.",
+    )
 
 
 class Kind(BaseModel):

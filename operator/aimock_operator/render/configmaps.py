@@ -17,12 +17,50 @@ from aimock_operator.crd.v1alpha1 import API_VERSION
 from aimock_operator.render import names
 
 
-def manifest(kind: str, name: str, labels: Mapping[str, str], spec: Any) -> dict[str, Any]:
-    """The document as `aimock serve -f` reads it: no status, no cluster bookkeeping."""
+def manifest(
+    kind: str, name: str, labels: Mapping[str, str], spec: Any, generation: int | None = None
+) -> dict[str, Any]:
+    """The document as `aimock serve -f` reads it: no status, no cluster bookkeeping but the
+    generation it was rendered from (which version a stack serves, read back when a later
+    version is refused)."""
     metadata: dict[str, Any] = {"name": name}
     if labels:
         metadata["labels"] = dict(labels)
+    if generation:
+        metadata["generation"] = generation
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def served_files(stack: str, config_maps: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The documents a stack serves now, by file name, read back from its config ConfigMaps."""
+    files: dict[str, str] = {}
+    for config_map in config_maps:
+        name = str((config_map.get("metadata") or {}).get("name"))
+        if names.config_map_index(stack, name) is not None:
+            files.update(config_map.get("data") or {})
+    return files
+
+
+def generation_of(text: str) -> int | None:
+    """The generation a served document was rendered from (None for one without it)."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    generation = metadata.get("generation") if isinstance(metadata, dict) else None
+    return generation if isinstance(generation, int) else None
+
+
+def fixture_count_of(text: str) -> int:
+    """How many fixtures a served Fixture document holds."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return 0
+    spec = document.get("spec") if isinstance(document, dict) else None
+    fixtures = spec.get("fixtures") if isinstance(spec, dict) else None
+    return len(fixtures) if isinstance(fixtures, list) else 0
 
 
 def to_yaml(document: Mapping[str, Any]) -> str:

@@ -13,6 +13,8 @@ from aimock_operator.crd.v1alpha1 import GROUP
 FIELD_MANAGER = "aimock-operator"
 
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+# On pods: the config hash again, a moment after the first nudge (see handlers._nudge_pods).
+CONFIG_NUDGE_ANNOTATION = f"{GROUP}/config-nudge"
 STACK_LABEL = f"{GROUP}/stack"
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -81,12 +83,28 @@ def mockstack_file() -> str:
     return "00-mockstack.yaml"
 
 
+FIXTURE_FILE_PREFIX, CHAOS_POLICY_FILE_PREFIX = "10-fixture-", "20-chaospolicy-"
+
+
 def fixture_file(fixture: str) -> str:
-    return f"10-fixture-{fixture}.yaml"
+    return f"{FIXTURE_FILE_PREFIX}{fixture}.yaml"
 
 
 def chaos_policy_file(policy: str) -> str:
-    return f"20-chaospolicy-{policy}.yaml"
+    return f"{CHAOS_POLICY_FILE_PREFIX}{policy}.yaml"
+
+
+def is_fixture_file(file: str) -> bool:
+    return file.startswith(FIXTURE_FILE_PREFIX) and file.endswith(".yaml")
+
+
+def is_chaos_policy_file(file: str) -> bool:
+    return file.startswith(CHAOS_POLICY_FILE_PREFIX) and file.endswith(".yaml")
+
+
+def chaos_policy_of(file: str) -> str:
+    """The ChaosPolicy a `chaos_policy_file` serves."""
+    return file.removeprefix(CHAOS_POLICY_FILE_PREFIX).removesuffix(".yaml")
 
 
 def selector_labels(stack: str) -> dict[str, str]:

@@ -132,9 +132,13 @@ class Rendered:
 
 
 def config_files(
-    stack: Stack, fixtures: Sequence[Mapping[str, Any]], policies: Sequence[Mapping[str, Any]]
+    stack: Stack,
+    fixtures: Sequence[Mapping[str, Any]],
+    policies: Sequence[Mapping[str, Any]],
+    kept: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every served document as a file, by file name."""
+    """Every served document as a file, by file name. `kept`: files served as they are, the
+    last accepted versions of resources whose current version is refused."""
     resource = stack.resource
     files = {
         names.mockstack_file(): configmaps.to_yaml(
@@ -147,9 +151,9 @@ def config_files(
     ):
         for body in bodies:
             item = Resource.from_body(body)
-            document = configmaps.manifest(kind, item.name, item.labels, item.spec)
+            document = configmaps.manifest(kind, item.name, item.labels, item.spec, item.generation)
             files[file_name(item.name)] = configmaps.to_yaml(document)
-    return files
+    return {**files, **(kept or {})}
 
 
 def render_stack(
@@ -157,11 +161,15 @@ def render_stack(
     fixtures: Sequence[Mapping[str, Any]],
     policies: Sequence[Mapping[str, Any]],
     operator_image: str,
+    *,
     budget: int = names.CONFIG_MAP_BUDGET,
+    kept: Mapping[str, str] | None = None,
 ) -> Rendered:
-    """Everything applied for `stack`, serving the valid `fixtures` and active `policies`."""
+    """Everything applied for `stack`, serving the valid `fixtures` and active `policies`,
+    plus the `kept` files (last accepted versions, see `config_files`)."""
     name, namespace, owner = stack.name, stack.namespace, owner_reference(stack)
-    chunks = configmaps.pack(config_files(stack, fixtures, policies), budget)
+    kept = kept or {}
+    chunks = configmaps.pack(config_files(stack, fixtures, policies, kept), budget)
     config_hash = configmaps.config_hash(chunks)
     labels = names.labels(name)
     config_maps = [
@@ -172,6 +180,11 @@ def render_stack(
     origin = names.origin(name, namespace, stack.spec.service.port)
     image = stack.spec.image or operator_image
     served = len(stack.spec.fixtures) + sum(fixture_count(body) for body in fixtures)
+    served += sum(
+        configmaps.fixture_count_of(text)
+        for file, text in kept.items()
+        if names.is_fixture_file(file)
+    )
     return Rendered(
         config_maps=config_maps,
         endpoints=endpoints_config_map(name, namespace, origin, owner),
@@ -189,7 +202,10 @@ def render_stack(
         fixture_count=served,
         origin=origin,
         fixtures=sorted(Resource.from_body(body).name for body in fixtures),
-        chaos_policies=sorted(Resource.from_body(body).name for body in policies),
+        chaos_policies=sorted(
+            [Resource.from_body(body).name for body in policies]
+            + [names.chaos_policy_of(file) for file in kept if names.is_chaos_policy_file(file)]
+        ),
         drift_job=cron_job(
             name, namespace=namespace, drift=stack.spec.drift, image=image, owner=owner
         )

@@ -36,6 +36,8 @@ _STACK_FIELDS = (
     "adminTokenSecret",
     "selectedFixtures",
     "rejectedFixtures",
+    "lastGoodFixtures",
+    "servedGeneration",
 )
 
 
@@ -85,15 +87,21 @@ def merge_conditions(
 
 @dataclass(frozen=True)
 class Rejected:
-    """A selected Fixture left out of the served config, and why."""
+    """A selected Fixture whose current version is refused, and why; the stack serves its
+    last accepted version (`serving`, that version's generation) or, when it never served
+    one, leaves it out."""
 
     name: str
     problems: tuple[Problem, ...]
+    serving: int | None = None
 
     def describe(self) -> str:
         shown = "; ".join(str(p) for p in self.problems[:MAX_PROBLEMS])
         more = len(self.problems) - MAX_PROBLEMS
-        return f"Fixture {self.name}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+        text = f"Fixture {self.name}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+        if self.serving is None:
+            return text + " (left out)"
+        return text + f" (serving generation {self.serving}, the last accepted)"
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,6 @@ class Rollout:
     available: int = 0
     total: int = 0
     current: bool = False  # the Deployment controller has seen the latest template
-    available_condition: bool = False
     stalled: str | None = None  # the message when the progress deadline passed
 
     @classmethod
@@ -118,7 +125,6 @@ class Rollout:
         status = deployment.get("status") or {}
         generation = (deployment.get("metadata") or {}).get("generation") or 0
         conditions = {c.get("type"): c for c in status.get("conditions") or []}
-        available = conditions.get("Available") or {}
         progressing = conditions.get("Progressing") or {}
         stalled = None
         if progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -131,19 +137,24 @@ class Rollout:
             available=int(status.get("availableReplicas") or 0),
             total=int(status.get("replicas") or 0),
             current=int(status.get("observedGeneration") or 0) >= int(generation),
-            available_condition=available.get("status") == "True",
             stalled=stalled,
         )
 
 
 def ready_condition(rollout: Rollout) -> dict[str, Any]:
+    """Ready means the stack answers: at least one pod is ready, so its Service has an
+    endpoint. A stack short of some replicas still serves (True, `PartlyAvailable`); only a
+    stack with no ready pod is not Ready. Config changes roll nothing, so they never move it.
+    """
     if not rollout.found:
         return condition(READY, False, "DeploymentMissing", "the Deployment does not exist yet")
     if rollout.wanted == 0:
         return condition(READY, False, "ScaledToZero", "spec.replicas is 0")
     counts = f"{rollout.ready}/{rollout.wanted} pods ready"
-    if rollout.available_condition and rollout.ready >= rollout.wanted:
+    if rollout.ready >= rollout.wanted:
         return condition(READY, True, "Available", counts)
+    if rollout.ready > 0:
+        return condition(READY, True, "PartlyAvailable", counts)
     return condition(READY, False, "PodsNotReady", counts)
 
 
@@ -166,7 +177,7 @@ def progressing_condition(rollout: Rollout) -> dict[str, Any]:
 
 def fixtures_condition(selected: Sequence[str], rejected: Sequence[Rejected]) -> dict[str, Any]:
     if rejected:
-        message = "left out: " + " | ".join(r.describe() for r in rejected)
+        message = "refused: " + " | ".join(r.describe() for r in rejected)
         return condition(FIXTURES_VALID, False, "InvalidFixture", message)
     return condition(
         FIXTURES_VALID, True, "AllValid", f"{len(selected)} Fixture resources selected and valid"
@@ -191,6 +202,7 @@ class Reconciliation:
     selected: tuple[str, ...]
     rejected: tuple[Rejected, ...]
     chaos_policies: tuple[str, ...]
+    generation: int = 0  # the MockStack generation this config serves
 
 
 @dataclass(frozen=True)
@@ -227,6 +239,14 @@ def stack_status(
             adminTokenSecret=outcome.admin_token_secret,
             selectedFixtures=list(outcome.selected),
             rejectedFixtures=[r.name for r in outcome.rejected],
+            # A list, not a map: a merge patch replaces a list whole, but would keep a map's
+            # keys that are gone.
+            lastGoodFixtures=[
+                {"name": r.name, "generation": r.serving}
+                for r in outcome.rejected
+                if r.serving is not None
+            ],
+            servedGeneration=outcome.generation,
         )
         fresh += [
             fixtures_condition(outcome.selected, outcome.rejected),
@@ -250,24 +270,36 @@ def stack_status(
 def fixture_status(
     body: Mapping[str, Any],
     problems: Sequence[Problem],
-    selected_by: Sequence[str],
+    serving: Mapping[str, int | None],
     now: datetime,
 ) -> dict[str, Any]:
-    """A Fixture's status: accepted or not (naming fields), and which stacks load it."""
+    """A Fixture's status: accepted or not (naming fields), and which stacks load it.
+
+    `serving`: each MockStack that selects the Fixture, with the generation of it that the
+    stack serves (for a refused version, its last accepted one) or None when it serves none.
+    """
     meta = body.get("metadata") or {}
     generation = int(meta.get("generation") or 0)
-    stacks = sorted(selected_by)
     if problems:
-        shown = "; ".join(str(p) for p in problems)
-        where = f"; left out of MockStack {', '.join(stacks)}" if stacks else ""
-        accepted = condition(ACCEPTED, False, "Invalid", shown + where)
-        loaded: list[str] = []
+        holding = {stack: served for stack, served in serving.items() if served is not None}
+        left_out = sorted(stack for stack, served in serving.items() if served is None)
+        notes = [
+            f"MockStack {stack} serves generation {served}, the last accepted"
+            for stack, served in sorted(holding.items())
+        ]
+        if left_out:
+            notes.append(f"left out of MockStack {', '.join(left_out)}")
+        message = "; ".join([*(str(p) for p in problems), *notes])
+        accepted = condition(ACCEPTED, False, "Invalid", message)
+        loaded = sorted(holding)
+        served_generation = max(holding.values(), default=None)
     else:
+        loaded = sorted(serving)
         message = "no MockStack selects it"
-        if stacks:
-            message = f"loaded by MockStack {', '.join(stacks)}"
+        if loaded:
+            message = f"loaded by MockStack {', '.join(loaded)}"
         accepted = condition(ACCEPTED, True, "Valid", message)
-        loaded = stacks
+        served_generation = generation if loaded else None
     fixtures = (body.get("spec") or {}).get("fixtures")
     previous = (body.get("status") or {}).get("conditions") or []
     return {
@@ -276,6 +308,7 @@ def fixture_status(
         "conditions": merge_conditions(previous, [accepted], now, generation),
         "fixtures": len(fixtures) if isinstance(fixtures, list) else 0,
         "stacks": loaded,
+        "servedGeneration": served_generation,
     }
 
 
