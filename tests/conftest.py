@@ -112,16 +112,23 @@ def start_server(
 
 
 @contextlib.contextmanager
-def serving_fixtures(folder: Path, fixtures: list[Any], *args: str) -> Iterator[ServerProcess]:
-    """A server on `fixtures` (written into `folder`); on the way out, its log must hold no
-    traceback: a traceback is a defect of ours, whatever the test sent."""
-    (folder / "fixtures.json").write_text(json.dumps({"fixtures": fixtures}))
-    server = start_server(["-f", str(folder), *args])
+def serving(*args: str) -> Iterator[ServerProcess]:
+    """A server started with `args`; on the way out, its log must hold no traceback: a
+    traceback is a defect of ours, whatever the test sent."""
+    server = start_server(list(args))
     try:
         yield server
     finally:
         server.stop()
     assert "Traceback" not in "".join(server.output)
+
+
+@contextlib.contextmanager
+def serving_fixtures(folder: Path, fixtures: list[Any], *args: str) -> Iterator[ServerProcess]:
+    """A server on `fixtures` (written into `folder`), as `serving` checks it."""
+    (folder / "fixtures.json").write_text(json.dumps({"fixtures": fixtures}))
+    with serving("-f", str(folder), *args) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

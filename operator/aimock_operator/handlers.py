@@ -203,7 +203,7 @@ class Reconciler:
             await self._ensure_admin_token(stack, rendered.generated_token_secret)
             applied = await k8s.apply_all(rendered.objects)
             await self._prune_config_maps(stack, rendered.config_map_names, config_maps)
-            if rendered.config_hash != Resource.from_body(body).status.get("configHash"):
+            if rendered.config_hash != (body.get("status") or {}).get("configHash"):
                 await self._nudge_pods(stack, rendered.config_hash, logger)
             if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
                 job = names.drift_job(stack.name)

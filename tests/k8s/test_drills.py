@@ -16,7 +16,8 @@ from typing import Any
 import openai
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import serving
+from tests.k8s.operator_run import Operator
 from tests.k8s.plane import ControlPlane, wait_until
 from tests.k8s.test_operator import (
     WAIT,
@@ -25,7 +26,6 @@ from tests.k8s.test_operator import (
     config_files,
     example,
     ready_example,
-    running_operator,
     settled_example,
     wait_for,
 )
@@ -44,56 +44,53 @@ def names_both(body: dict[str, Any], wild: str) -> bool:
 def test_drills_compose_whatever_their_names(
     plane: ControlPlane,
     namespace: str,
+    operator: Operator,
     *,  # fixtures all; keyword-only keeps the positional count within the lint's limit
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     wild: str,
 ) -> None:
     wanted = {f"20-chaospolicy-{CALM}.yaml", f"20-chaospolicy-{wild}.yaml"}
-    with running_operator(plane, namespace, monkeypatch):
-        ready_example(plane, namespace, capsys)
-        settled_example(plane, namespace)
-        drill = example("ChaosPolicy")
-        assert drill["metadata"]["name"] == CALM
-        drill["metadata"]["name"] = wild
-        drill["spec"].update(dropRate=1.0)
-        assert drill["spec"]["match"] == {"surface": "openai.chat"}
-        apply(plane, namespace, drill)
-        wait_until(
-            lambda: wanted <= config_files(plane, namespace).keys(),
-            timeout=WAIT,
-            interval=0.05,
-            what="both drills in the ConfigMap",
-        )
-        wait_for(
-            plane,
-            namespace,
-            "mockstack/preview",
-            lambda body: names_both(body, wild),
-            "ChaosActive naming both drills",
-        )
-        files = config_files(plane, namespace)
+    ready_example(plane, namespace, capsys)
+    settled_example(plane, namespace)
+    drill = example("ChaosPolicy")
+    assert drill["metadata"]["name"] == CALM
+    drill["metadata"]["name"] = wild
+    drill["spec"].update(dropRate=1.0)
+    assert drill["spec"]["match"] == {"surface": "openai.chat"}
+    apply(plane, namespace, drill)
+    wait_until(
+        lambda: wanted <= config_files(plane, namespace).keys(),
+        timeout=WAIT,
+        interval=0.05,
+        what="both drills in the ConfigMap",
+    )
+    wait_for(
+        plane,
+        namespace,
+        "mockstack/preview",
+        lambda body: names_both(body, wild),
+        "ChaosActive naming both drills",
+    )
+    files = config_files(plane, namespace)
     assert {name for name in files if name.startswith("20-chaospolicy-")} == wanted
 
     folder = tmp_path / "config"
     folder.mkdir()
     for name, text in files.items():
         (folder / name).write_text(text)
-    server = start_server(["-f", str(folder)])
-    try:
-        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
-            for _ in range(REQUESTS):
-                with pytest.raises(openai.InternalServerError) as raised:
-                    client.chat.completions.create(
-                        model="gpt-4o",
-                        messages=[{"role": "user", "content": "where is my order"}],
-                    )
-                assert raised.value.status_code == 500
+    with (
+        serving("-f", str(folder)) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+    ):
+        for _ in range(REQUESTS):
+            with pytest.raises(openai.InternalServerError) as raised:
+                client.chat.completions.create(
+                    model="gpt-4o",
+                    messages=[{"role": "user", "content": "where is my order"}],
+                )
+            assert raised.value.status_code == 500
         journal = server.journal()
-    finally:
-        server.stop()
-    assert "Traceback" not in "".join(server.output)
     assert len(journal) == REQUESTS
     seen = set()
     for entry in journal:

@@ -9,13 +9,12 @@ pods Ready. What is served is read from the stack's ConfigMaps, which the pods m
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import yaml
 
 from tests.k8s.operator_run import Operator
-from tests.k8s.plane import ControlPlane
+from tests.k8s.plane import ControlPlane, wait_until
 from tests.k8s.test_operator import (
     WAIT,
     apply,
@@ -23,6 +22,7 @@ from tests.k8s.test_operator import (
     config_files,
     example,
     is_ready,
+    items,
     read,
     ready_example,
     settled_example,
@@ -134,14 +134,24 @@ def test_ready_holds_through_a_fixture_edit(
         edited = example("Fixture")
         edited["spec"]["fixtures"][0]["response"]["content"] = "It arrives on Friday."
         apply(plane, namespace, edited)
-        wait_for(
+        edited_hash = wait_for(
             plane,
             namespace,
             "mockstack/preview",
             lambda body: body["status"].get("configHash") not in (None, before),
             "the edit's config hash",
+        )["status"]["configHash"]
+        # The operator's last act for the edit: the pods' second nudge (and the Deployment
+        # events before it).
+        wait_until(
+            lambda: all(
+                (pod["metadata"].get("annotations") or {}).get("aimock.dev/config-nudge")
+                == edited_hash
+                for pod in items(plane, namespace, "pods")
+            ),
+            timeout=WAIT,
+            what="the second nudge",
         )
-        time.sleep(2)  # and the Deployment events that follow it
     finally:
         stop.set()
         sampler.join(timeout=WAIT)

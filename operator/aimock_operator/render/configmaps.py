@@ -41,25 +41,29 @@ def served_files(stack: str, config_maps: Iterable[Mapping[str, Any]]) -> dict[s
     return files
 
 
-def generation_of(text: str) -> int | None:
-    """The generation a served document was rendered from (None for one without it)."""
+def _document(text: str) -> dict[str, Any]:
+    """A served file read back (empty when it is not a YAML mapping)."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError:
-        return None
-    metadata = document.get("metadata") if isinstance(document, dict) else None
-    generation = metadata.get("generation") if isinstance(metadata, dict) else None
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _section(text: str, key: str) -> dict[str, Any]:
+    section = _document(text).get(key)
+    return section if isinstance(section, dict) else {}
+
+
+def generation_of(text: str) -> int | None:
+    """The generation a served document was rendered from (None for one without it)."""
+    generation = _section(text, "metadata").get("generation")
     return generation if isinstance(generation, int) else None
 
 
 def fixture_count_of(text: str) -> int:
     """How many fixtures a served Fixture document holds."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return 0
-    spec = document.get("spec") if isinstance(document, dict) else None
-    fixtures = spec.get("fixtures") if isinstance(spec, dict) else None
+    fixtures = _section(text, "spec").get("fixtures")
     return len(fixtures) if isinstance(fixtures, list) else 0
 
 
