@@ -47,6 +47,7 @@ def _health_body(state: ServerState) -> dict[str, Any]:
         "fixtures": len(state.index),
         "fixturesHash": state.index.digest,
         "files": len(state.loaded.files),
+        "configHash": state.loaded.config_hash,
         "strict": state.strict,
     }
 
@@ -304,13 +305,15 @@ def _refusal(request: web.Request) -> ErrorInfo | None:
     settings, options = request.app[STATE].settings, request.app[STATE].options
     headers = request.headers
     loopback = guard.is_loopback(options.host)
-    refused = guard.cross_origin(headers) or guard.foreign_host(headers, loopback)
-    if refused is None:
-        token = settings.admin_token
-        refused = (
-            _unauthorised(headers, token)
-            if token
-            else guard.tokenless(loopback, options.open_control)
+    token = settings.admin_token
+    refused = guard.cross_origin(headers)
+    if refused is None and token:
+        # The token is the proof: a rebinding page cannot send it, so the Host is not checked
+        # (a proxy in front, such as the API server's pod proxy, names the pod's address).
+        refused = _unauthorised(headers, token)
+    elif refused is None:
+        refused = guard.foreign_host(headers, loopback) or guard.tokenless(
+            loopback, options.open_control
         )
     return refused or guard.undeclared_body(request.method, headers, request.can_read_body)
 

@@ -5,7 +5,8 @@ network from injecting fixtures, reading the journal (request bodies) or resetti
   that is not the server's own, and is refused. Control answers carry no CORS headers, so a
   page cannot read them either.
 - DNS rebinding (a foreign name resolving to 127.0.0.1 makes the page "same origin"): when the
-  server is bound to loopback, the `Host` must be a loopback name.
+  server is bound to loopback and has no admin token, the `Host` must be a loopback name (with
+  a token, the token is the proof: such a page cannot send it).
 - A body a browser can send without a preflight (a `text/plain` or form POST): bodies must be
   declared JSON.
 - Bound to a non-loopback address (a container, a cluster), the control API needs the admin

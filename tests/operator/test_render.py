@@ -293,7 +293,10 @@ def test_service_exposes_the_http_port() -> None:
         "type": "NodePort",
         "selector": {"app.kubernetes.io/name": "aimock", "app.kubernetes.io/instance": "preview"},
         "ports": [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}],
+        "sessionAffinity": "ClientIP",
     }
+    spread = render(stack_body(service={"sessionAffinity": "None"})).service
+    assert spread["spec"]["sessionAffinity"] == "None"
 
 
 def test_endpoints_config_map_holds_every_sdk_variable_for_the_service() -> None:
@@ -419,7 +422,13 @@ def test_config_over_900_kib_splits_over_several_config_maps(tmp_path: Path) -> 
     # One folder again in the pod: the server sees every document.
     for key, text in config_data(rendered).items():
         (tmp_path / key).write_text(text)
-    assert len(load_paths([tmp_path]).fixtures) == rendered.fixture_count == 5
+    loaded = load_paths([tmp_path])
+    assert len(loaded.fixtures) == rendered.fixture_count == 5
+    # What the pod reports serving is what the operator wrote: servedReplicas counts on it.
+    assert loaded.config_hash == rendered.config_hash
+    first = tmp_path / next(iter(config_data(rendered)))
+    first.write_text(first.read_text() + "# an edit the kubelet has not delivered yet\n")
+    assert load_paths([tmp_path]).config_hash != rendered.config_hash
     # Deterministic: the same input packs the same way.
     assert render(fixtures=fixtures).config_maps == rendered.config_maps
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from aimock.fixtures.loading import files_hash
 from tests.server.conftest import ClientFactory, answer, chat
 
 JSON = {"Content-Type": "application/json"}
@@ -360,6 +361,23 @@ async def test_a_broken_reload_keeps_the_old_set(
     }
     assert await answer(client, "file") == "from the file"
     assert (await get_json(client, "/__aimock/health"))["fixturesHash"] == before["fixturesHash"]
+
+
+async def test_health_names_the_files_it_serves_not_the_ones_on_disk(
+    make_client: ClientFactory, fixture_file: Path
+) -> None:
+    client = await file_client(make_client, fixture_file)
+    served = (await get_json(client, "/health"))["configHash"]
+    assert served == files_hash({fixture_file.name: fixture_file.read_text()})
+
+    fixture_file.write_text(FILE_FIXTURES.replace("userMessage: file", "userMesage: file"))
+    assert (await client.post("/__aimock/reload")).status == 400
+    assert (await get_json(client, "/health"))["configHash"] == served  # the last good set
+
+    fixture_file.write_text(FILE_FIXTURES.replace("from the file", "from the edit"))
+    assert (await client.post("/__aimock/reload")).status == 200
+    edited = (await get_json(client, "/health"))["configHash"]
+    assert edited == files_hash({fixture_file.name: fixture_file.read_text()}) != served
 
 
 # --- legacy, unknown paths -----------------------------------------------------------------

@@ -96,6 +96,22 @@ async def test_a_rebound_name_cannot_reach_the_control_api_on_loopback(
     assert (await client.get("/health", headers={"Host": "evil.example"})).status == 200
 
 
+async def test_with_a_token_on_loopback_the_token_decides_not_the_host(
+    make_client: ClientFactory,
+) -> None:
+    """A proxy in front (the API server's pod proxy names the pod's address) reaches a
+    loopback server that has a token; a rebinding page, which cannot send it, still cannot."""
+    client = await make_client(admin_token="s3cret")
+    proxied = {"Host": "10.244.0.7:4010", "X-AIMock-Admin-Token": "s3cret"}
+    assert (await client.get("/__aimock/journal", headers=proxied)).status == 200
+    rebound = await client.get("/__aimock/journal", headers={"Host": "evil.example"})
+    assert rebound.status == 401
+    wrong = await client.get("/__aimock/journal", headers={**proxied, "X-AIMock-Admin-Token": "x"})
+    assert wrong.status == 401
+    origin = {**proxied, "Origin": "http://evil.example"}
+    assert (await client.get("/__aimock/journal", headers=origin)).status == 403
+
+
 async def test_preflights_grant_provider_routes_only(make_client: ClientFactory) -> None:
     client = await make_client()
     provider = await client.options("/v1/chat/completions", headers={"Origin": "http://a.b"})

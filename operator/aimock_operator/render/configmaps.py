@@ -7,12 +7,12 @@ the same documents always pack into the same ConfigMaps.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
 
+from aimock.fixtures.loading import files_hash
 from aimock_operator.crd.v1alpha1 import API_VERSION
 from aimock_operator.render import names
 
@@ -92,14 +92,12 @@ def pack(files: Mapping[str, str], budget: int = names.CONFIG_MAP_BUDGET) -> lis
 
 
 def config_hash(chunks: Iterable[Mapping[str, str]]) -> str:
-    """sha256 over every file of every chunk, in key order: 16 hex digits."""
+    """The hash of every file of every chunk: the one a pod's `/health` reports as
+    `configHash` once it serves exactly these files."""
     merged: dict[str, str] = {}
     for chunk in chunks:
         merged.update(chunk)
-    digest = hashlib.sha256()
-    for key in sorted(merged):
-        digest.update(key.encode() + b"\0" + merged[key].encode() + b"\0")
-    return digest.hexdigest()[:16]
+    return files_hash(merged)
 
 
 def config_map(
