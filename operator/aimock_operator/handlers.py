@@ -7,42 +7,51 @@ no longer needed and writes status explicitly (handlers return nothing, so kopf 
 into status). Rendering the whole stack each time makes a reconcile safe to repeat at any
 point: an operator killed half-way converges on restart.
 
-- MockStack create/update/resume (and a slow resync timer) -> reconcile it.
+- MockStack create/update/resume (and a slow resync clock) -> reconcile it.
 - Fixture create/update (labels included) and deletion -> reconcile the stacks that select it
   or served it, then write its status (Accepted, which stacks load it).
 - ChaosPolicy create/update and deletion -> stamp its drill (Active, startedAt, expiresAt) and
-  reconcile the stacks it selects; a timer marks it Expired at its end and reconciles again.
+  reconcile the stacks it selects; a clock marks it Expired at its end and reconciles again.
+
+The two clocks are the operator's own loops, not kopf timers: a kopf timer puts a finalizer on
+every object it runs for, and a finalizer would leave MockStacks and ChaosPolicies (and their
+namespaces) stuck in Terminating whenever the operator is down. Owner references clean up.
 - Deployment events (children only, by label) -> refresh the stack's Ready condition.
 
 An invalid version never reaches a pod: a Fixture or ChaosPolicy edited into one keeps its
 last accepted version in the config (read back from the stack's ConfigMaps), an invalid
 MockStack spec applies nothing; conditions name what was refused and which generation serves.
 After a config change the stack's pods are annotated with its hash, so the kubelet refreshes
-their ConfigMap volume at once (see `_nudge_pods`).
+their ConfigMap volume at once (see `_nudge_pods`); then the ready pods are asked which config
+they serve until all serve the new one (`_follow`, status.servedReplicas and ConfigServed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from aimock_operator import k8s
+from aimock_operator import k8s, serving
 from aimock_operator.crd.v1alpha1 import GROUP, PLURALS, VERSION
 from aimock_operator.render import admin_token, chaos, configmaps, names, selectors
 from aimock_operator.render.errors import SpecError
 from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
 from aimock_operator.render.status import (
+    CONFIG_SERVED,
     Failure,
     Reconciliation,
     Rejected,
+    Serving,
     changed,
     fixture_status,
+    serving_status,
     stack_status,
 )
 from aimock_operator.settings import Options, configure, from_env
@@ -55,6 +64,11 @@ MOCKSTACKS, FIXTURES, CHAOS_POLICIES = (
 )
 Body = Mapping[str, Any]
 Log = logging.Logger | logging.LoggerAdapter[Any]
+# The pods are asked which config they serve after 0.5 s, then at doubling pauses up to 8 s,
+# until all serve it or `Options.serving_patience` passes; a stack none of whose pods can be
+# reached is given up after three rounds (until its next change) rather than asked forever.
+FIRST_PAUSE, LAST_PAUSE, UNREACHABLE_ROUNDS = 0.5, 8.0, 3
+log = logging.getLogger("aimock_operator.serving")
 
 
 def utcnow() -> datetime:
@@ -117,8 +131,80 @@ class Reconciler:
         self.clock = clock
         self.reconciles = 0
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._background: set[asyncio.Task[None]] = set()  # second nudges, until they end
+        self._queued: set[tuple[str, str]] = set()  # stacks with a reconcile waiting its turn
+        self._refreshing: dict[str, asyncio.Lock] = {}  # per namespace: related statuses
+        self._stacks: set[tuple[str, str]] = set()  # every MockStack seen, for the resync clock
+        self._drills: dict[tuple[str, str], Body] = {}  # active drills with an end, by policy
+        # Second nudges and follows of the pods' config, until they end (or the operator stops).
+        self._background: set[asyncio.Task[None]] = set()
         self._nudged: dict[tuple[str, str], str] = {}  # each stack's last nudged config hash
+        self._followed: dict[tuple[str, str], float] = {}  # stacks asked, until (loop time)
+
+    async def close(self) -> None:
+        """Cancel the background work (the operator is stopping) and wait until it ends."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- the clocks ----------------------------------------------------------------------------
+
+    def start_clocks(self) -> None:
+        """Resync every stack each `resync` seconds (0: never); end drills when they are over."""
+        if self.options.resync:
+            self._spawn(self._every(self.options.resync, self.resync_all))
+        self._spawn(self._every(self.options.chaos_interval, self.end_drills))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await work()
+            except Exception:  # a clock outlives any one failure; the next tick tries again
+                log.exception("a periodic pass failed")
+
+    def saw_stack(self, event: str | None, body: Body) -> None:
+        key = (str(_meta(body).get("namespace")), str(_meta(body).get("name")))
+        if event == "DELETED":
+            self._stacks.discard(key)
+        else:
+            self._stacks.add(key)
+
+    def saw_policy(self, event: str | None, body: Body) -> None:
+        key = (str(_meta(body).get("namespace")), str(_meta(body).get("name")))
+        status = body.get("status") or {}
+        running = status.get("phase") == chaos.PHASE_ACTIVE and bool(status.get("expiresAt"))
+        if event != "DELETED" and running:
+            self._drills[key] = body
+        else:
+            self._drills.pop(key, None)
+
+    async def resync_all(self) -> None:
+        """Reconcile every stack: repairs hand edits of children, whatever no event reported."""
+        for namespace, name in sorted(self._stacks):
+            try:
+                await self.reconcile(namespace, [name], log)
+            except kopf.TemporaryError as exc:
+                log.warning(f"resync of MockStack {namespace}/{name}: {exc}")
+
+    async def end_drills(self) -> None:
+        """Mark the drills that are over Expired (the check needs no API call)."""
+        now = self.clock()
+        for key, body in sorted(self._drills.items()):
+            if chaos.drill(body, now).phase != chaos.PHASE_EXPIRED:
+                continue
+            try:
+                await self.policy_changed(body, log, always=False)
+            except (k8s.ApiError, kopf.TemporaryError) as exc:
+                log.warning(f"ending drill {key[0]}/{key[1]}: {exc}")
+                continue
+            if self._drills.get(key) is body:  # its Expired event may not be in yet
+                del self._drills[key]
 
     def _lock(self, namespace: str, name: str) -> asyncio.Lock:
         # Several handlers (the stack's, a Fixture's, a policy's) may reconcile one stack at
@@ -147,27 +233,45 @@ class Reconciler:
             raise kopf.TemporaryError("; ".join(failures), delay=self.options.backoff)
 
     async def reconcile_stack(self, namespace: str, name: str, logger: Log) -> set[str]:
-        """One stack; returns the Fixture names whose status may have changed."""
-        async with self._lock(namespace, name):
-            body = await k8s.get(MOCKSTACKS, namespace, name)
-            if body is None or _meta(body).get("deletionTimestamp"):
-                return set()
-            touched = _listed_fixtures(body)
-            problems = validate_mockstack(body)
-            try:
-                if problems:
-                    raise SpecError(problems[0].field, summary(problems))
-                stack = parse_stack(body)
-            except SpecError as exc:
-                # Nothing is applied: the stack keeps serving what it served before.
-                logger.warning(f"MockStack {name} is invalid: {exc}")
-                message = str(exc)
-                served = (body.get("status") or {}).get("servedGeneration")
-                if served is not None:
-                    message += f"; generation {served}, the last applied, is served"
-                await self._report(body, failure=Failure("InvalidSpec", message))
-                return touched
-            return touched | await self._apply(stack, body, logger)
+        """One stack; returns the Fixture names whose status may have changed.
+
+        A reconcile already waiting for the stack's turn reads everything after this call's
+        cause happened, so this call leaves the work to it: a MockStack, its Fixture and its
+        ChaosPolicy applied at once cost one reconcile after the running one, not three."""
+        key = (namespace, name)
+        if key in self._queued:
+            return set()
+        self._queued.add(key)
+        try:
+            lock = self._lock(namespace, name)
+            await lock.acquire()
+        finally:
+            self._queued.discard(key)
+        try:
+            return await self._reconcile_stack(namespace, name, logger)
+        finally:
+            lock.release()
+
+    async def _reconcile_stack(self, namespace: str, name: str, logger: Log) -> set[str]:
+        body = await k8s.get(MOCKSTACKS, namespace, name)
+        if body is None or _meta(body).get("deletionTimestamp"):
+            return set()
+        touched = _listed_fixtures(body)
+        problems = validate_mockstack(body)
+        try:
+            if problems:
+                raise SpecError(problems[0].field, summary(problems))
+            stack = parse_stack(body)
+        except SpecError as exc:
+            # Nothing is applied: the stack keeps serving what it served before.
+            logger.warning(f"MockStack {name} is invalid: {exc}")
+            message = str(exc)
+            served = (body.get("status") or {}).get("servedGeneration")
+            if served is not None:
+                message += f"; generation {served}, the last applied, is served"
+            await self._report(body, failure=Failure("InvalidSpec", message))
+            return touched
+        return touched | await self._apply(stack, body, logger)
 
     async def _apply(self, stack: Stack, body: Body, logger: Log) -> set[str]:
         now = self.clock()
@@ -209,6 +313,9 @@ class Reconciler:
                 job = names.drift_job(stack.name)
                 await k8s.delete_owned_cron_job(stack.namespace, job, stack.resource.uid)
         except k8s.ApiError as exc:
+            if exc.namespace_terminating:  # the stack goes with its namespace: nothing to do
+                logger.info(f"MockStack {stack.name}: its namespace is being deleted")
+                return set()
             logger.error(f"MockStack {stack.name}: applying failed: {exc}")
             await self._report(body, failure=Failure("ApplyFailed", exc.message))
             raise
@@ -280,13 +387,10 @@ class Reconciler:
                 logger.warning(f"MockStack {stack.name}: second nudge of its pods failed: {exc}")
 
         if self.options.nudge_again:
-            task = asyncio.create_task(again())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(again())
 
     async def _annotate_pods(self, stack: Stack, key: str, value: str) -> None:
-        query = ",".join(f"{k}={v}" for k, v in names.selector_labels(stack.name).items())
-        for pod in await k8s.list_pods(stack.namespace, query):
+        for pod in await k8s.list_pods(stack.namespace, names.pod_query(stack.name)):
             meta = _meta(pod)
             if meta.get("deletionTimestamp") or (meta.get("annotations") or {}).get(key) == value:
                 continue
@@ -327,6 +431,70 @@ class Reconciler:
         )
         if changed(resource.status, status):
             await k8s.patch_status(MOCKSTACKS, resource.namespace, resource.name, status)
+        served = next((c for c in status["conditions"] if c["type"] == CONFIG_SERVED), None)
+        settled = served is not None and served["status"] == "True"
+        if status.get("configHash") and not (
+            settled and status.get("servedReplicas") == status.get("readyReplicas")
+        ):
+            self._follow(resource.namespace, resource.name)
+
+    # --- which config the pods serve ---------------------------------------------------------
+
+    def _follow(self, namespace: str, name: str) -> None:
+        """Ask the stack's ready pods which config they serve until every one serves the
+        stack's (a follow already running for the stack just gets its patience renewed)."""
+        if not self.options.serving_patience:
+            return
+        key = (namespace, name)
+        running = key in self._followed
+        loop = asyncio.get_running_loop()
+        self._followed[key] = loop.time() + self.options.serving_patience
+        if running:
+            return
+        self._spawn(self._follow_serving(namespace, name))
+
+    async def _follow_serving(self, namespace: str, name: str) -> None:
+        key, loop = (namespace, name), asyncio.get_running_loop()
+        pause, unreachable_rounds = FIRST_PAUSE, 0
+        try:
+            while loop.time() < self._followed.get(key, 0.0):
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LAST_PAUSE)
+                try:
+                    found = await self.refresh_serving(namespace, name)
+                except k8s.ApiError as exc:
+                    log.warning(f"MockStack {namespace}/{name}: asking its pods failed: {exc}")
+                    continue
+                if found is None or found.settled or found.ready == 0:
+                    return  # done, or gone; a Deployment event brings the first ready pod
+                none_answer = len(found.unreachable) == found.ready
+                unreachable_rounds = unreachable_rounds + 1 if none_answer else 0
+                if unreachable_rounds >= UNREACHABLE_ROUNDS:
+                    return
+        except Exception:
+            log.exception(f"MockStack {namespace}/{name}: asking its pods failed unexpectedly")
+        finally:
+            self._followed.pop(key, None)
+
+    async def refresh_serving(self, namespace: str, name: str) -> Serving | None:
+        """Ask the stack's ready pods which config they serve, and report it in status;
+        None when the stack is gone."""
+        body = await k8s.get(MOCKSTACKS, namespace, name)
+        if body is None or _meta(body).get("deletionTimestamp"):
+            return None
+        config_hash = str((body.get("status") or {}).get("configHash") or "")
+        found = await serving.probe(namespace, name, config_hash)
+        async with self._lock(namespace, name):
+            body = await k8s.get(MOCKSTACKS, namespace, name)
+            if body is None:
+                return None
+            previous = body.get("status") or {}
+            if previous.get("configHash") != config_hash:
+                return found  # the config moved on meanwhile: the next round asks about it
+            status = serving_status(previous, found, self.clock())
+            if changed(previous, status):
+                await k8s.patch_status(MOCKSTACKS, namespace, name, status)
+        return found
 
     async def refresh_ready(self, namespace: str, name: str) -> None:
         """The Deployment changed: recompute the stack's Ready and Progressing conditions.
@@ -348,6 +516,7 @@ class Reconciler:
         namespace, name = str(meta.get("namespace")), str(meta.get("name"))
         self._locks.pop((namespace, name), None)
         self._nudged.pop((namespace, name), None)
+        self._followed.pop((namespace, name), None)
         await self.refresh_related(namespace, _listed_fixtures(body))
 
     # --- Fixture -----------------------------------------------------------------------------
@@ -365,15 +534,19 @@ class Reconciler:
         await self.reconcile(namespace, affected, logger, fixtures=[name])
 
     async def refresh_related(self, namespace: str, fixtures: Iterable[str]) -> None:
-        """Bring the status of these Fixtures, and of the namespace's policies, up to date."""
+        """Bring the status of these Fixtures, and of the namespace's policies, up to date.
+
+        One refresh at a time per namespace, each reading after the last one wrote: two
+        reading the same old statuses would both write the same change."""
         wanted = set(fixtures)
-        stacks = await k8s.list_resources(MOCKSTACKS, namespace)
-        if wanted:
-            for fixture in await k8s.list_resources(FIXTURES, namespace):
-                if _meta(fixture).get("name") in wanted:
-                    await self._refresh_fixture(fixture, stacks)
-        for policy in await k8s.list_resources(CHAOS_POLICIES, namespace):
-            await self._refresh_policy_stacks(policy, stacks)
+        async with self._refreshing.setdefault(namespace, asyncio.Lock()):
+            stacks = await k8s.list_resources(MOCKSTACKS, namespace)
+            if wanted:
+                for fixture in await k8s.list_resources(FIXTURES, namespace):
+                    if _meta(fixture).get("name") in wanted:
+                        await self._refresh_fixture(fixture, stacks)
+            for policy in await k8s.list_resources(CHAOS_POLICIES, namespace):
+                await self._refresh_policy_stacks(policy, stacks)
 
     async def _refresh_fixture(self, fixture: Body, stacks: list[dict[str, Any]]) -> None:
         meta = _meta(fixture)
@@ -410,12 +583,6 @@ class Reconciler:
                 logger.info(f"ChaosPolicy {name}: {status['phase']}")
         if always or moved:
             await self.reconcile(namespace, {*selected, *previous.get("stacks", [])}, logger)
-
-    async def policy_tick(self, body: Body, logger: Log) -> None:
-        """The drill timer: act only once the drill is over (the check needs no API call, so
-        a tick is instant and an operator stopping never waits on one)."""
-        if chaos.drill(body, self.clock()).phase == chaos.PHASE_EXPIRED:
-            await self.policy_changed(body, logger, always=False)
 
     async def policy_gone(self, body: Body, logger: Log) -> None:
         meta = _meta(body)
@@ -462,6 +629,14 @@ def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
     def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure(settings, options)
 
+    @kopf.on.startup(id="clocks", registry=registry)
+    async def clocks(**_: Any) -> None:
+        r.start_clocks()
+
+    @kopf.on.cleanup(id="background", registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await r.close()
+
     @kopf.on.probe(id="reconciles", registry=registry)
     def reconciles(**_: Any) -> int:
         return r.reconciles
@@ -474,21 +649,9 @@ def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
 
     @kopf.on.event(*crd, MOCKSTACKS, id="mockstack_event", registry=registry)
     async def mockstack_event(type: str, body: kopf.Body, **_: Any) -> None:
+        r.saw_stack(type, body)
         if type == "DELETED":
             await r.stack_gone(body)
-
-    if options.resync:
-
-        @kopf.timer(
-            *crd,
-            MOCKSTACKS,
-            interval=options.resync,
-            idle=options.resync,
-            id="mockstack_resync",
-            registry=registry,
-        )
-        async def mockstack_resync(namespace: str | None, name: str, logger: Log, **_: Any) -> None:
-            await r.reconcile(str(namespace), [name], logger)
 
     @kopf.on.create(*crd, FIXTURES, id="fixture", registry=registry)
     @kopf.on.update(*crd, FIXTURES, id="fixture", registry=registry)
@@ -514,22 +677,9 @@ def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
     async def chaos_policy_resume(body: kopf.Body, logger: Log, **_: Any) -> None:
         await r.policy_changed(body, logger, always=False)
 
-    def drill_with_end(status: kopf.Status, **_: Any) -> bool:
-        return status.get("phase") == chaos.PHASE_ACTIVE and bool(status.get("expiresAt"))
-
-    @kopf.timer(
-        *crd,
-        CHAOS_POLICIES,
-        interval=options.chaos_interval,
-        when=drill_with_end,
-        id="chaos_policy_end",
-        registry=registry,
-    )
-    async def chaos_policy_end(body: kopf.Body, logger: Log, **_: Any) -> None:
-        await r.policy_tick(body, logger)
-
     @kopf.on.event(*crd, CHAOS_POLICIES, id="chaos_policy_event", registry=registry)
     async def chaos_policy_event(type: str, body: kopf.Body, logger: Log, **_: Any) -> None:
+        r.saw_policy(type, copy.deepcopy(dict(body)))
         if type == "DELETED":
             await r.policy_gone(body, logger)
 

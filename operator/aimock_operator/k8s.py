@@ -18,8 +18,10 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
+import urllib3
 from kubernetes import client
 from kubernetes import config as _config_module
 from kubernetes.client.exceptions import ApiException
@@ -35,6 +37,21 @@ MERGE = "application/merge-patch+json"
 # ever reading the token back.
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 TIMEOUT = 30.0
+# A pod's /health through the pod proxy: a pod that cannot answer in this time counts as not
+# reachable; a slower answer would only hold one of the few threads API calls run in.
+PROBE_TIMEOUT = 3.0
+
+
+# The client blocks, so each call runs in a thread. asyncio's default pool has cpu+4 threads
+# (6 on 2 cores), which held 200 stacks to 6 calls in flight; API calls wait on the network,
+# not the CPU, so they get a pool of their own. urllib3 keeps as many connections.
+API_THREADS = 32
+_pool = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="k8s-api")
+T = TypeVar("T")
+
+
+async def _in_thread(call: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_pool, call)
 
 
 class _Connection:
@@ -56,6 +73,12 @@ class ApiError(Exception):
         super().__init__(f"{status}: {message}")
         self.status, self.message = status, message
 
+    @property
+    def namespace_terminating(self) -> bool:
+        """Refused because the namespace is being deleted: nothing can be created there again,
+        and what is there goes with it."""
+        return self.status == 403 and "because it is being terminated" in self.message
+
 
 def use(kubeconfig: str | None = None) -> None:
     """Talk to the cluster of `kubeconfig` from now on (None: in-cluster or KUBECONFIG)."""
@@ -75,6 +98,7 @@ def api_client() -> client.ApiClient:
 
 def _connect(kubeconfig: str | None) -> client.ApiClient:
     configuration = client.Configuration()
+    configuration.connection_pool_maxsize = API_THREADS
     in_pod = kubeconfig is None and "KUBERNETES_SERVICE_HOST" in os.environ
     if in_pod and not os.environ.get("KUBECONFIG"):
         config.load_incluster_config(client_configuration=configuration)
@@ -101,7 +125,7 @@ async def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[s
         data: dict[str, Any] = json.loads(response.data or b"{}")
         return data
 
-    return await asyncio.to_thread(run)
+    return await _in_thread(run)
 
 
 def _core() -> client.CoreV1Api:
@@ -255,6 +279,30 @@ async def annotate_pod(namespace: str, name: str, annotations: Mapping[str, str]
     except ApiError as exc:
         if exc.status != 404:  # gone meanwhile: its replacement mounts the new config anyway
             raise
+
+
+async def pod_get(namespace: str, pod: str, port: int, path: str) -> bytes:
+    """GET `path` from a pod's port through the API server's pod proxy (RBAC: pods/proxy get),
+    within PROBE_TIMEOUT. Any failure is an ApiError: the pod's own error status, the API
+    server's 503 when it cannot reach the pod, or status 0 when the call itself failed."""
+
+    def run() -> bytes:
+        try:
+            response = _core().connect_get_namespaced_pod_proxy_with_path(
+                f"{pod}:{port}",
+                namespace,
+                path.lstrip("/"),
+                _preload_content=False,
+                _request_timeout=PROBE_TIMEOUT,
+            )
+        except ApiException as exc:
+            raise _error(exc) from None
+        except urllib3.exceptions.HTTPError as exc:  # a timeout, a reset connection
+            raise ApiError(0, f"{type(exc).__name__}: {exc}") from None
+        data: bytes = response.data  # type: ignore[attr-defined]  # raw, not preloaded
+        return data
+
+    return await _in_thread(run)
 
 
 async def delete_config_map(namespace: str, name: str, uid: str) -> None:

@@ -51,6 +51,9 @@ class Options:
     webhook: Webhook | None = None
     # Seconds between the two nudges of a stack's pods after a config change (0: one nudge).
     nudge_again: float = 2.0
+    # Seconds to keep asking a stack's pods which config they serve after a change, until all
+    # serve it (0: never ask; status.servedReplicas then stays 0).
+    serving_patience: float = 300.0
 
 
 def default_image() -> str:
@@ -76,6 +79,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Options:
         resync=_seconds(given, "AIMOCK_OPERATOR_RESYNC", 300.0),
         webhook=_webhook(given),
         nudge_again=_seconds(given, "AIMOCK_OPERATOR_NUDGE_AGAIN", 2.0),
+        serving_patience=_seconds(given, "AIMOCK_OPERATOR_SERVING_PATIENCE", 300.0),
     )
 
 
@@ -123,7 +127,9 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
 
 def configure(settings: kopf.OperatorSettings, options: Options) -> None:
     """Apply the operator's choices to kopf's settings (at startup, before any handling)."""
-    settings.persistence.finalizer = FINALIZER  # used only if a delete handler ever needs it
+    # kopf adds its finalizer only for deletion handlers, timers and daemons; the operator has
+    # none (its clocks are its own loops), so no object carries one and deleting never waits.
+    settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = DigestDiffBaseStorage()
     settings.execution.default_backoff = options.backoff

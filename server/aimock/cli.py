@@ -8,6 +8,7 @@ AIMock's serve flags that mean the same thing here are accepted under the same n
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -186,6 +187,21 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check fixture files without serving")
     _add_fixture_flag(validate, required=True)
+
+    journal = commands.add_parser(
+        "journal", help="the journal of every pod of a MockStack, merged in time order"
+    )
+    journal.add_argument("--stack", required=True, help="the MockStack whose pods to read")
+    journal.add_argument(
+        "--namespace", "-n", help="its namespace (the kubeconfig context's, else default)"
+    )
+    journal.add_argument("--test-id", help="only entries of this X-Test-Id")
+    journal.add_argument("--surface", help="only entries of this surface (e.g. openai.chat)")
+    journal.add_argument("--status", type=int, help="only entries answered with this status")
+    journal.add_argument("--limit", type=_bounded(int, 1), help="only the last N entries")
+    journal.add_argument(
+        "--json", action="store_true", help="print a JSON list (each entry names its pod)"
+    )
 
     recordings = commands.add_parser(
         "recordings", help="recordings made in a cluster (Fixture resources)"
@@ -399,7 +415,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return drift(args)
     if args.command == "recordings":
         return pull_recordings(args)
+    if args.command == "journal":
+        return stack_journal(args)
     return serve(args)
+
+
+def stack_journal(args: argparse.Namespace) -> int:
+    """Print the merged journal; exit 1 when a pod could not be read (the rest is printed)."""
+    from aimock import kube
+    from aimock import stack_journal as journals
+
+    wanted = {"testId": args.test_id, "surface": args.surface, "status": args.status}
+    filters = {key: value for key, value in wanted.items() if value is not None}
+    try:
+        namespace = args.namespace or kube.current_namespace()
+        found = journals.read(namespace, args.stack, filters, limit=args.limit)
+    except kube.KubeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(found.entries, indent=1))
+    else:
+        for entry in found.entries:
+            print(journals.render_line(entry))
+    for pod, why in sorted(found.failed.items()):
+        print(f"error: pod {pod}: {why}", file=sys.stderr)
+    read = len(found.pods) - len(found.failed)
+    print(
+        f"{len(found.entries)} entries from {read} of {len(found.pods)} pods of "
+        f"MockStack {namespace}/{args.stack}",
+        file=sys.stderr,
+    )
+    return 1 if found.failed else 0
 
 
 def validate(paths: Sequence[Path]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kubernetes.client import CustomObjectsApi
+    from kubernetes.client import CoreV1Api, CustomObjectsApi
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -19,9 +19,22 @@ class KubeError(RuntimeError):
     """The Kubernetes API refused a call, or could not be reached."""
 
 
-def custom_objects() -> CustomObjectsApi:
-    """An API client from the pod's ServiceAccount, else from the kubeconfig."""
-    from kubernetes import client, config
+# Where a MockStack's server listens in its pods, and the labels its pods carry: the operator
+# renders them from these (aimock_operator.render.names), the CLI finds the pods by them.
+POD_PORT = 4010
+
+
+def pod_labels(stack: str) -> dict[str, str]:
+    """The labels the pods of a MockStack carry (and its Service selects by)."""
+    return {"app.kubernetes.io/name": "aimock", "app.kubernetes.io/instance": stack}
+
+
+def pod_query(stack: str) -> str:
+    return ",".join(f"{key}={value}" for key, value in pod_labels(stack).items())
+
+
+def _load_config() -> None:
+    from kubernetes import config
 
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
@@ -30,7 +43,22 @@ def custom_objects() -> CustomObjectsApi:
             config.load_kube_config()  # type: ignore[no-untyped-call]
         except config.ConfigException as exc:
             raise KubeError(f"no Kubernetes credentials: {exc}") from None
+
+
+def custom_objects() -> CustomObjectsApi:
+    """An API client from the pod's ServiceAccount, else from the kubeconfig."""
+    from kubernetes import client
+
+    _load_config()
     return client.CustomObjectsApi()
+
+
+def core() -> CoreV1Api:
+    """The core API (pods, secrets), with the credentials `custom_objects` uses."""
+    from kubernetes import client
+
+    _load_config()
+    return client.CoreV1Api()
 
 
 def current_namespace() -> str:

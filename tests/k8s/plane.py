@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.k8s.pod_network import PodNetwork, egress_config
+
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
@@ -443,6 +445,9 @@ class ControlPlane:
     timings: dict[str, float] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     pki: Pki | None = None
+    audit: bool = False  # the apiserver writes an audit log (see `_audit_flags`)
+    # Where pod addresses lead for the apiserver's pod proxy (see tests/k8s/pod_network.py).
+    pod_network: PodNetwork = field(default_factory=PodNetwork)
 
     # -- public helpers used by tests
 
@@ -453,6 +458,11 @@ class ControlPlane:
     @property
     def server(self) -> str:
         return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    @property
+    def audit_log(self) -> Path:
+        """The apiserver's audit log (JSON lines), written when started with `audit=True`."""
+        return self.workdir / "audit.log"
 
     def api_client(self) -> ApiClient:
         """A `kubernetes.client.ApiClient` for this cluster (use it as a context manager)."""
@@ -530,9 +540,9 @@ class ControlPlane:
     # -- lifecycle
 
     @classmethod
-    def start(cls, nodes: int = 1) -> ControlPlane:
+    def start(cls, nodes: int = 1, *, audit: bool = False) -> ControlPlane:
         workdir = Path(tempfile.mkdtemp(prefix="aimock-k8s-"))
-        plane = cls(workdir=workdir, bin=bin_dir())
+        plane = cls(workdir=workdir, bin=bin_dir(), audit=audit)
         try:
             plane._start(nodes)
         except BaseException:
@@ -544,6 +554,7 @@ class ControlPlane:
         """Stop every component by PID in reverse start order, then remove the workdir."""
         for component in reversed(self.components):
             component.stop()
+        self.pod_network.stop()
         if not keep_workdir and not os.environ.get("AIMOCK_K8S_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -647,6 +658,8 @@ class ControlPlane:
             # rejects (loopback); nothing in the tests dials the Service, so don't reconcile it.
             "--endpoint-reconciler-type=none",
             "--profiling=false",
+            *self._audit_flags(),
+            *self._egress_flags(),
         ]
         apiserver = self._spawn("kube-apiserver", argv)
         self._await(
@@ -654,6 +667,52 @@ class ControlPlane:
             lambda: _http_get(self.server + "/readyz", self._admin_tls()) == (200, b"ok"),
             "kube-apiserver /readyz",
         )
+
+    def _egress_flags(self) -> list[str]:
+        """Cluster traffic (the pod proxy) through the plane's pod network."""
+        config = self.workdir / "egress-selector.yaml"
+        socket = self.pod_network.start(self.workdir / "pod-network.sock")
+        config.write_text(egress_config(socket))
+        return [f"--egress-selector-config-file={config}"]
+
+    def _audit_flags(self) -> list[str]:
+        """With `audit`: log every request but health probes and leases (kwok's node
+        heartbeats), one JSON line each, written before the request returns (blocking: no
+        batches, nothing dropped or truncated, no rotation). Reads at Metadata, writes with
+        their body (Request); writes to aimock's status subresources also with the response
+        (RequestResponse), whose resourceVersion shows whether a status write changed anything.
+        """
+        if not self.audit:
+            return []
+        policy = self.workdir / "audit-policy.json"
+        writes = ["create", "update", "patch", "delete", "deletecollection"]
+        statuses = ["mockstacks/status", "fixtures/status", "chaospolicies/status"]
+        rules = [
+            {"level": "None", "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*"]},
+            {"level": "None", "resources": [{"group": "coordination.k8s.io"}]},
+            {
+                "level": "RequestResponse",
+                "verbs": writes,
+                "resources": [{"group": "aimock.dev", "resources": statuses}],
+            },
+            {"level": "Request", "verbs": writes},
+            {"level": "Metadata"},
+        ]
+        document = {
+            "apiVersion": "audit.k8s.io/v1",
+            "kind": "Policy",
+            "omitStages": ["RequestReceived"],
+            "rules": rules,
+        }
+        policy.write_text(json.dumps(document, indent=2))
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",
+            "--audit-log-truncate-enabled=false",
+            "--audit-log-maxsize=0",
+        ]
 
     def _start_controller_manager(self) -> None:
         assert self.pki is not None

@@ -233,7 +233,7 @@ def test_defaults_are_filled_in_by_the_apiserver(crds: ControlPlane, namespace: 
     )
     spec = stored["spec"]
     assert (spec["replicas"], spec["strict"], spec["chunkSize"]) == (1, False, 20)
-    assert spec["service"] == {"type": "ClusterIP", "port": 4010}
+    assert spec["service"] == {"type": "ClusterIP", "port": 4010, "sessionAffinity": "ClientIP"}
 
 
 def test_printer_columns_short_names_and_scale(crds: ControlPlane, namespace: str) -> None:
@@ -243,6 +243,7 @@ def test_printer_columns_short_names_and_scale(crds: ControlPlane, namespace: st
         "NAME",
         "READY",
         "REPLICAS",
+        "SERVED",
         "FIXTURES",
         "ENDPOINT",
         "AGE",

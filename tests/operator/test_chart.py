@@ -50,6 +50,7 @@ OPERATOR_RULES = {
     ("apps", "deployments"): ALL_VERBS,
     ("batch", "cronjobs"): ALL_VERBS,
     ("", "pods"): ["list", "patch"],  # the config-hash nudge after a config change
+    ("", "pods/proxy"): ["get"],  # each pod's /health: which config it serves
     ("", "events"): ["create", "patch"],
     ("", "secrets"): ["create", "get"],  # each stack's generated admin token
 }

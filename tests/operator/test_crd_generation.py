@@ -138,13 +138,14 @@ def test_printer_columns() -> None:
     assert [c["name"] for c in columns["MockStack"]] == [
         "Ready",
         "Replicas",
+        "Served",
         "Fixtures",
         "Endpoint",
         "Drift",
         "Token-Secret",
         "Age",
     ]
-    drift, token = columns["MockStack"][4:6]
+    drift, token = columns["MockStack"][5:7]
     assert (drift["jsonPath"], drift["priority"]) == (".status.drift.verdict", 1)  # -o wide
     assert (token["jsonPath"], token["priority"]) == (".status.adminTokenSecret", 1)
     ready = columns["MockStack"][0]

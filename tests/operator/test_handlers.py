@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import kopf
 import pytest
 import yaml
 
-from aimock_operator import k8s
+from aimock_operator import handlers, k8s
 from aimock_operator.__main__ import kopf_args
 from aimock_operator.handlers import Reconciler, register
 from aimock_operator.render import selectors
@@ -75,7 +76,12 @@ class FakeApi:
         self.deleted: list[str] = []
         self.created: list[dict[str, Any]] = []  # Secrets, which are created, never applied
         self.fail_kind: str | None = None
+        self.failure: k8s.ApiError | None = None  # what applying fail_kind raises
         self.nudges: list[tuple[str, dict[str, str]]] = []  # pod annotations patched
+        # What each pod's /health answers: the config hash it serves, or the error it raises.
+        self.pod_health: dict[str, str | k8s.ApiError] = {}
+        self.pod_asks = 0
+        self.status_writes = 0
         self._uids = 0
 
     def _uid(self) -> str:
@@ -124,7 +130,9 @@ class FakeApi:
 
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         if obj["kind"] == self.fail_kind:
-            raise k8s.ApiError(422, f"{obj['kind']} is invalid: spec.template: broken")
+            raise self.failure or k8s.ApiError(
+                422, f"{obj['kind']} is invalid: spec.template: broken"
+            )
         self.applied.append(copy.deepcopy(obj))
         key = (PLURALS[obj["kind"]], obj["metadata"]["namespace"], obj["metadata"]["name"])
         stored = copy.deepcopy(obj)
@@ -168,12 +176,21 @@ class FakeApi:
         pod["metadata"].setdefault("annotations", {}).update(annotations)
         self.nudges.append((name, dict(annotations)))
 
+    async def pod_get(self, namespace: str, pod: str, port: int, path: str) -> bytes:
+        assert (namespace, port, path) == (NS, 4010, "/health")
+        self.pod_asks += 1
+        answer = self.pod_health[pod]
+        if isinstance(answer, k8s.ApiError):
+            raise answer
+        return json.dumps({"status": "ok", "configHash": answer}).encode()
+
     async def patch_status(
         self, plural: str, namespace: str, name: str, status: dict[str, Any]
     ) -> None:
         obj = self.objects.get((plural, namespace, name))
         if obj is None:
             return
+        self.status_writes += 1
         merged = {**obj.get("status", {}), **copy.deepcopy(status)}
         obj["status"] = {k: v for k, v in merged.items() if v is not None}
 
@@ -219,6 +236,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
         "list_config_maps",
         "list_pods",
         "annotate_pod",
+        "pod_get",
         "patch_status",
         "get_deployment",
         "delete_config_map",
@@ -245,7 +263,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def reconciler(clock: Clock) -> Reconciler:
-    return Reconciler(Options(image=IMAGE, nudge_again=0), clock=clock)
+    return Reconciler(Options(image=IMAGE, nudge_again=0, serving_patience=0), clock=clock)
 
 
 def seed(api: FakeApi) -> dict[str, dict[str, Any]]:
@@ -297,6 +315,7 @@ async def test_reconcile_applies_every_child_and_reports_status(
     assert {t: c["status"] for t, c in conditions(stack).items()} == {
         "Ready": "False",  # no pod is ready yet
         "Progressing": "True",
+        "ConfigServed": "Unknown",  # no pod has said it serves this config yet
         "FixturesValid": "True",
         "ChaosActive": "False",
         "Reconciled": "True",
@@ -402,6 +421,42 @@ async def test_apply_failure_is_reported_and_retried(api: FakeApi, reconciler: R
     reconciled = conditions(api.one("mockstacks", "preview"))["Reconciled"]
     assert (reconciled["status"], reconciled["reason"]) == ("False", "ApplyFailed")
     assert "spec.template: broken" in reconciled["message"]
+
+
+async def test_a_namespace_being_deleted_is_left_to_its_deletion(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    """Deleting a namespace deletes the Deployment before the MockStack, and its event would
+    put it back: the API refuses (NamespaceTerminating), and that is no failure to report."""
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    writes = api.status_writes
+    api.fail_kind = "ConfigMap"
+    api.failure = k8s.ApiError(
+        403,
+        'configmaps "preview-config-0" is forbidden: unable to create new content in namespace '
+        "team-a because it is being terminated",
+    )
+    await reconciler.deployment_event("DELETED", api.one("deployments", "preview"), LOG)
+    assert conditions(api.one("mockstacks", "preview"))["Reconciled"]["status"] == "True"
+    assert api.status_writes == writes
+
+
+async def test_reconciles_waiting_for_a_stack_coalesce(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    """A MockStack, its Fixture and its ChaosPolicy applied at once: the stack's own reconcile
+    runs, one more waits its turn, and a third finds one waiting and leaves the work to it."""
+    seed(api)
+    lock = reconciler._lock(NS, "preview")
+    await lock.acquire()  # a reconcile in progress
+    second = asyncio.create_task(reconciler.reconcile_stack(NS, "preview", LOG))
+    await asyncio.sleep(0)
+    third = await reconciler.reconcile_stack(NS, "preview", LOG)  # returns at once
+    assert third == set() and not api.applied
+    lock.release()
+    assert await second == {"checkout-assistant"}
+    assert [o["kind"] for o in api.applied].count("Deployment") == 1
 
 
 # --- the admin token ---------------------------------------------------------------------------
@@ -594,7 +649,7 @@ async def test_a_config_change_nudges_each_pod_once(api: FakeApi, reconciler: Re
 
 
 async def test_the_second_nudge_follows_a_moment_later(api: FakeApi, clock: Clock) -> None:
-    reconciler = Reconciler(Options(image=IMAGE, nudge_again=0.01), clock=clock)
+    reconciler = Reconciler(Options(image=IMAGE, nudge_again=0.01, serving_patience=0), clock=clock)
     seed(api)
     await reconciler.reconcile(NS, ["preview"], LOG)
     labels = api.one("deployments", "preview")["spec"]["template"]["metadata"]["labels"]
@@ -737,16 +792,16 @@ async def test_chaos_policy_applies_then_expires_by_itself(
     assert served["spec"]["durationSeconds"] == 60
     assert conditions(api.one("mockstacks", "preview"))["ChaosActive"]["status"] == "True"
 
-    # The timer before the end: nothing changes, nothing is applied.
+    # The clock before the end: nothing changes, nothing is applied.
     applied = len(api.applied)
     clock.now += timedelta(seconds=30)
-    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    await tick(reconciler, api)
     await reconciler.policy_changed(api.one("chaospolicies", "checkout-drill"), LOG, always=False)
     assert len(api.applied) == applied
 
     # At the end: Expired, and out of the config.
     clock.now += timedelta(seconds=31)
-    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    await tick(reconciler, api)
     status = api.one("chaospolicies", "checkout-drill")["status"]
     assert status["phase"] == "Expired"
     assert status["conditions"][0]["reason"] == "Expired"
@@ -816,9 +871,50 @@ async def test_policy_edited_into_an_invalid_one_keeps_its_drill_running(
     )
     # The first drill's end still ends it.
     clock.now += timedelta(seconds=51)
-    await reconciler.policy_tick(api.one("chaospolicies", "checkout-drill"), LOG)
+    await tick(reconciler, api)
     assert api.one("chaospolicies", "checkout-drill")["status"]["phase"] == "Expired"
     assert "20-chaospolicy-checkout-drill.yaml" not in api.config()
+
+
+async def tick(reconciler: Reconciler, api: FakeApi) -> None:
+    """One pass of the drill clock, with the policy as the watch last delivered it."""
+    reconciler.saw_policy("MODIFIED", api.one("chaospolicies", "checkout-drill"))
+    await reconciler.end_drills()
+
+
+async def test_the_drill_clock_ends_each_drill_once(
+    api: FakeApi, reconciler: Reconciler, clock: Clock
+) -> None:
+    scene = seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    scene["policy"]["spec"]["durationSeconds"] = 60
+    await reconciler.policy_changed(api.add("chaospolicies", scene["policy"]), LOG)
+    stale = api.one("chaospolicies", "checkout-drill")
+    reconciler.saw_policy("ADDED", stale)
+    clock.now += timedelta(seconds=61)
+    await reconciler.end_drills()
+    assert api.one("chaospolicies", "checkout-drill")["status"]["phase"] == "Expired"
+    writes = api.status_writes
+    await reconciler.end_drills()  # its Expired event has not come in: not ended again
+    assert api.status_writes == writes
+    reconciler.saw_policy("MODIFIED", api.one("chaospolicies", "checkout-drill"))
+    assert not reconciler._drills
+    reconciler.saw_policy("ADDED", stale)
+    reconciler.saw_policy("DELETED", stale)
+    assert not reconciler._drills
+
+
+async def test_the_resync_clock_reconciles_every_stack_seen(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    reconciler.saw_stack("ADDED", api.one("mockstacks", "preview"))
+    await reconciler.resync_all()
+    assert ("Deployment", "preview") in [(o["kind"], o["metadata"]["name"]) for o in api.applied]
+    reconciler.saw_stack("DELETED", api.one("mockstacks", "preview"))
+    applied = len(api.applied)
+    await reconciler.resync_all()
+    assert len(api.applied) == applied
 
 
 # --- wiring and settings -----------------------------------------------------------------------
@@ -861,7 +957,9 @@ def test_register_wires_a_fresh_registry() -> None:
     assert isinstance(reconciler, Reconciler)
     ids = {handler.id for handler in registry._changing.get_all_handlers()}
     assert {"mockstack", "fixture", "fixture_resume", "chaos_policy"} <= ids
-    assert {h.id for h in registry._spawning.get_all_handlers()} == {"chaos_policy_end"}
+    # No timers or daemons: kopf would put a finalizer on every object they run for.
+    assert not list(registry._spawning.get_all_handlers())
+    assert {h.id for h in registry._activities.get_all_handlers()} >= {"configure", "clocks"}
     watching = {h.id for h in registry._watching.get_all_handlers()}
     assert watching == {"mockstack_event", "fixture_event", "chaos_policy_event", "deployment"}
 
@@ -895,3 +993,118 @@ def test_operator_runs_standalone_unless_peering_is_asked_for() -> None:
     assert "--standalone" not in kopf_args(["--peering", "team"], {})
     with_webhook = kopf_args([], {"AIMOCK_WEBHOOK_PORT": "9443"})
     assert with_webhook[-2:] == ["-m", "aimock_operator.webhook"]
+
+
+# --- which config the pods serve ---------------------------------------------------------------
+
+
+def ready_pod(api: FakeApi, name: str, ready: bool = True) -> None:
+    """A pod of the stack, counted in its Deployment's readyReplicas as the controller would."""
+    deployment = api.one("deployments", "preview")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    condition = {"type": "Ready", "status": "True" if ready else "False"}
+    pod = {
+        "metadata": {"name": name, "labels": dict(labels)},
+        "status": {"conditions": [condition]},
+    }
+    api.add("pods", pod)
+    status = deployment.setdefault("status", {})
+    status["readyReplicas"] = status.get("readyReplicas", 0) + int(ready)
+
+
+@pytest.fixture
+def follower(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Reconciler:
+    monkeypatch.setattr(handlers, "FIRST_PAUSE", 0.001)
+    monkeypatch.setattr(handlers, "LAST_PAUSE", 0.001)
+    return Reconciler(Options(image=IMAGE, nudge_again=0, serving_patience=30), clock=clock)
+
+
+async def settle_follow(reconciler: Reconciler) -> None:
+    await asyncio.wait_for(asyncio.gather(*reconciler._background), timeout=30)
+
+
+async def test_served_replicas_count_the_ready_pods_serving_the_current_config(
+    api: FakeApi, follower: Reconciler
+) -> None:
+    seed(api)
+    await follower.reconcile(NS, ["preview"], LOG)
+    old_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    for pod in ("preview-a", "preview-b", "preview-c"):
+        ready_pod(api, pod)
+        api.pod_health[pod] = old_hash
+    ready_pod(api, "preview-d", ready=False)  # not asked: the Service does not use it
+    await settle_follow(follower)
+    status = api.one("mockstacks", "preview")["status"]
+    assert status["servedReplicas"] == 3
+    served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
+    assert (served["status"], served["reason"]) == ("True", "Current")
+    assert served["message"] == f"3 of 3 ready pods serve config {old_hash}"
+
+    # An edit: one pod has the new files, two still serve the old ones.
+    fixtures = api.one("fixtures", "checkout-assistant")["spec"]["fixtures"]
+    fixtures[0]["response"]["content"] = "It arrives on Friday."
+    await follower.fixture_changed(api.edit("fixtures", "checkout-assistant"), LOG)
+    new_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    assert new_hash != old_hash
+    assert api.one("mockstacks", "preview")["status"]["servedReplicas"] == 0  # none said so yet
+    api.pod_health["preview-a"] = new_hash
+    while api.one("mockstacks", "preview")["status"]["servedReplicas"] != 1:
+        await asyncio.sleep(0.001)
+    served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
+    assert (served["status"], served["reason"]) == ("False", "Stale")
+    assert served["message"].startswith(f"1 of 3 ready pods serve config {new_hash}; 2 still")
+    # The kubelet refreshes the other two: the follow ends with every pod current.
+    api.pod_health.update({"preview-b": new_hash, "preview-c": new_hash})
+    await settle_follow(follower)
+    assert api.one("mockstacks", "preview")["status"]["servedReplicas"] == 3
+    assert conditions(api.one("mockstacks", "preview"))["ConfigServed"]["status"] == "True"
+    # Settled: a reconcile that changes nothing asks no pod.
+    asks = api.pod_asks
+    await follower.reconcile(NS, ["preview"], LOG)
+    await settle_follow(follower)
+    assert api.pod_asks == asks
+
+
+async def test_pods_that_cannot_be_reached_are_named_and_given_up_on(
+    api: FakeApi, follower: Reconciler
+) -> None:
+    seed(api)
+    await follower.reconcile(NS, ["preview"], LOG)
+    ready_pod(api, "preview-a")
+    refused = "error trying to reach service: dial tcp 10.244.0.7:4010: connect: connection refused"
+    api.pod_health["preview-a"] = k8s.ApiError(503, refused)
+    await settle_follow(follower)
+    assert api.pod_asks == handlers.UNREACHABLE_ROUNDS  # then left until the next change
+    served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
+    assert (served["status"], served["reason"]) == ("Unknown", "PodsUnreachable")
+    assert "0 of 1 ready pods serve config" in served["message"]
+    assert f"preview-a: 503: {refused}" in served["message"]
+    assert api.one("mockstacks", "preview")["status"]["servedReplicas"] == 0
+
+
+async def test_a_pod_without_a_config_hash_is_reported_as_such(
+    api: FakeApi, follower: Reconciler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    await follower.reconcile(NS, ["preview"], LOG)
+    ready_pod(api, "preview-a")
+
+    async def old_image(namespace: str, pod: str, port: int, path: str) -> bytes:
+        return b'{"status": "ok"}'
+
+    monkeypatch.setattr(k8s, "pod_get", old_image)
+    await settle_follow(follower)
+    served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
+    assert "no configHash" in served["message"]
+
+
+async def test_no_follow_when_serving_patience_is_zero(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    ready_pod(api, "preview-a")
+    api.pod_health["preview-a"] = "anything"
+    await reconciler.refresh_ready(NS, "preview")
+    assert not reconciler._background
+    assert api.pod_asks == 0

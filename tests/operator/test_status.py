@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from aimock_operator.crd.v1alpha1 import ChaosPolicyStatus, FixtureStatus, MockStackStatus
 from aimock_operator.render import chaos
 from aimock_operator.render.status import (
@@ -16,11 +18,14 @@ from aimock_operator.render.status import (
     Reconciliation,
     Rejected,
     Rollout,
+    Serving,
     changed,
     fixture_status,
     merge_conditions,
     progressing_condition,
     ready_condition,
+    serving_condition,
+    serving_status,
     stack_status,
 )
 from aimock_operator.validation import Problem
@@ -155,6 +160,7 @@ def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
     assert [c["type"] for c in status["conditions"]] == [
         "Ready",
         "Progressing",
+        "ConfigServed",
         "FixturesValid",
         "ChaosActive",
         "Reconciled",
@@ -162,11 +168,64 @@ def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
     assert {t: c["status"] for t, c in conditions.items()} == {
         "Ready": "True",
         "Progressing": "False",
+        "ConfigServed": "Unknown",  # a new config: no pod has reported it yet
         "FixturesValid": "True",
         "ChaosActive": "False",
         "Reconciled": "True",
     }
+    assert status["servedReplicas"] == 0
     assert all(c["observedGeneration"] == 4 for c in status["conditions"])
+
+
+def test_served_replicas_hold_through_a_reconcile_that_keeps_the_config() -> None:
+    first = stack_status(
+        generation=4, previous={}, deployment=deployment(), now=T0, outcome=OUTCOME
+    )
+    served = {**first, **serving_status(first, Serving(OUTCOME.config_hash, 1, 1), T0)}
+    again = stack_status(
+        generation=4, previous=served, deployment=deployment(), now=T0, outcome=OUTCOME
+    )
+    assert again["servedReplicas"] == 1
+    assert by_type(again)["ConfigServed"]["status"] == "True"
+    moved = Reconciliation(**{**OUTCOME.__dict__, "config_hash": "fedcba9876543210"})
+    edited = stack_status(
+        generation=4, previous=served, deployment=deployment(), now=T0, outcome=moved
+    )
+    assert edited["servedReplicas"] == 0
+    waiting = by_type(edited)["ConfigServed"]
+    assert (waiting["status"], waiting["reason"]) == ("Unknown", "Waiting")
+    assert "fedcba9876543210" in waiting["message"]
+
+
+@pytest.mark.parametrize(
+    ("serving", "status", "reason", "message"),
+    [
+        (Serving("abc", 3, 3), "True", "Current", "3 of 3 ready pods serve config abc"),
+        (
+            Serving("abc", 3, 1),
+            "False",
+            "Stale",
+            "1 of 3 ready pods serve config abc; 2 still serve an earlier one until the "
+            "kubelet refreshes their ConfigMap volume",
+        ),
+        (Serving("abc", 0, 0), "Unknown", "NoReadyPods", "no ready pod to ask"),
+        (
+            Serving("abc", 5, 0, tuple((f"p{i}", "503: refused") for i in range(5))),
+            "Unknown",
+            "PodsUnreachable",
+            "0 of 5 ready pods serve config abc; 5 did not answer /health through the API "
+            "server: p0: 503: refused; p1: 503: refused; p2: 503: refused (and 2 more)",
+        ),
+    ],
+)
+def test_config_served_condition(serving: Serving, status: str, reason: str, message: str) -> None:
+    got = serving_condition(serving)
+    assert (got["type"], got["status"], got["reason"], got["message"]) == (
+        "ConfigServed",
+        status,
+        reason,
+        message,
+    )
 
 
 def test_rejected_fixture_is_named_with_its_field() -> None:

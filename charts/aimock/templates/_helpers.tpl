@@ -83,8 +83,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 The rules the operator needs in a namespace it watches (ClusterRole rules when cluster-wide,
 Role rules in each watched namespace otherwise). Nothing else: Secrets only to create a stack's
 admin-token Secret and check it exists (no list, watch, update or delete; the token reaches the
-pods through secretKeyRef, which the kubelet resolves), no Pods (readiness comes from the
-Deployment's status).
+pods through secretKeyRef, which the kubelet resolves); of Pods, only what the config nudge
+and the served-config probe need (readiness itself comes from the Deployment's status).
 */}}
 {{- define "aimock.operatorRules" -}}
 # The three aimock kinds: watched, and patched for kopf's progress annotations.
@@ -109,6 +109,11 @@ Deployment's status).
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "patch"]
+# status.servedReplicas: each ready pod's /health, read through the API server's pod proxy,
+# says which config it serves. Only GET is granted, and the operator asks only for /health.
+- apiGroups: [""]
+  resources: ["pods/proxy"]
+  verbs: ["get"]
 # A MockStack's scheduled drift check (spec.drift).
 - apiGroups: ["batch"]
   resources: ["cronjobs"]

@@ -77,6 +77,14 @@ class MockStackStatus(_Status):
     )
     replicas: int | None = Field(None, description="Pods wanted.")
     ready_replicas: int | None = Field(None, alias="readyReplicas", description="Pods ready.")
+    served_replicas: int | None = Field(
+        None,
+        alias="servedReplicas",
+        description=(
+            "Ready pods that report serving the current config (configHash), asked through "
+            "the API server's pod proxy after each change; see the ConfigServed condition."
+        ),
+    )
     fixtures: int | None = Field(None, description="Fixtures served.")
     config_hash: str | None = Field(
         None, alias="configHash", description="Hash of the served configuration."
@@ -188,6 +196,7 @@ KINDS: tuple[Kind, ...] = (
         columns=(
             ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Serving", 0),
             ("Replicas", "string", ".status.readyReplicas", "Ready pods", 0),
+            ("Served", "string", ".status.servedReplicas", "Ready pods serving the config", 0),
             ("Fixtures", "integer", ".status.fixtures", "Fixtures served", 0),
             ("Endpoint", "string", ".status.endpoint", "In-cluster base URL", 0),
             ("Drift", "string", ".status.drift.verdict", "Last drift check's verdict", 1),

@@ -8,6 +8,7 @@ with `spec.drift` CronJob <s>-drift, and without `spec.adminTokenSecret` Secret
 
 from __future__ import annotations
 
+from aimock import kube
 from aimock_operator.crd.v1alpha1 import GROUP
 
 FIELD_MANAGER = "aimock-operator"
@@ -16,11 +17,8 @@ CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 # On pods: the config hash again, a moment after the first nudge (see handlers._nudge_pods).
 CONFIG_NUDGE_ANNOTATION = f"{GROUP}/config-nudge"
 STACK_LABEL = f"{GROUP}/stack"
-NAME_LABEL = "app.kubernetes.io/name"
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-APP_NAME = "aimock"
 MANAGED_BY = "aimock-operator"
 SERVER_COMPONENT = "mock-server"
 ENDPOINTS_COMPONENT = "endpoints"
@@ -28,7 +26,7 @@ DRIFT_COMPONENT = "drift-check"
 ADMIN_TOKEN_COMPONENT = "admin-token"
 
 CONTAINER = "aimock"
-PORT = 4010
+PORT = kube.POD_PORT
 PORT_NAME = "http"
 CONFIG_DIR = "/etc/aimock/config"
 CONFIG_VOLUME = "config"
@@ -108,8 +106,13 @@ def chaos_policy_of(file: str) -> str:
 
 
 def selector_labels(stack: str) -> dict[str, str]:
-    """What the Deployment and Service select pods by."""
-    return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: stack}
+    """What the Deployment and Service select pods by (the CLI finds the pods by them too)."""
+    return kube.pod_labels(stack)
+
+
+def pod_query(stack: str) -> str:
+    """The label query for a stack's pods."""
+    return kube.pod_query(stack)
 
 
 def labels(stack: str, component: str = SERVER_COMPONENT) -> dict[str, str]:

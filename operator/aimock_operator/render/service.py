@@ -31,5 +31,8 @@ def service(
             "type": spec.service.type,
             "selector": names.selector_labels(stack),
             "ports": [port],
+            # Matching state (sequences, turn counters, X-Test-Id scopes) lives in each pod;
+            # kube-proxy keeps a client address on one pod (for 3 hours by default).
+            "sessionAffinity": spec.service.session_affinity,
         },
     }

@@ -13,22 +13,25 @@ from typing import Any
 
 from aimock_operator.validation import Problem
 
-READY, PROGRESSING, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED = (
+READY, PROGRESSING, CONFIG_SERVED, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED = (
     "Ready",
     "Progressing",
+    "ConfigServed",
     "FixturesValid",
     "ChaosActive",
     "Reconciled",
 )
-STACK_CONDITIONS = (READY, PROGRESSING, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED)
+STACK_CONDITIONS = (READY, PROGRESSING, CONFIG_SERVED, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED)
 ACCEPTED = "Accepted"
 ACTIVE = "Active"
 MAX_PROBLEMS = 3  # per Fixture in a message; the Fixture's own status lists them all
+MAX_PODS_NAMED = 3  # unreachable pods named in ConfigServed's message
 
 _STACK_FIELDS = (
     "observedGeneration",
     "replicas",
     "readyReplicas",
+    "servedReplicas",
     "fixtures",
     "configHash",
     "endpoint",
@@ -158,6 +161,59 @@ def ready_condition(rollout: Rollout) -> dict[str, Any]:
     return condition(READY, False, "PodsNotReady", counts)
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What a stack's ready pods said, asked which config they serve (their `/health`)."""
+
+    config_hash: str  # the config the stack should serve: status.configHash
+    ready: int  # ready pods asked
+    current: int  # of them, those that serve `config_hash`
+    unreachable: tuple[tuple[str, str], ...] = ()  # (pod, why it gave no answer)
+
+    @property
+    def settled(self) -> bool:
+        """Every ready pod answered, and serves the stack's config."""
+        return not self.unreachable and self.current == self.ready
+
+
+def serving_condition(serving: Serving) -> dict[str, Any]:
+    counts = f"{serving.current} of {serving.ready} ready pods serve config {serving.config_hash}"
+    if serving.ready == 0:
+        return condition(CONFIG_SERVED, None, "NoReadyPods", "no ready pod to ask")
+    if serving.unreachable:
+        named = "; ".join(f"{pod}: {why}" for pod, why in serving.unreachable[:MAX_PODS_NAMED])
+        more = len(serving.unreachable) - MAX_PODS_NAMED
+        named += f" (and {more} more)" if more > 0 else ""
+        silent = len(serving.unreachable)
+        message = f"{counts}; {silent} did not answer /health through the API server: {named}"
+        return condition(CONFIG_SERVED, None, "PodsUnreachable", message)
+    if serving.current < serving.ready:
+        stale = serving.ready - serving.current
+        message = (
+            f"{counts}; {stale} still serve an earlier one until the kubelet refreshes their "
+            "ConfigMap volume"
+        )
+        return condition(CONFIG_SERVED, False, "Stale", message)
+    return condition(CONFIG_SERVED, True, "Current", counts)
+
+
+def serving_status(previous: Mapping[str, Any], serving: Serving, now: datetime) -> dict[str, Any]:
+    """The part of a stack's status that a probe of its pods measures."""
+    conditions = merge_conditions(
+        previous.get("conditions") or [],
+        [serving_condition(serving)],
+        now,
+        previous.get("observedGeneration"),
+        STACK_CONDITIONS,
+    )
+    return {"servedReplicas": serving.current, "conditions": conditions}
+
+
+def waiting_condition(config_hash: str) -> dict[str, Any]:
+    message = f"config {config_hash} is new: waiting for the pods to report serving it"
+    return condition(CONFIG_SERVED, None, "Waiting", message)
+
+
 def progressing_condition(rollout: Rollout) -> dict[str, Any]:
     if not rollout.found:
         return condition(PROGRESSING, True, "Creating", "creating the Deployment")
@@ -230,6 +286,10 @@ def stack_status(
     status = {k: previous[k] for k in _STACK_FIELDS if k in previous}
     rollout = Rollout.of(deployment)
     fresh = [ready_condition(rollout), progressing_condition(rollout)]
+    if outcome is not None and outcome.config_hash != previous.get("configHash"):
+        # Nobody has served this config yet: the pods are asked again (Reconciler._follow).
+        status["servedReplicas"] = 0
+        fresh.append(waiting_condition(outcome.config_hash))
     if outcome is not None:
         status.update(
             fixtures=outcome.fixtures,

@@ -152,6 +152,14 @@ class ServiceSpec(SpecModel):
         "ClusterIP", description="Kubernetes Service type."
     )
     port: PositiveInt = Field(4010, le=65535, description="Service port.")
+    session_affinity: Literal["ClientIP", "None"] = Field(
+        "ClientIP",
+        description=(
+            "Which pod answers a client. ClientIP (the default) keeps each client address on "
+            "one pod, so sequences, turn counters and X-Test-Id scopes, which each pod keeps "
+            "for itself, behave as with one replica. None spreads every connection."
+        ),
+    )
 
 
 DriftSurface = Literal["openai.chat", "openai.responses", "anthropic.messages", "gemini.generate"]
