@@ -54,7 +54,7 @@ from aimock_operator.render.status import (
     serving_status,
     stack_status,
 )
-from aimock_operator.settings import Options, configure, from_env
+from aimock_operator.settings import Options, configure, digest, from_env
 from aimock_operator.validation import summary, validate_fixture, validate_mockstack
 
 MOCKSTACKS, FIXTURES, CHAOS_POLICIES = (
@@ -132,6 +132,7 @@ class Reconciler:
         self.reconciles = 0
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._queued: set[tuple[str, str]] = set()  # stacks with a reconcile waiting its turn
+        self._applied: dict[tuple[str, str], str] = {}  # digest of what each stack last applied
         self._refreshing: dict[str, asyncio.Lock] = {}  # per namespace: related statuses
         self._stacks: set[tuple[str, str]] = set()  # every MockStack seen, for the resync clock
         self._drills: dict[tuple[str, str], Body] = {}  # active drills with an end, by policy
@@ -188,7 +189,7 @@ class Reconciler:
         """Reconcile every stack: repairs hand edits of children, whatever no event reported."""
         for namespace, name in sorted(self._stacks):
             try:
-                await self.reconcile(namespace, [name], log)
+                await self.reconcile(namespace, [name], log, repair=True)
             except kopf.TemporaryError as exc:
                 log.warning(f"resync of MockStack {namespace}/{name}: {exc}")
 
@@ -219,20 +220,27 @@ class Reconciler:
         stacks: Iterable[str],
         logger: Log,
         fixtures: Iterable[str] = (),
+        *,
+        repair: bool = False,
     ) -> None:
-        """Reconcile `stacks`, then refresh the status of every Fixture they touched."""
+        """Reconcile `stacks`, then refresh the status of every Fixture they touched.
+
+        `repair`: apply the children even if they rendered as last applied (a child deleted or
+        edited by hand; the resync clock)."""
         touched = set(fixtures)
         failures = []
         for name in sorted(set(stacks)):
             try:
-                touched |= await self.reconcile_stack(namespace, name, logger)
+                touched |= await self.reconcile_stack(namespace, name, logger, repair=repair)
             except k8s.ApiError as exc:
                 failures.append(f"MockStack {name}: {exc}")
         await self.refresh_related(namespace, touched)
         if failures:
             raise kopf.TemporaryError("; ".join(failures), delay=self.options.backoff)
 
-    async def reconcile_stack(self, namespace: str, name: str, logger: Log) -> set[str]:
+    async def reconcile_stack(
+        self, namespace: str, name: str, logger: Log, *, repair: bool = False
+    ) -> set[str]:
         """One stack; returns the Fixture names whose status may have changed.
 
         A reconcile already waiting for the stack's turn reads everything after this call's
@@ -248,11 +256,13 @@ class Reconciler:
         finally:
             self._queued.discard(key)
         try:
-            return await self._reconcile_stack(namespace, name, logger)
+            return await self._reconcile_stack(namespace, name, logger, repair)
         finally:
             lock.release()
 
-    async def _reconcile_stack(self, namespace: str, name: str, logger: Log) -> set[str]:
+    async def _reconcile_stack(
+        self, namespace: str, name: str, logger: Log, repair: bool
+    ) -> set[str]:
         body = await k8s.get(MOCKSTACKS, namespace, name)
         if body is None or _meta(body).get("deletionTimestamp"):
             return set()
@@ -271,9 +281,9 @@ class Reconciler:
                 message += f"; generation {served}, the last applied, is served"
             await self._report(body, failure=Failure("InvalidSpec", message))
             return touched
-        return touched | await self._apply(stack, body, logger)
+        return touched | await self._apply(stack, body, logger, repair)
 
-    async def _apply(self, stack: Stack, body: Body, logger: Log) -> set[str]:
+    async def _apply(self, stack: Stack, body: Body, logger: Log, repair: bool) -> set[str]:
         now = self.clock()
         selected = await self._selected_fixtures(stack)
         config_maps = await k8s.list_config_maps(stack.namespace, _config_query(stack))
@@ -303,17 +313,26 @@ class Reconciler:
             elif file in served:  # the last accepted drill goes on where it runs already
                 kept[file] = served[file]
         rendered = render_stack(stack, valid, policies, self.options.image, kept=kept)
+        key = (stack.namespace, stack.name)
+        # What this reconcile would apply; the same as the last one applied means the children
+        # are as wanted (what else changes them: a Deployment deleted by hand comes back through
+        # its event, anything else through the resync clock, both with `repair`).
+        wanted = digest([stack.resource.uid, rendered.objects, rendered.generated_token_secret])
+        deployment: Body | None = None
         try:
-            await self._ensure_admin_token(stack, rendered.generated_token_secret)
-            applied = await k8s.apply_all(rendered.objects)
-            await self._prune_config_maps(stack, rendered.config_map_names, config_maps)
-            if rendered.config_hash != (body.get("status") or {}).get("configHash"):
-                await self._nudge_pods(stack, rendered.config_hash, logger)
-            if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
-                job = names.drift_job(stack.name)
-                await k8s.delete_owned_cron_job(stack.namespace, job, stack.resource.uid)
+            if repair or self._applied.get(key) != wanted:
+                self._applied.pop(key, None)
+                await self._ensure_admin_token(stack, rendered.generated_token_secret)
+                deployment = (await k8s.apply_all(rendered.objects))[-1]
+                await self._prune_config_maps(stack, rendered.config_map_names, config_maps)
+                if rendered.config_hash != (body.get("status") or {}).get("configHash"):
+                    await self._nudge_pods(stack, rendered.config_hash, logger)
+                if rendered.drift_job is None:  # spec.drift removed: its schedule goes too
+                    job = names.drift_job(stack.name)
+                    await k8s.delete_owned_cron_job(stack.namespace, job, stack.resource.uid)
+                self._applied[key] = wanted
         except k8s.ApiError as exc:
-            if exc.namespace_terminating:  # the stack goes with its namespace: nothing to do
+            if exc.namespace_gone:  # the stack goes with its namespace: nothing to do
                 logger.info(f"MockStack {stack.name}: its namespace is being deleted")
                 return set()
             logger.error(f"MockStack {stack.name}: applying failed: {exc}")
@@ -330,7 +349,7 @@ class Reconciler:
             chaos_policies=tuple(rendered.chaos_policies),
             generation=stack.resource.generation,
         )
-        await self._report(body, outcome=outcome, deployment=applied[-1])
+        await self._report(body, outcome=outcome, deployment=deployment)
         self.reconciles += 1
         logger.info(
             f"MockStack {stack.name}: config {rendered.config_hash}, "
@@ -517,6 +536,7 @@ class Reconciler:
         self._locks.pop((namespace, name), None)
         self._nudged.pop((namespace, name), None)
         self._followed.pop((namespace, name), None)
+        self._applied.pop((namespace, name), None)
         await self.refresh_related(namespace, _listed_fixtures(body))
 
     # --- Fixture -----------------------------------------------------------------------------
@@ -614,8 +634,8 @@ class Reconciler:
         )
         if not stack:
             return
-        if event == "DELETED":
-            await self.reconcile(namespace, [stack], logger)  # deleted by hand: put it back
+        if event == "DELETED":  # deleted by hand: put it back
+            await self.reconcile(namespace, [stack], logger, repair=True)
         else:
             await self.refresh_ready(namespace, stack)
 

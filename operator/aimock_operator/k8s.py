@@ -74,10 +74,11 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
     @property
-    def namespace_terminating(self) -> bool:
-        """Refused because the namespace is being deleted: nothing can be created there again,
-        and what is there goes with it."""
-        return self.status == 403 and "because it is being terminated" in self.message
+    def namespace_gone(self) -> bool:
+        """Refused because the namespace is being deleted (nothing can be created there
+        again, and what is there goes with it) or is gone already."""
+        terminating = self.status == 403 and "because it is being terminated" in self.message
+        return terminating or (self.status == 404 and self.message.startswith("namespaces "))
 
 
 def use(kubeconfig: str | None = None) -> None:

@@ -338,12 +338,16 @@ def make_pki(directory: Path) -> Pki:
     return Pki(directory)
 
 
-def write_kubeconfig(path: Path, server: str, pki: Pki) -> None:
-    """An admin kubeconfig with everything embedded (JSON is valid kubeconfig YAML)."""
+def write_kubeconfig(
+    path: Path, server: str, pki: Pki, user: tuple[str, Path, Path] | None = None
+) -> None:
+    """A kubeconfig with everything embedded (JSON is valid kubeconfig YAML): the admin's, or
+    `user` (name, client certificate, key)."""
 
     def b64(file: Path) -> str:
         return base64.b64encode(file.read_bytes()).decode()
 
+    name, cert, key = user or ("aimock-admin", pki.admin_cert, pki.admin_key)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -355,16 +359,11 @@ def write_kubeconfig(path: Path, server: str, pki: Pki) -> None:
         ],
         "users": [
             {
-                "name": "aimock-admin",
-                "user": {
-                    "client-certificate-data": b64(pki.admin_cert),
-                    "client-key-data": b64(pki.admin_key),
-                },
+                "name": name,
+                "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)},
             }
         ],
-        "contexts": [
-            {"name": "aimock-test", "context": {"cluster": "aimock-test", "user": "aimock-admin"}}
-        ],
+        "contexts": [{"name": "aimock-test", "context": {"cluster": "aimock-test", "user": name}}],
         "current-context": "aimock-test",
     }
     path.write_text(json.dumps(config, indent=2))
@@ -470,6 +469,23 @@ class ControlPlane:
 
         api: ApiClient = config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
         return api
+
+    def user_kubeconfig(self, user: str, group: str) -> Path:
+        """A kubeconfig for a user of this cluster: a client certificate CN=`user`, O=`group`
+        signed by the plane's CA (`system:masters` for an admin under a name of its own, so
+        the audit log tells its requests apart)."""
+        assert self.pki is not None
+        directory = self.workdir / "users"
+        directory.mkdir(exist_ok=True)
+        ca_key = serialization.load_pem_private_key(self.pki.ca_key.read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca_name = x509.load_pem_x509_certificate(self.pki.ca_cert.read_bytes()).subject
+        client = ExtendedKeyUsageOID.CLIENT_AUTH
+        _Writer(directory).leaf(user, _name(user, group), (ca_name, ca_key), client)
+        path = directory / f"{user}.kubeconfig"
+        credentials = (user, directory / f"{user}.crt", directory / f"{user}.key")
+        write_kubeconfig(path, self.server, self.pki, credentials)
+        return path
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
         """Run kubectl against this cluster and return its stdout."""
