@@ -51,5 +51,12 @@ format: setup
 bench: setup wrk
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
+# The operator with 200 MockStacks in 50 namespaces on the local control plane (tests/k8s):
+# time to Ready, CPU, memory, API requests from the audit log, idle writes, namespace deletion.
+# A few minutes; writes bench/results/operator-scale.{json,md}. See bench/README.md.
+.PHONY: bench-operator
+bench-operator: setup
+	$(BIN)/python bench/operator_scale.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info
