@@ -12,11 +12,11 @@ point: an operator killed half-way converges on restart.
   or served it, then write its status (Accepted, which stacks load it).
 - ChaosPolicy create/update and deletion -> stamp its drill (Active, startedAt, expiresAt) and
   reconcile the stacks it selects; a clock marks it Expired at its end and reconciles again.
+- Deployment events (children only, by label) -> refresh the stack's Ready condition.
 
 The two clocks are the operator's own loops, not kopf timers: a kopf timer puts a finalizer on
 every object it runs for, and a finalizer would leave MockStacks and ChaosPolicies (and their
 namespaces) stuck in Terminating whenever the operator is down. Owner references clean up.
-- Deployment events (children only, by label) -> refresh the stack's Ready condition.
 
 An invalid version never reaches a pod: a Fixture or ChaosPolicy edited into one keeps its
 last accepted version in the config (read back from the stack's ConfigMaps), an invalid
@@ -68,6 +68,7 @@ Log = logging.Logger | logging.LoggerAdapter[Any]
 # until all serve it or `Options.serving_patience` passes; a stack none of whose pods can be
 # reached is given up after three rounds (until its next change) rather than asked forever.
 FIRST_PAUSE, LAST_PAUSE, UNREACHABLE_ROUNDS = 0.5, 8.0, 3
+MOVES_FOLLOWED = 3  # config changes while the pods are asked, followed within one round
 log = logging.getLogger("aimock_operator.serving")
 
 
@@ -498,22 +499,25 @@ class Reconciler:
     async def refresh_serving(self, namespace: str, name: str) -> Serving | None:
         """Ask the stack's ready pods which config they serve, and report it in status;
         None when the stack is gone."""
-        body = await k8s.get(MOCKSTACKS, namespace, name)
-        if body is None or _meta(body).get("deletionTimestamp"):
-            return None
-        config_hash = str((body.get("status") or {}).get("configHash") or "")
-        found = await serving.probe(namespace, name, config_hash)
-        async with self._lock(namespace, name):
+        for _ in range(MOVES_FOLLOWED):
             body = await k8s.get(MOCKSTACKS, namespace, name)
-            if body is None:
+            if body is None or _meta(body).get("deletionTimestamp"):
                 return None
-            previous = body.get("status") or {}
-            if previous.get("configHash") != config_hash:
-                return found  # the config moved on meanwhile: the next round asks about it
-            status = serving_status(previous, found, self.clock())
-            if changed(previous, status):
-                await k8s.patch_status(MOCKSTACKS, namespace, name, status)
-        return found
+            config_hash = str((body.get("status") or {}).get("configHash") or "")
+            found = await serving.probe(namespace, name, config_hash)
+            async with self._lock(namespace, name):
+                body = await k8s.get(MOCKSTACKS, namespace, name)
+                if body is None:
+                    return None
+                previous = body.get("status") or {}
+                if previous.get("configHash") != config_hash:
+                    continue  # the config moved on while the pods were asked: ask about it
+                status = serving_status(previous, found, self.clock())
+                if changed(previous, status):
+                    await k8s.patch_status(MOCKSTACKS, namespace, name, status)
+                return found
+        # Edits faster than the pods can be asked: nothing confirmed, the follow goes on.
+        return Serving(config_hash, found.ready, 0, found.unreachable)
 
     async def refresh_ready(self, namespace: str, name: str) -> None:
         """The Deployment changed: recompute the stack's Ready and Progressing conditions.

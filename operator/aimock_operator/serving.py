@@ -49,11 +49,11 @@ async def served_hash(namespace: str, pod: str) -> str | NoAnswer:
 async def probe(namespace: str, stack: str, config_hash: str) -> Serving:
     """Ask every ready pod of `stack` which config it serves."""
     pods = [pod for pod in await k8s.list_pods(namespace, names.pod_query(stack)) if is_ready(pod)]
-    names_ = [str(pod["metadata"]["name"]) for pod in pods]
-    answers = await asyncio.gather(*(served_hash(namespace, name) for name in names_))
+    pod_names = [str(pod["metadata"]["name"]) for pod in pods]
+    answers = await asyncio.gather(*(served_hash(namespace, name) for name in pod_names))
     unreachable = tuple(
         (name, str(answer))
-        for name, answer in zip(names_, answers, strict=True)
+        for name, answer in zip(pod_names, answers, strict=True)
         if isinstance(answer, NoAnswer)
     )
     current = sum(

@@ -30,58 +30,47 @@ class StackJournal:
 
 
 def _api_message(exc: Exception) -> str:
+    """The API's own explanation of a failed call (its Status message), else the error."""
     status = getattr(exc, "status", None)
-    body = getattr(exc, "body", None)
     try:
-        message = json.loads(body or "").get("message") or json.loads(body or "").get("error")
+        body = json.loads(getattr(exc, "body", None) or "")
+        message = body.get("message") or body.get("error")
     except (ValueError, AttributeError, TypeError):
         message = None
-    reason = message or getattr(exc, "reason", None) or str(exc)
+    reason = message or getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
     return f"{status}: {reason}" if status else str(reason)
 
 
-def _get(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """One client call's JSON body (raw, so no model classes come between)."""
-    response = call(*args, _preload_content=False, _request_timeout=TIMEOUT_SECONDS, **kwargs)
-    body = json.loads(response.data or b"{}")
+def _get(what: str, call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """One client call's JSON body (raw, so no model classes come between); any failure, the
+    API's refusal or no API at all, is a KubeError naming `what` was asked for."""
+    try:
+        response = call(*args, _preload_content=False, _request_timeout=TIMEOUT_SECONDS, **kwargs)
+        body = json.loads(response.data or b"{}")
+    except Exception as exc:  # ApiException, urllib3's network errors, a body that is not JSON
+        raise KubeError(f"{what}: {_api_message(exc)}") from None
     return body if isinstance(body, dict) else {}
 
 
 def _token(namespace: str, stack: str) -> str:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        body = _get(
-            custom_objects().get_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            "mockstacks",
-            stack,
-        )
-    except ApiException as exc:
-        raise KubeError(f"MockStack {namespace}/{stack}: {_api_message(exc)}") from None
+    what = f"MockStack {namespace}/{stack}"
+    mockstack = custom_objects().get_namespaced_custom_object
+    body = _get(what, mockstack, GROUP, VERSION, namespace, "mockstacks", stack)
     secret_name = (body.get("status") or {}).get("adminTokenSecret")
     if not secret_name:
-        raise KubeError(f"MockStack {namespace}/{stack} has no status.adminTokenSecret yet")
-    try:
-        secret = _get(core().read_namespaced_secret, secret_name, namespace)
-    except ApiException as exc:
-        raise KubeError(f"Secret {namespace}/{secret_name}: {_api_message(exc)}") from None
+        raise KubeError(f"{what} has no status.adminTokenSecret yet")
+    what = f"Secret {namespace}/{secret_name}"
+    secret = _get(what, core().read_namespaced_secret, secret_name, namespace)
     raw = (secret.get("data") or {}).get("token")
     if not raw:
-        raise KubeError(f"Secret {namespace}/{secret_name} has no `token` key")
+        raise KubeError(f"{what} has no `token` key")
     return base64.b64decode(raw).decode()
 
 
 def _pods(namespace: str, stack: str) -> list[str]:
     """The stack's pods that have an address and are not going away."""
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        listing = _get(core().list_namespaced_pod, namespace, label_selector=pod_query(stack))
-    except ApiException as exc:
-        raise KubeError(f"pods of MockStack {namespace}/{stack}: {_api_message(exc)}") from None
+    what = f"pods of MockStack {namespace}/{stack}"
+    listing = _get(what, core().list_namespaced_pod, namespace, label_selector=pod_query(stack))
     return sorted(
         str(pod["metadata"]["name"])
         for pod in listing.get("items") or []

@@ -23,6 +23,7 @@ from aimock_operator import handlers, k8s
 from aimock_operator.__main__ import kopf_args
 from aimock_operator.handlers import Reconciler, register
 from aimock_operator.render import selectors
+from aimock_operator.render.status import Serving
 from aimock_operator.settings import (
     DigestDiffBaseStorage,
     Options,
@@ -1119,3 +1120,31 @@ async def test_no_follow_when_serving_patience_is_zero(
     await reconciler.refresh_ready(NS, "preview")
     assert not reconciler._background
     assert api.pod_asks == 0
+
+
+async def test_a_config_that_moves_on_while_the_pods_are_asked_is_asked_about(
+    api: FakeApi, reconciler: Reconciler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    ready_pod(api, "preview-a")
+    first = api.one("mockstacks", "preview")["status"]["configHash"]
+    moved = "0123456789abcdef"
+    api.pod_health["preview-a"] = first
+    asked: list[str] = []
+    probe = handlers.serving.probe
+
+    async def edited_meanwhile(namespace: str, stack: str, config_hash: str) -> Serving:
+        asked.append(config_hash)
+        found = await probe(namespace, stack, config_hash)
+        if len(asked) == 1:  # an edit lands while the pods are asked
+            api.one("mockstacks", "preview")["status"]["configHash"] = moved
+            api.pod_health["preview-a"] = moved
+        return found
+
+    monkeypatch.setattr(handlers.serving, "probe", edited_meanwhile)
+    found = await reconciler.refresh_serving(NS, "preview")
+    assert asked == [first, moved]
+    assert found is not None and (found.config_hash, found.current) == (moved, 1)
+    served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
+    assert served["message"] == f"1 of 1 ready pods serve config {moved}"

@@ -228,3 +228,44 @@ def test_the_limit_flags_reach_the_server(server_factory: Any) -> None:
     httpx.post(server.url + "/v1/chat/completions", json=fits, timeout=10)
     last = server.journal()[-1]
     assert last["bodyTruncated"] is True and len(str(last["body"])) == 100
+
+
+def test_journal_without_a_cluster_is_a_clear_error(tmp_path: Path) -> None:
+    """`aimock journal --stack` with a kubeconfig whose API server does not answer: one line
+    naming what was asked for and why, exit 1, no traceback."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # held, never listening: connections are refused
+    port = closed.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    with closed:
+        result = subprocess.run(
+            [sys.executable, "-m", "aimock", "journal", "--stack", "preview", "-n", "shop"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: MockStack shop/preview: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_journal_needs_a_stack() -> None:
+    result = run_cli("journal")
+    assert result.returncode == 2
+    assert "--stack" in result.stderr
