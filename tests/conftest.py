@@ -112,10 +112,10 @@ def start_server(
 
 
 @contextlib.contextmanager
-def serving(*args: str) -> Iterator[ServerProcess]:
-    """A server started with `args`; on the way out, its log must hold no traceback: a
-    traceback is a defect of ours, whatever the test sent."""
-    server = start_server(list(args))
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A server started with `args` (and `env` added to ours); on the way out, its log must
+    hold no traceback: a traceback is a defect of ours, whatever the test sent."""
+    server = start_server(list(args), env)
     try:
         yield server
     finally:

@@ -90,9 +90,22 @@ def bin_dir() -> Path:
     return Path(result.stdout.strip())
 
 
+@functools.cache
+def hollow_kubelet() -> str:
+    """The hollow kubelet's file name in the cache (asked from the script: one rule)."""
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--hollow-name"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return result.stdout.strip()
+
+
 def missing_binaries(directory: Path | None = None) -> list[str]:
     directory = directory or bin_dir()
-    wanted = [*BINARIES, KWOK_STAGES]
+    wanted = [*BINARIES, hollow_kubelet(), KWOK_STAGES]
     return [name for name in wanted if not (directory / name).is_file()]
 
 
@@ -825,14 +838,42 @@ class ControlPlane:
             )
         self.timings["nodes ready"] = time.monotonic() - started
 
-    def _node_schedulable(self, name: str) -> bool:
+    def start_hollow_node(self, name: str, label: tuple[str, str]) -> Path:
+        """Register a node run by the kubelet's own code (tests/k8s/hollow_kubelet): fake
+        containers, real volumes under the returned root directory. It carries `label` and a
+        NoSchedule taint of the same key and value, so only pods that select and tolerate it
+        run there. Waits until it is Ready; it stops with the plane."""
+        root = self.workdir / name
+        root.mkdir()
+        [port] = free_ports(1)
+        pair = "=".join(label)
+        argv = [
+            str(self.bin / hollow_kubelet()),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--name={name}",
+            f"--port={port}",
+            f"--root-dir={root}",
+            f"--labels={pair}",
+            f"--taint={pair}",
+        ]
+        kubelet = self._spawn(name, argv)
+        mine = {"key": label[0], "value": label[1], "effect": "NoSchedule"}
+        ready = lambda: self._node_schedulable(name, allowed=[mine])  # noqa: E731
+        self._await(kubelet, ready, f"node {name} Ready")
+        return root
+
+    def _node_schedulable(self, name: str, allowed: list[dict[str, str]] | None = None) -> bool:
         status, node = self.request("GET", f"/api/v1/nodes/{name}")
         if status != 200:
             return False
         conditions = node.get("status", {}).get("conditions", [])
         ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
         # The node lifecycle controller taints new nodes not-ready until it has seen them Ready.
-        return ready and not node.get("spec", {}).get("taints")
+        taints = [
+            {key: taint.get(key) for key in ("key", "value", "effect")}
+            for taint in node.get("spec", {}).get("taints") or []
+        ]
+        return ready and all(taint in (allowed or []) for taint in taints)
 
     def _wait_for_default_service_account(self) -> None:
         wait_until(
