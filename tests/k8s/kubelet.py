@@ -1,5 +1,9 @@
 """A stand-in for the kubelet's share in serving a stack, since kwok's pods run nothing.
 
+tests/k8s/test_hollow_kubelet.py runs one pod on the kubelet's own code instead; this lighter
+stand-in is for several replicas, each of which needs an address of its own for the pod
+network (the hollow kubelet's fake runtime gives every pod the same IP).
+
 Each ready pod of the stack gets a real `aimock serve -f <its volume> --watch` on 127.0.0.1,
 and the plane's pod network (tests/k8s/pod_network.py) leads the pod's IP and port there, so
 the API server's pod proxy reaches it as it would reach the pod.
@@ -45,7 +49,7 @@ class PodServer:
     frozen: bool = False  # a kubelet that misses this pod's updates
 
 
-class HollowKubelet:
+class KubeletStandIn:
     """Runs the ready pods of one stack as real servers until `stop()`."""
 
     def __init__(self, plane: ControlPlane, namespace: str, stack: str, root: Path) -> None:
@@ -54,9 +58,9 @@ class HollowKubelet:
         self.failure: BaseException | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="hollow-kubelet")
+        self._thread = threading.Thread(target=self._run, daemon=True, name="kubelet-stand-in")
 
-    def __enter__(self) -> HollowKubelet:
+    def __enter__(self) -> KubeletStandIn:
         self._thread.start()
         return self
 

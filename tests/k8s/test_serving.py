@@ -23,7 +23,7 @@ import openai
 import pytest
 import yaml
 
-from tests.k8s.kubelet import HollowKubelet
+from tests.k8s.kubelet import KubeletStandIn
 from tests.k8s.operator_run import Operator
 from tests.k8s.plane import ControlPlane
 from tests.k8s.test_operator import EXAMPLE, WAIT, apply, condition, example, report, wait_for
@@ -79,7 +79,7 @@ def test_every_replica_serves_an_edit_and_status_counts_them(
     tmp_path: Path,
 ) -> None:
     three_replicas(plane, namespace)
-    with HollowKubelet(plane, namespace, "preview", tmp_path) as kubelet:
+    with KubeletStandIn(plane, namespace, "preview", tmp_path) as kubelet:
         stack = wait_for(
             plane, namespace, "mockstack/preview", serves_every_replica, "3 replicas served"
         )
@@ -136,7 +136,7 @@ def test_a_replica_on_an_old_config_is_counted_out(
     """A pod whose volume was not refreshed (a kubelet that missed the nudge) keeps serving
     the old config: status says 2 of 3, names it Stale, and recovers once it is refreshed."""
     three_replicas(plane, namespace)
-    with HollowKubelet(plane, namespace, "preview", tmp_path) as kubelet:
+    with KubeletStandIn(plane, namespace, "preview", tmp_path) as kubelet:
         wait_for(plane, namespace, "mockstack/preview", serves_every_replica, "3 replicas served")
         lagging = sorted(kubelet.pods)[0]
         kubelet.freeze(lagging)
@@ -170,7 +170,7 @@ def test_the_journal_of_the_whole_stack(
     tmp_path: Path,
 ) -> None:
     three_replicas(plane, namespace)
-    with HollowKubelet(plane, namespace, "preview", tmp_path) as kubelet:
+    with KubeletStandIn(plane, namespace, "preview", tmp_path) as kubelet:
         wait_for(plane, namespace, "mockstack/preview", serves_every_replica, "3 replicas served")
         pods = sorted(kubelet.pods)
         # One request per pod, as clients pinned to different pods would send them.
