@@ -115,18 +115,23 @@ def _error(exc: ApiException) -> ApiError:
     return ApiError(int(exc.status or 0), str(message))
 
 
+def _raw(method: Callable[..., Any], *args: Any, timeout: float = TIMEOUT, **kwargs: Any) -> bytes:
+    """One client call (blocking) and its raw body; API errors -> ApiError."""
+    try:
+        response = method(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+    except ApiException as exc:
+        raise _error(exc) from None
+    data: bytes = response.data
+    return data
+
+
 async def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run one client call in a thread and decode its JSON body; API errors -> ApiError."""
-
-    def run() -> dict[str, Any]:
-        try:
-            response = method(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
-        except ApiException as exc:
-            raise _error(exc) from None
-        data: dict[str, Any] = json.loads(response.data or b"{}")
-        return data
-
-    return await _in_thread(run)
+    # Decoded in the thread too: a large listing would otherwise hold the event loop.
+    decoded: dict[str, Any] = await _in_thread(
+        lambda: json.loads(_raw(method, *args, **kwargs) or b"{}")
+    )
+    return decoded
 
 
 def _core() -> client.CoreV1Api:
@@ -288,20 +293,11 @@ async def pod_get(namespace: str, pod: str, port: int, path: str) -> bytes:
     server's 503 when it cannot reach the pod, or status 0 when the call itself failed."""
 
     def run() -> bytes:
+        proxy = _core().connect_get_namespaced_pod_proxy_with_path
         try:
-            response = _core().connect_get_namespaced_pod_proxy_with_path(
-                f"{pod}:{port}",
-                namespace,
-                path.lstrip("/"),
-                _preload_content=False,
-                _request_timeout=PROBE_TIMEOUT,
-            )
-        except ApiException as exc:
-            raise _error(exc) from None
+            return _raw(proxy, f"{pod}:{port}", namespace, path.lstrip("/"), timeout=PROBE_TIMEOUT)
         except urllib3.exceptions.HTTPError as exc:  # a timeout, a reset connection
             raise ApiError(0, f"{type(exc).__name__}: {exc}") from None
-        data: bytes = response.data  # type: ignore[attr-defined]  # raw, not preloaded
-        return data
 
     return await _in_thread(run)
 

@@ -19,10 +19,6 @@ from aimock_operator.render import names
 from aimock_operator.render.status import Serving
 
 
-class NoAnswer(str):
-    """Why a pod gave no config hash."""
-
-
 def is_ready(pod: Mapping[str, Any]) -> bool:
     """A pod that is not going away and whose Ready condition is True: one the Service uses."""
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
@@ -31,19 +27,19 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-async def served_hash(namespace: str, pod: str) -> str | NoAnswer:
-    """The config hash one pod serves, or why it gave none."""
+async def served_hash(namespace: str, pod: str) -> tuple[str | None, str]:
+    """The config hash one pod serves, or None and why it gave none."""
     try:
         raw = await k8s.pod_get(namespace, pod, names.PORT, "/health")
     except k8s.ApiError as exc:
-        return NoAnswer(str(exc))
+        return None, str(exc)
     try:
         value = json.loads(raw).get("configHash")
     except (ValueError, AttributeError):
-        return NoAnswer("its /health is not a JSON object")
+        return None, "its /health is not a JSON object"
     if not isinstance(value, str):
-        return NoAnswer("its /health has no configHash (an image older than the operator?)")
-    return value
+        return None, "its /health has no configHash (an image older than the operator?)"
+    return value, ""
 
 
 async def probe(namespace: str, stack: str, config_hash: str) -> Serving:
@@ -52,11 +48,9 @@ async def probe(namespace: str, stack: str, config_hash: str) -> Serving:
     pod_names = [str(pod["metadata"]["name"]) for pod in pods]
     answers = await asyncio.gather(*(served_hash(namespace, name) for name in pod_names))
     unreachable = tuple(
-        (name, str(answer))
-        for name, answer in zip(pod_names, answers, strict=True)
-        if isinstance(answer, NoAnswer)
+        (name, why)
+        for name, (served, why) in zip(pod_names, answers, strict=True)
+        if served is None
     )
-    current = sum(
-        1 for answer in answers if answer == config_hash and not isinstance(answer, NoAnswer)
-    )
+    current = sum(1 for served, _ in answers if served == config_hash)
     return Serving(config_hash, len(pods), current, unreachable)

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aimock.kube import POD_PORT, KubeError, core, custom_objects, pod_query
+from aimock.models.stack import GROUP, VERSION
 
-GROUP, VERSION = "aimock.dev", "v1alpha1"
 TIMEOUT_SECONDS = 10.0
 
 

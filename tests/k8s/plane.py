@@ -77,30 +77,24 @@ class PlaneError(RuntimeError):
     """The control plane could not start (the message carries the failing logs)."""
 
 
+def _ask_build_script(flag: str) -> str:
+    """What scripts/k8s-bin.sh answers to `flag` (one rule, kept in the script)."""
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), flag], capture_output=True, text=True, check=True, timeout=30
+    )
+    return result.stdout.strip()
+
+
 @functools.cache
 def bin_dir() -> Path:
-    """Where scripts/k8s-bin.sh caches the binaries (asked from the script: one rule)."""
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), "--print-dir"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return Path(result.stdout.strip())
+    """Where scripts/k8s-bin.sh caches the binaries."""
+    return Path(_ask_build_script("--print-dir"))
 
 
 @functools.cache
 def hollow_kubelet() -> str:
-    """The hollow kubelet's file name in the cache (asked from the script: one rule)."""
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), "--hollow-name"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return result.stdout.strip()
+    """The hollow kubelet's file name in the cache."""
+    return _ask_build_script("--hollow-name")
 
 
 def missing_binaries(directory: Path | None = None) -> list[str]:

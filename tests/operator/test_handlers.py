@@ -356,14 +356,6 @@ async def test_reconcile_twice_changes_nothing(api: FakeApi, reconciler: Reconci
     assert api.applied[:4] == api.applied[4:]
 
 
-async def test_a_child_deleted_by_hand_is_put_back(api: FakeApi, reconciler: Reconciler) -> None:
-    seed(api)
-    await reconciler.reconcile(NS, ["preview"], LOG)
-    deployment = api.remove("deployments", "preview")
-    await reconciler.deployment_event("DELETED", deployment, LOG)
-    assert api.has("deployments", "preview")
-
-
 async def test_deployment_readiness_makes_the_stack_ready(
     api: FakeApi, reconciler: Reconciler, clock: Clock
 ) -> None:

@@ -8,9 +8,8 @@ from typing import Any
 
 from aimock.drift.run import Report
 from aimock.kube import MERGE_PATCH, KubeError, custom_objects
-from aimock.models.stack import API_VERSION
+from aimock.models.stack import GROUP, VERSION
 
-GROUP, VERSION = API_VERSION.split("/")
 SHOWN = 10  # critical findings named in the status; the job's log has them all
 
 

@@ -28,6 +28,7 @@ from aimock.models.fixture import ChaosRates, Fixture, StreamingProfile
 from aimock.models.services import SECTIONS
 
 API_VERSION = "aimock.dev/v1alpha1"
+GROUP, VERSION = API_VERSION.split("/")
 ProfileName = Literal["instant", "fast", "reasoning", "overloaded"]
 
 

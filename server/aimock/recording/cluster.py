@@ -25,14 +25,13 @@ import yaml
 
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.kube import KubeError, custom_objects
-from aimock.models.stack import API_VERSION
+from aimock.models.stack import API_VERSION, GROUP, VERSION
 from aimock.recording.options import ClusterTarget
 
 if TYPE_CHECKING:
     from kubernetes.client import CustomObjectsApi
 
 RECORDED_BY = "aimock.dev/recorded-by"
-GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "fixtures"
 CONFLICT_RETRIES = 8
 _NOT_NAME = re.compile(r"[^a-z0-9-]+")
