@@ -17,13 +17,14 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from aimock import control, exchange, families, routes, wire
+from aimock import control, exchange, families, fastlane, http1, routes, wire
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
 from aimock.recording.proxy import RECORDER, Recorder
 from aimock.services.registry import SERVICES
 from aimock.state import STATE, ServeOptions, ServerState
+from aimock.surface import Surface
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -82,9 +83,13 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     control.add_routes(app)
     for service in SERVICES:
         service.mount(app, state)
-    for method, path, handler, route in routes.table(state.settings.openai_prefixes):
-        app.router.add_route(method, path, handler)
-        families.add_family(app, path, route)
+    lane: dict[object, Surface] = {}
+    for mount in routes.table(state.settings.openai_prefixes):
+        app.router.add_route(mount.method, mount.path, mount.handler)
+        families.add_family(app, mount.path, mount.route)
+        if mount.surface is not None:
+            lane[mount.handler] = mount.surface
+    app[fastlane.SURFACES] = lane
     last = app.router.add_resource(ANY_PATH)
     last.add_route("*", unknown_path)
     app[CATCH_ALL].append(last)
@@ -122,7 +127,11 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     idle = app[STATE].options.idle_timeout
     runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=idle)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site: web.BaseSite
+    if fast_lane_enabled():
+        site = FrontSite(runner, host, port, fastlane.FastLane(app), http1.Doors(idle))
+    else:
+        site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
     bound = port
     for address in runner.addresses:
@@ -130,6 +139,50 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
             bound = int(address[1])
             break
     return runner, bound
+
+
+def fast_lane_enabled() -> bool:
+    """Whether connections start on the fast lane (`aimock.http1`); AIMOCK_FAST_LANE=off
+    leaves every request to aiohttp (to compare, or to rule the lane out)."""
+    return os.environ.get("AIMOCK_FAST_LANE", "").lower() not in ("off", "0", "false", "no")
+
+
+class FrontSite(web.BaseSite):
+    """A TCP site whose connections start on the front protocol: the fast lane answers what
+    it can, aiohttp (the runner's server) the rest."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        lane: http1.Lane,
+        doors: http1.Doors,
+    ) -> None:
+        super().__init__(runner)
+        self._host, self._port = host, port
+        self._lane, self._doors = lane, doors
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        lane, doors = self._lane, self._doors
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: http1.Front(lane, server, doors),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+        )
+
+    async def stop(self) -> None:
+        await super().stop()
+        self._doors.close_all()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -134,6 +134,21 @@ def _given(rates: ChaosRates | None, field: str) -> float | None:
     return value
 
 
+def quiet(
+    headers: Mapping[str, str],
+    fixture_rates: ChaosRates | None,
+    server_rates: ChaosRates | None,
+    policies: Sequence[ActivePolicy],
+) -> bool:
+    """Whether nothing could strike: no rates, no policy, no chaos header."""
+    return (
+        fixture_rates is None
+        and server_rates is None
+        and not policies
+        and headers.keys().isdisjoint(HEADERS)
+    )
+
+
 def roll(
     headers: Mapping[str, str],
     surface: str,
@@ -150,8 +165,7 @@ def roll(
     """What chaos does to a request to `surface`/`provider`/`model`; None when nothing.
     `rng` and `seed` are the server's generator and its seed; `actions` those the route can
     take (a route that cannot cut its answer halfway leaves out truncate)."""
-    quiet = fixture_rates is None and server_rates is None and not policies
-    if quiet and headers.keys().isdisjoint(HEADERS):
+    if quiet(headers, fixture_rates, server_rates, policies):
         return None  # the common case: nothing could strike
     now = time.monotonic() if policies else 0.0
     applying = [p for p in policies if p.applies_to(surface, provider, model, now)]

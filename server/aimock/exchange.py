@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,17 +91,53 @@ CHAOS_ACTIONS = tuple(a for a in chaos.ACTIONS if a != "truncate")
 
 
 def request_context(request: web.Request) -> RequestContext:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    test_id = headers.get("x-test-id") or request.query.get("testId") or DEFAULT_TEST_ID
+    return context_of({k.lower(): v for k, v in request.headers.items()}, request.query)
+
+
+def context_of(headers: dict[str, str], query: Mapping[str, str]) -> RequestContext:
+    """The request's context from its headers (lower-cased names) and query."""
+    test_id = headers.get("x-test-id") or query.get("testId") or DEFAULT_TEST_ID
     strict_raw = headers.get("x-aimock-strict", "").strip().lower()
     strict: bool | None = None
     if strict_raw in ("true", "1"):
         strict = True
     elif strict_raw in ("false", "0"):
         strict = False
-    return RequestContext(
-        headers=headers, test_id=test_id, strict_override=strict, query=request.query
+    return RequestContext(headers=headers, test_id=test_id, strict_override=strict, query=query)
+
+
+def open_entry(
+    method: str, path_qs: str, context: RequestContext, route: Route, request_id: str
+) -> Entry:
+    """The journal entry of a request on its way in."""
+    return Entry(
+        method=method,
+        path=path_qs,
+        headers=context.headers,
+        surface=route.surface,
+        provider=route.provider,
+        test_id=context.test_id,
+        strict_override=context.strict_override,
+        request_id=request_id,
     )
+
+
+def stamp_headers(headers: MutableMapping[str, str], route: Route, request_id: str) -> None:
+    """The headers every answer carries: CORS and the request id."""
+    if route.cors:
+        for name, value in CORS.items():
+            headers.setdefault(name, value)
+    headers.setdefault("x-request-id", request_id)
+
+
+def new_request_id() -> str:
+    return "req_" + ids.hex_id(24)
+
+
+def strict_for(state: ServerState, context: RequestContext) -> bool:
+    """The server's strict mode, unless the request overrides it (`X-AIMock-Strict`)."""
+    override = context.strict_override
+    return state.strict if override is None else override
 
 
 class Exchange:
@@ -122,17 +158,10 @@ class Exchange:
         self.request = request
         self.route = route
         self.state = state
-        self.request_id = "req_" + ids.hex_id(24)
+        self.request_id = new_request_id()
         self.context = request_context(request)
-        self.entry = Entry(
-            method=request.method,
-            path=request.path_qs,
-            headers=self.context.headers,
-            surface=route.surface,
-            provider=route.provider,
-            test_id=self.context.test_id,
-            strict_override=self.context.strict_override,
-            request_id=self.request_id,
+        self.entry = open_entry(
+            request.method, request.path_qs, self.context, route, self.request_id
         )
         # Whether a definition answered, for metrics; a fixture in the journal entry counts.
         self.matched = False
@@ -142,16 +171,11 @@ class Exchange:
     @property
     def strict(self) -> bool:
         """The server's strict mode, unless the request overrides it (`X-AIMock-Strict`)."""
-        override = self.context.strict_override
-        return self.state.strict if override is None else override
+        return strict_for(self.state, self.context)
 
     def stamp(self, response: web.StreamResponse) -> None:
         """The headers every answer carries: CORS and the request id."""
-        headers = response.headers
-        if self.route.cors:
-            for name, value in CORS.items():
-                headers.setdefault(name, value)
-        headers.setdefault("x-request-id", self.request_id)
+        stamp_headers(response.headers, self.route, self.request_id)
 
     async def prepare(self, response: web.StreamResponse) -> None:
         """Send a streamed answer's headers (stamped like every answer's)."""
@@ -245,15 +269,37 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
 
 
 def _finish(exchange: Exchange, response: web.StreamResponse | None, started: float) -> None:
-    entry, state, route = exchange.entry, exchange.state, exchange.route
+    finish(
+        exchange.state,
+        exchange.route,
+        exchange.entry,
+        status=response.status if response is not None else None,
+        matched=exchange.matched,
+        started=started,
+        raw=exchange.request.get(RAW_BODY),
+    )
+
+
+def finish(
+    state: ServerState,
+    route: Route,
+    entry: Entry,
+    *,
+    status: int | None,
+    matched: bool,
+    started: float,
+    raw: bytes | None,
+) -> None:
+    """A request's end, whichever way it was answered: its journal entry, metrics and log
+    line. `status`: the answer's, None when there was none."""
     elapsed = time.perf_counter() - started
     entry.latency_ms = elapsed * 1000
     # A disconnect keeps status 0: nothing reached the client.
-    if response is not None and entry.status == 0 and entry.chaos_action not in CUT:
-        entry.status = response.status
-    matched = exchange.matched or entry.matched
+    if status is not None and entry.status == 0 and entry.chaos_action not in CUT:
+        entry.status = status
+    matched = matched or entry.matched
     if route.journal:
-        state.journal.add(entry, exchange.request.get(RAW_BODY))
+        state.journal.add(entry, raw)
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
     if access.isEnabledFor(route.log_level):
         access.log(

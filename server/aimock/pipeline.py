@@ -12,18 +12,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
+import orjson
 from aiohttp import web
 
-from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest
+from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
 from aimock.exchange import Exchange, Handler, Miss, Route
 from aimock.fixtures.compiled import Physics, Reply
 from aimock.fixtures.matching import FixtureIndex, Selection
+from aimock.journal import Entry
 from aimock.recording.proxy import RECORDER
 from aimock.state import ServerState
 from aimock.streaming import pacing
 from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
-from aimock.wire import error_response, json_response, parse_json, read_body
+from aimock.wire import JSON_TYPE, error_response, parse_json, read_body
 
 
 def route_of(surface: Surface) -> Route:
@@ -67,6 +71,53 @@ def _error_info(reply: Reply) -> ErrorInfo:
 
 async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     state, entry, request = exchange.state, exchange.entry, exchange.request
+    check_served(state, surface)
+    raw = await read_body(request, state.settings.max_body_bytes)
+    index = state.index  # the snapshot `begin` selects from: no wait in between
+    begun = begin(
+        state,
+        surface,
+        exchange.context,
+        entry,
+        match_info=request.match_info,
+        raw=raw,
+        method=request.method,
+    )
+    if isinstance(begun, web.Response):
+        return begun
+    canonical, selection = begun
+    compiled = selection.compiled
+    found = exchange.roll(compiled.chaos if compiled else None, canonical.model)
+    if found is not None:
+        await exchange.suffer(found)
+
+    reply = selection.reply
+    physics = compiled.physics if compiled is not None else index.default_physics
+    if reply is None:
+        recorder = request.app.get(RECORDER)
+        if recorder is not None and not exchange.strict:  # strict never leaves the mock
+            return await recorder.relay(exchange, surface, canonical, raw)
+        reply = unanswered(surface, canonical, selection, exchange.strict, entry)
+
+    if reply.kind == "error":
+        await _wait_first_byte(physics)
+        return error_response(surface.errors, _error_info(reply))
+
+    options = RenderOptions(chunk_size=physics.chunk_size)
+    if canonical.stream and surface.stream is not None:
+        return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
+    await _wait_first_byte(physics)
+    response = plain(surface, canonical, reply, options)
+    if exchange.truncate:
+        return await _cut(exchange, response)
+    return response
+
+
+# The steps of `answer` that never wait, shared with the fast lane (`aimock.fastlane`), which
+# runs them for a request nothing on this path could make wait.
+
+
+def check_served(state: ServerState, surface: Surface) -> None:
     if not state.settings.serves(surface.name, surface.provider):
         raise ProtocolError(
             ErrorInfo(
@@ -76,10 +127,23 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
                 code="surface_disabled",
             )
         )
-    raw = await read_body(request, state.settings.max_body_bytes)
-    body = parse_json(raw, request.method)
+
+
+def begin(
+    state: ServerState,
+    surface: Surface,
+    context: RequestContext,
+    entry: Entry,
+    *,
+    match_info: Mapping[str, str],
+    raw: bytes,
+    method: str,
+) -> tuple[CanonicalRequest, Selection] | web.Response:
+    """Parse the body and select its fixture (the journal entry learns model and fixture);
+    or the answer already, when a one-shot error was queued."""
+    body = parse_json(raw, method)
     entry.body = body
-    canonical = surface.parse(body, exchange.context, request.match_info)
+    canonical = surface.parse(body, context, match_info)
     entry.model = canonical.model or None
 
     if state.one_shot_errors:
@@ -94,34 +158,72 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     if compiled is not None:
         entry.fixture = compiled.description
         entry.source = "fixture"
-    found = exchange.roll(compiled.chaos if compiled else None, canonical.model)
-    if found is not None:
-        await exchange.suffer(found)
+    return canonical, selection
 
-    reply = selection.reply
-    physics = compiled.physics if compiled is not None else index.default_physics
-    if reply is None:
-        recorder = request.app.get(RECORDER)
-        if recorder is not None and not exchange.strict:  # strict never leaves the mock
-            return await recorder.relay(exchange, surface, canonical, raw)
-        if surface.fallback is None or exchange.strict:
-            raise Miss(describe(canonical), skipped_by_state=selection.skipped_by_state)
-        reply = surface.fallback(canonical)
-        entry.source = "fallback"
 
-    if reply.kind == "error":
-        await _wait_first_byte(physics)
-        return error_response(surface.errors, _error_info(reply))
+def unanswered(
+    surface: Surface,
+    canonical: CanonicalRequest,
+    selection: Selection,
+    strict: bool,
+    entry: Entry,
+) -> Reply:
+    """The surface's fallback answer when no fixture matched, else a `Miss`."""
+    if surface.fallback is None or strict:
+        raise Miss(describe(canonical), skipped_by_state=selection.skipped_by_state)
+    entry.source = "fallback"
+    return surface.fallback(canonical)
 
-    options = RenderOptions(chunk_size=physics.chunk_size)
-    if canonical.stream and surface.stream is not None:
-        return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
-    await _wait_first_byte(physics)
+
+def error_reply(surface: Surface, reply: Reply) -> web.Response:
+    return error_response(surface.errors, _error_info(reply))
+
+
+class Rendered(NamedTuple):
+    """A whole (not streamed) answer: its JSON body and the surface's own headers."""
+
+    body: bytes
+    headers: Mapping[str, str] | None
+
+
+def rendered(
+    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> Rendered:
     headers = surface.headers(canonical) if surface.headers is not None else None
-    response = json_response(surface.render(canonical, reply, options), headers=headers)
-    if exchange.truncate:
-        return await _cut(exchange, response)
-    return response
+    return Rendered(orjson.dumps(surface.render(canonical, reply, options)), headers)
+
+
+def plain(
+    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> web.Response:
+    """A whole (not streamed) answer."""
+    body, headers = rendered(surface, canonical, reply, options)
+    return web.Response(body=body, content_type=JSON_TYPE, headers=headers)
+
+
+@dataclasses.dataclass(frozen=True)
+class Streamed:
+    """A streamed answer before its first byte: its events, framing and headers."""
+
+    events: list[Any]
+    framing: str
+    headers: dict[str, str]
+
+
+def streamed(
+    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> Streamed:
+    assert surface.stream is not None
+    # Render every event before the first byte: a rendering fault still gets a proper error.
+    events = list(surface.stream(canonical, reply, options))
+    framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
+    headers = {
+        "Content-Type": pacing.FRAMERS[framing][1],
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+        **(surface.headers(canonical) if surface.headers is not None else {}),
+    }
+    return Streamed(events, framing, headers)
 
 
 async def _cut(exchange: Exchange, whole: web.Response) -> web.StreamResponse:
@@ -180,24 +282,16 @@ async def _stream(
     physics: Physics,
     options: RenderOptions,
 ) -> web.StreamResponse:
-    assert surface.stream is not None
-    # Render every event before the first byte: a rendering fault still gets a proper error.
-    events = list(surface.stream(canonical, reply, options))
-    framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
+    answer = streamed(surface, canonical, reply, options)
     if exchange.truncate:  # chaos: half the events, no terminator
-        physics = dataclasses.replace(physics, truncate_after_chunks=max(1, len(events) // 2))
-    response = web.StreamResponse(
-        status=200,
-        headers={
-            "Content-Type": pacing.FRAMERS[framing][1],
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-            **(surface.headers(canonical) if surface.headers is not None else {}),
-        },
-    )
+        half = max(1, len(answer.events) // 2)
+        physics = dataclasses.replace(physics, truncate_after_chunks=half)
+    response = web.StreamResponse(status=200, headers=answer.headers)
     await exchange.prepare(response)
     exchange.entry.status = 200
-    outcome = await pacing.stream(exchange.request, response, events, physics, framing=framing)
+    outcome = await pacing.stream(
+        exchange.request, response, answer.events, physics, framing=answer.framing
+    )
     if outcome != "complete":
         exchange.entry.interrupted = outcome
         return response

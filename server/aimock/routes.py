@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterator
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -81,9 +82,19 @@ async def unknown(request: web.Request, status: int) -> web.StreamResponse:
     return await exchange.serve(request, route, answer)
 
 
-def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler, Route]]:
-    """(method, path, handler, its Route) for every provider route; a (method, path) comes
-    once."""
+class Mount(NamedTuple):
+    """A route of the table: where it is, who answers it, and the surface it serves (None for
+    a plain route)."""
+
+    method: str
+    path: str
+    handler: Handler
+    route: Route
+    surface: Surface | None = None
+
+
+def table(openai_prefixes: tuple[str, ...]) -> Iterator[Mount]:
+    """Every provider route; a (method, path) comes once."""
     taken: set[tuple[str, str]] = set()
     shared: dict[tuple[str, str], list[PlainRoute]] = {}
     for provider in PROVIDERS:
@@ -92,7 +103,7 @@ def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler,
             for path in surface.paths:
                 if (surface.method, path) not in taken:
                     taken.add((surface.method, path))
-                    yield surface.method, path, handler, on_path
+                    yield Mount(surface.method, path, handler, on_path, surface)
         for route in provider.routes:
             key = (route.method, route.path)
             if key in shared:  # a later provider's alternative for a registered route
@@ -100,15 +111,16 @@ def table(openai_prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, Handler,
             elif key not in taken:
                 taken.add(key)
                 shared[key] = [route]
-                yield route.method, route.path, plain_handler(shared[key]), _on_path(route)[0]
+                handler = plain_handler(shared[key])
+                yield Mount(route.method, route.path, handler, _on_path(route)[0])
     for prefix in openai_prefixes:
-        for method, path, handler, on_path in _openai_routes_under(prefix):
-            if (method, path) not in taken:  # a configured prefix may repeat a built-in one
-                taken.add((method, path))
-                yield method, path, handler, on_path
+        for mount in _openai_routes_under(prefix):
+            if (mount.method, mount.path) not in taken:  # a prefix may repeat a built-in one
+                taken.add((mount.method, mount.path))
+                yield mount
 
 
-def _openai_routes_under(prefix: str) -> Iterator[tuple[str, str, Handler, Route]]:
+def _openai_routes_under(prefix: str) -> Iterator[Mount]:
     """Every OpenAI route served under `/v1`, again under `prefix` (`--openai-prefix`,
     `openaiPrefixes`): `/v1/chat/completions` becomes `{prefix}/chat/completions`."""
     for provider in PROVIDERS:
@@ -117,8 +129,8 @@ def _openai_routes_under(prefix: str) -> Iterator[tuple[str, str, Handler, Route
                 handler, on_path = surface_handler(surface), pipeline.route_of(surface)
                 for path in surface.paths:
                     if (rebased := openai_base.rebase(path, prefix)) is not None:
-                        yield surface.method, rebased, handler, on_path
+                        yield Mount(surface.method, rebased, handler, on_path, surface)
         for route in provider.routes:
             rebased = openai_base.rebase(route.path, prefix)
             if route.provider == openai_base.OPENAI and rebased is not None:
-                yield route.method, rebased, plain_handler([route]), _on_path(route)[0]
+                yield Mount(route.method, rebased, plain_handler([route]), _on_path(route)[0])

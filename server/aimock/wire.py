@@ -80,6 +80,12 @@ async def _read(request: web.Request) -> bytes:
         # handler: it gets the wire's 408 and the connection closes.
         message = f"The request body stalled: nothing arrived for {idle:g} seconds"
         raise _closing(408, message, "request_timeout") from None
+    except RuntimeError as exc:
+        # aiohttp's word for a connection lost before the handler first read: a request whose
+        # last bytes arrived with the client's FIN. The client is gone, as with a reset.
+        if str(exc) != "Connection closed.":
+            raise
+        raise ConnectionResetError("the client closed the connection mid-body") from None
     except RequestPayloadError as exc:  # a body its Content-Encoding does not decode...
         # ...stops the parser mid-body: nothing more can be read. Say the body ended, or
         # aiohttp drains it after the answer and logs this same error as a traceback; the

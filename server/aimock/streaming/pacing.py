@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -88,6 +88,17 @@ def _document(frames: list[bytes], around: Delimiters | None, complete: bool) ->
         return b"".join(frames)
     body = around.opening + around.separator.join(frames)
     return body + around.closing if complete else body
+
+
+def whole(events: Sequence[Any], framing: str) -> bytes:
+    """A complete stream with instant physics as the bytes `stream` writes for it."""
+    frame = FRAMERS[framing][0]
+    frames = [frame(e.data, e.name) for e in events]
+    opening = 0
+    while opening < len(events) and events[opening].preamble:
+        opening += 1
+    around = DELIMITERS.get(framing)
+    return b"".join(frames[:opening]) + _document(frames[opening:], around, complete=True)
 
 
 async def stream(

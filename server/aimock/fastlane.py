@@ -1,0 +1,275 @@
+"""The fast lane: an LLM surface's answer computed in one synchronous step, for the front
+protocol (`aimock.http1`) to write without aiohttp's web layer.
+
+It takes a request only when nothing on the full path (`pipeline.answer`) could make that
+request wait or go elsewhere: no recorder (a miss would go upstream), no chaos that could
+strike it (server rates for its test, an active ChaosPolicy, a chaos header), and a fixture set
+whose every answer goes out at once and whole (`FixtureIndex.immediate`: no pacing, latency or
+cut, no fixture chaos). Those it declines go to aiohttp untouched; nothing is decided before
+that check, so a declined request has no side effect here.
+
+What it answers is what the full path answers: the same pipeline steps (`pipeline.begin`,
+`unanswered`, `plain`, `streamed`), the same error envelopes, journal entry, metrics and log
+line (`exchange.finish`), the same headers (CORS and `x-request-id` from `exchange`, then
+Content-Length or chunked framing, Date and Server as aiohttp writes them). A stream with
+instant physics is the same bytes `pacing.stream` writes for it, in one chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+
+import yarl
+from aiohttp import hdrs, web
+from aiohttp.http import SERVER_SOFTWARE
+from multidict import CIMultiDict, MultiDict, MultiDictProxy
+
+from aimock import chaos, pipeline
+from aimock.canonical import RequestContext
+from aimock.exchange import (
+    CORS,
+    Miss,
+    Route,
+    context_of,
+    finish,
+    miss_info,
+    new_request_id,
+    open_entry,
+    stamp_headers,
+    strict_for,
+)
+from aimock.http1 import Answer, Head
+from aimock.journal import Entry
+from aimock.recording.proxy import RECORDER
+from aimock.state import STATE, ServerState
+from aimock.streaming import pacing
+from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
+from aimock.wire import JSON_TYPE, error_response
+
+log = logging.getLogger("aimock.server")
+
+# The surface behind each route handler, set by `app.create_app`.
+SURFACES: web.AppKey[dict[object, Surface]] = web.AppKey("aimock_lane_surfaces", dict)
+# Routes resolved (method, target path) -> the surface and its path parameters, or None when
+# the lane does not serve the path; cleared when it reaches this many (paths name models).
+RESOLVED_MAX = 4096
+NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+Spot = tuple[Surface, Route, dict[str, str]]
+Settled = web.Response | pipeline.Streamed | pipeline.Rendered
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}  # as aiohttp names them
+# A plain JSON answer's head up to its request id, with and without CORS (`exchange.stamp`).
+_PLAIN_HEAD = {
+    cors: "\r\n".join(
+        [
+            "HTTP/1.1 200 OK",
+            f"Content-Type: {JSON_TYPE}",
+            *(f"{name}: {value}" for name, value in (CORS.items() if cors else ())),
+            "",
+        ]
+    )
+    for cors in (False, True)
+}
+
+
+class FastLane:
+    """The lane of one application (see the module's docstring)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._state = app[STATE]
+        self._surfaces = app[SURFACES]
+        self._recording = app.get(RECORDER) is not None
+        self._resolved: dict[tuple[str, str], Spot | None] = {}
+        self._date = (0, b"")
+
+    @property
+    def max_body(self) -> int:
+        return self._state.settings.max_body_bytes
+
+    def takes(self, method: str, target: str) -> bool:
+        return not self._recording and self._spot(method, target.partition("?")[0]) is not None
+
+    def answer(self, head: Head, body: bytes) -> Answer | None:
+        state = self._state
+        path, _, query_string = head.target.partition("?")
+        spot = self._spot(head.method, path)
+        if spot is None or not state.index.immediate:
+            return None
+        surface, route, _ = spot
+        query = (
+            yarl.URL.build(query_string=query_string, encoded=True).query
+            if query_string
+            else NO_QUERY
+        )
+        context = context_of(head.headers, query)
+        server_rates = state.chaos_for(context.test_id)
+        if not chaos.quiet(head.headers, None, server_rates, state.chaos_policies):
+            return None
+
+        started = time.perf_counter()
+        request_id = new_request_id()
+        entry = open_entry(head.method, head.target, context, route, request_id)
+        raw: bytes | None = None  # the body, once read (the full path reads it when served)
+        try:
+            pipeline.check_served(state, surface)
+            raw = body
+            response = _settle(state, spot, context, entry, head=head, body=body)
+        except ProtocolError as exc:
+            response = error_response(route.errors, exc.info)
+        except Miss as miss:
+            response = error_response(route.errors, miss_info(miss, strict_for(state, context)))
+        except Exception:
+            response = _defect(route, head)
+        try:
+            data, status, close = self._bytes(response, route, request_id)
+        except Exception:  # a header aiohttp would refuse to write, say
+            data, status, close = self._bytes(_defect(route, head), route, request_id)
+        finish(state, route, entry, status=status, matched=False, started=started, raw=raw)
+        return Answer(data, close)
+
+    def _bytes(self, response: Settled, route: Route, request_id: str) -> tuple[bytes, int, bool]:
+        """The whole HTTP response, its status, and whether the connection closes after it."""
+        if isinstance(response, pipeline.Rendered):
+            body = response.body
+            if response.headers is None:  # the common case: no headers of the surface's own
+                lines = [_PLAIN_HEAD[route.cors] + f"x-request-id: {request_id}"]
+            else:
+                headers = CIMultiDict(response.headers)
+                headers.setdefault(hdrs.CONTENT_TYPE, JSON_TYPE)
+                lines = _status_and_headers(200, headers, route, request_id)
+            lines.append(f"Content-Length: {len(body)}")
+            return self._head_bytes(lines) + body, 200, False
+        if isinstance(response, pipeline.Streamed):
+            lines = _status_and_headers(200, CIMultiDict(response.headers), route, request_id)
+            lines.append("Transfer-Encoding: chunked")
+            body = pacing.whole(response.events, response.framing)
+            chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
+            return self._head_bytes(lines) + chunk + b"0\r\n\r\n", 200, False
+        whole = response.body
+        assert isinstance(whole, bytes)
+        headers = response.headers
+        close = response.keep_alive is False
+        if close:
+            headers[hdrs.CONNECTION] = "close"
+        lines = _status_and_headers(response.status, headers, route, request_id)
+        lines.append(f"Content-Length: {len(whole)}")
+        return self._head_bytes(lines) + whole, response.status, close
+
+    def _head_bytes(self, lines: list[str]) -> bytes:
+        head = "\r\n".join(lines)
+        breaks = head.count("\r\n")
+        if head.count("\n") != breaks or head.count("\r") != breaks:
+            # aiohttp refuses to write such a header too: never split a response.
+            raise ValueError("a header holds a line break")
+        return head.encode("utf-8") + self._date_and_server()
+
+    def _date_and_server(self) -> bytes:
+        now = int(time.time())
+        if self._date[0] != now:
+            t = time.gmtime(now)
+            date = (
+                f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+            )
+            tail = f"\r\nDate: {date}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n"
+            self._date = (now, tail.encode("ascii"))
+        return self._date[1]
+
+    def _spot(self, method: str, path: str) -> Spot | None:
+        key = (method, path)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        if len(self._resolved) >= RESOLVED_MAX:
+            self._resolved.clear()
+        spot = self._resolved[key] = self._resolve(method, path)
+        return spot
+
+    def _resolve(self, method: str, path: str) -> Spot | None:
+        """The surface serving `method path`, found as aiohttp's router finds its handler:
+        the first resource whose path matches and that takes the method."""
+        for resource in self._app.router.resources():
+            try:
+                match = _match(resource.get_info(), path)
+            except _Elsewhere:
+                return None
+            if match is None:
+                continue
+            for route in resource:
+                if route.method in (method, hdrs.METH_ANY):
+                    surface = self._surfaces.get(route.handler)
+                    if surface is None:
+                        return None
+                    return surface, pipeline.route_of(surface), match
+        return None
+
+
+def _settle(
+    state: ServerState,
+    spot: Spot,
+    context: RequestContext,
+    entry: Entry,
+    *,
+    head: Head,
+    body: bytes,
+) -> Settled:
+    """`pipeline.answer`'s steps, for a request none of them can make wait."""
+    surface, _, match_info = spot
+    begun = pipeline.begin(
+        state, surface, context, entry, match_info=match_info, raw=body, method=head.method
+    )
+    if isinstance(begun, web.Response):
+        return begun
+    canonical, selection = begun
+    compiled = selection.compiled
+    physics = compiled.physics if compiled else state.index.default_physics
+    reply = selection.reply or pipeline.unanswered(
+        surface, canonical, selection, strict_for(state, context), entry
+    )
+    if reply.kind == "error":
+        return pipeline.error_reply(surface, reply)
+    options = RenderOptions(chunk_size=physics.chunk_size)
+    if canonical.stream and surface.stream is not None:
+        return pipeline.streamed(surface, canonical, reply, options)
+    return pipeline.rendered(surface, canonical, reply, options)
+
+
+def _status_and_headers(
+    status: int, headers: CIMultiDict[str], route: Route, request_id: str
+) -> list[str]:
+    stamp_headers(headers, route, request_id)
+    lines = [f"HTTP/1.1 {status} {_PHRASES.get(status, '')}"]
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    return lines
+
+
+def _defect(route: Route, head: Head) -> web.Response:
+    """A fault of ours: answered in the caller's protocol, the evidence in the log."""
+    log.exception("internal error serving %s %s", head.method, head.target)
+    info = ErrorInfo(500, "aimock internal error; see the server log", type="server_error")
+    return error_response(route.errors, info)
+
+
+def _match(info: Mapping[str, object], path: str) -> dict[str, str] | None:
+    """A resource's path parameters for `path`, or None when it does not match."""
+    if "path" in info:
+        return {} if info["path"] == path else None
+    pattern = info.get("pattern")
+    if pattern is not None:
+        found = pattern.fullmatch(path)  # type: ignore[attr-defined]
+        return None if found is None else found.groupdict()
+    prefix = info.get("prefix")
+    if isinstance(prefix, str) and path.startswith(prefix):
+        raise _Elsewhere  # a sub-application or static files: never a surface
+    return None
+
+
+class _Elsewhere(Exception):
+    """The path belongs to a resource the lane never serves."""
