@@ -17,6 +17,7 @@ instant physics is the same bytes `pacing.stream` writes for it, in one chunk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -146,7 +147,12 @@ class FastLane:
             lines.append(f"Content-Length: {len(body)}")
             return self._head_bytes(lines) + body, 200, False
         if isinstance(response, pipeline.Streamed):
-            lines = _status_and_headers(200, CIMultiDict(response.headers), route, request_id)
+            if response.own_headers is None:  # the common case, as for a whole answer
+                prefix = _stream_head(response.framing, route.cors)
+                lines = [prefix + f"x-request-id: {request_id}"]
+            else:
+                headers = CIMultiDict(response.headers)
+                lines = _status_and_headers(200, headers, route, request_id)
             lines.append("Transfer-Encoding: chunked")
             body = pacing.whole(response.events, response.framing)
             chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
@@ -239,6 +245,17 @@ def _settle(
     if canonical.stream and surface.stream is not None:
         return pipeline.streamed(surface, canonical, reply, options)
     return pipeline.rendered(surface, canonical, reply, options)
+
+
+@functools.cache
+def _stream_head(framing: str, cors: bool) -> str:
+    """A stream's head up to its request id, when its surface adds no headers."""
+    lines = [
+        "HTTP/1.1 200 OK",
+        *(f"{name}: {value}" for name, value in pipeline.stream_headers(framing).items()),
+        *(f"{name}: {value}" for name, value in (CORS.items() if cors else ())),
+    ]
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _status_and_headers(

@@ -42,7 +42,7 @@ _FIELDS = re.compile(
 # optional query (no fragment); `_plain_target` also refuses empty and dot segments.
 _TARGET = re.compile(rb"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(\?[\x21\x24-\x7e]*)?")
 # Headers after which the request is not plain (see the module's docstring).
-_NOT_PLAIN = frozenset({b"transfer-encoding", b"content-encoding", b"expect", b"upgrade"})
+_NOT_PLAIN = frozenset({"transfer-encoding", "content-encoding", "expect", "upgrade"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,24 +83,27 @@ def parse_head(raw: bytes) -> Head | None:
     method, target = parts[0], parts[1]
     if not (method.isalpha() and method.isupper() and _plain_target(target)):
         return None
-    if fields and not _FIELDS.fullmatch(fields):
+    if not fields:
+        return Head(method.decode("ascii"), target.decode("ascii"), {}, 0)
+    if not _FIELDS.fullmatch(fields):
         return None
     headers: dict[str, str] = {}
-    length: int | None = None
-    for line in fields.split(b"\r\n") if fields else ():
-        name, _, value = line.partition(b":")
-        key = name.lower()
-        value = value.strip(b" \t")
-        if key in _NOT_PLAIN:
-            return None
-        if key == b"content-length":
-            if length is not None or not value.isdigit() or len(value) > 15:
-                return None
-            length = int(value)
-        elif key == b"connection" and value.lower() != b"keep-alive":
-            return None
-        headers[key.decode("ascii")] = value.decode("utf-8", "surrogateescape")
-    return Head(method.decode("ascii"), target.decode("ascii"), headers, length or 0)
+    # Names are ASCII (checked); values decode as aiohttp decodes them.
+    for line in fields.decode("utf-8", "surrogateescape").split("\r\n"):
+        name, _, value = line.partition(":")
+        name = name.lower()
+        if name == "content-length" and name in headers:
+            return None  # two lengths: aiohttp refuses the request
+        headers[name] = value.strip(" \t")
+    if not headers.keys().isdisjoint(_NOT_PLAIN):
+        return None
+    connection = headers.get("connection")
+    if connection is not None and connection.lower() != "keep-alive":
+        return None
+    length = headers.get("content-length", "0")
+    if not (length.isascii() and length.isdigit() and len(length) <= 15):
+        return None
+    return Head(method.decode("ascii"), target.decode("ascii"), headers, int(length))
 
 
 def _plain_target(target: bytes) -> bool:

@@ -203,11 +203,25 @@ def plain(
 
 @dataclasses.dataclass(frozen=True)
 class Streamed:
-    """A streamed answer before its first byte: its events, framing and headers."""
+    """A streamed answer before its first byte: its events, framing and the surface's own
+    headers (beside `stream_headers`)."""
 
     events: list[Any]
     framing: str
-    headers: dict[str, str]
+    own_headers: Mapping[str, str] | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**stream_headers(self.framing), **(self.own_headers or {})}
+
+
+def stream_headers(framing: str) -> dict[str, str]:
+    """The headers of every stream of `framing`."""
+    return {
+        "Content-Type": pacing.FRAMERS[framing][1],
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+    }
 
 
 def streamed(
@@ -217,13 +231,8 @@ def streamed(
     # Render every event before the first byte: a rendering fault still gets a proper error.
     events = list(surface.stream(canonical, reply, options))
     framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
-    headers = {
-        "Content-Type": pacing.FRAMERS[framing][1],
-        "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",
-        **(surface.headers(canonical) if surface.headers is not None else {}),
-    }
-    return Streamed(events, framing, headers)
+    own = surface.headers(canonical) if surface.headers is not None else None
+    return Streamed(events, framing, own)
 
 
 async def _cut(exchange: Exchange, whole: web.Response) -> web.StreamResponse:
