@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import gc
 import logging
 import os
 import signal
@@ -189,10 +188,10 @@ class FrontSite(web.BaseSite):
 
 
 def release_startup_memory() -> None:
-    """Give back to the system the heap that loading and compiling freed (about 1.5 MiB of a
-    60 MiB process): glibc keeps freed memory mapped until asked. Nothing where there is no
-    glibc (`malloc_trim` is glibc's)."""
-    gc.collect()
+    """Give back to the system the heap that loading and compiling freed (about 1 MiB of a
+    60 MiB process; under a millisecond): glibc keeps freed memory mapped until asked. Nothing
+    where there is no glibc (`malloc_trim` is glibc's). No `gc.collect()` first: with 10,000
+    fixtures it holds the first request for 80 ms, for 0.3 MiB more."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim(0)

@@ -140,7 +140,7 @@ class Doors:
 
     def _schedule(self) -> None:
         loop = asyncio.get_running_loop()
-        self._sweeping = loop.call_later(min(1.0, self.idle / 4), self._sweep)
+        self._sweeping = loop.call_later(max(0.05, min(1.0, self.idle / 4)), self._sweep)
 
     def _sweep(self) -> None:
         self._sweeping = None
