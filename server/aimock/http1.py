@@ -154,9 +154,7 @@ class Doors:
 class Front(asyncio.Protocol):
     """One connection, read here until aiohttp takes it over."""
 
-    def __init__(
-        self, lane: Lane, fallback: Callable[[], asyncio.Protocol], doors: Doors
-    ) -> None:
+    def __init__(self, lane: Lane, fallback: Callable[[], asyncio.Protocol], doors: Doors) -> None:
         self._lane = lane
         self._fallback = fallback
         self._doors = doors
