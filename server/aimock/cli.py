@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from aimock import __version__
+from aimock import __version__, logs
 
 DEFAULT_FIXTURES = "defaults/default.yaml"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4010
@@ -91,7 +91,16 @@ def _parser() -> argparse.ArgumentParser:
         help="bytes of bodies the journal holds in all; past it the oldest lose theirs (64 MiB)",
     )
     serve.add_argument(
-        "--log-level", choices=list(LOG_LEVELS), default="info", help="log level (info)"
+        "--log-level",
+        choices=list(LOG_LEVELS),
+        default="info",
+        help="log level (info: a line a request; debug adds why a miss missed)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default="text",
+        help="text lines, or one JSON object a line (text)",
     )
     serve.add_argument(
         "--config",
@@ -528,11 +537,7 @@ def serve(args: argparse.Namespace) -> int:
     from aimock.models.fixture import ChaosRates
     from aimock.state import ServeOptions
 
-    logging.basicConfig(
-        level=LOG_LEVELS[args.log_level],
-        format="[aimock] %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(LOG_LEVELS[args.log_level], args.log_format)
     paths = list(args.fixtures or [])
     host, port = args.host, args.port
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from aimock import chaos, ids
 from aimock.canonical import DEFAULT_TEST_ID, RequestContext
-from aimock.journal import Entry
+from aimock.journal import Entry, redact_query
 from aimock.models.fixture import ChaosRates
 from aimock.state import STATE, ServerState
 from aimock.streaming import pacing
@@ -70,10 +70,14 @@ class Route:
 class Miss(Exception):
     """Nothing is defined to answer this request: 404, or 503 in strict mode."""
 
-    def __init__(self, description: str, *, skipped_by_state: int = 0) -> None:
+    def __init__(
+        self, description: str, *, skipped_by_state: int = 0, nearest: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.skipped_by_state = skipped_by_state
+        # The nearest fixtures, each with what it failed (`fixtures.explain`).
+        self.nearest = nearest
 
 
 class ChaosStrike(Exception):
@@ -302,16 +306,51 @@ def finish(
         state.journal.add(entry, raw)
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
     if access.isEnabledFor(route.log_level):
-        access.log(
-            route.log_level,
-            "%s %s %s %d %.1fms%s%s",
+        _log_line(route, entry, matched)
+
+
+def _log_line(route: Route, entry: Entry, matched: bool) -> None:
+    """One line a request: `POST /v1/chat/completions openai.chat 200 1.2ms matched
+    fixture=fixtures.json#fixtures[0]`; a miss adds a DEBUG line naming its nearest fixtures.
+    The same fields go to the JSON log format (`--log-format json`) as keys."""
+    fixture = entry.fixture
+    label = (fixture.get("name") or fixture.get("source")) if fixture else None
+    path = redact_query(entry.path)
+    fields = {
+        "method": entry.method,
+        "path": path,
+        "surface": route.surface,
+        "status": entry.status,
+        "ms": round(entry.latency_ms, 1),
+        "matched": matched,
+        "fixture": label,
+        "chaos": entry.chaos_action,
+        "testId": entry.test_id,
+        "requestId": entry.request_id,
+    }
+    access.log(
+        route.log_level,
+        "%s %s %s %d %.1fms%s%s%s",
+        entry.method,
+        path,
+        route.surface,
+        entry.status,
+        entry.latency_ms,
+        " matched" if matched else "",
+        f" fixture={label}" if label else "",
+        f" chaos={entry.chaos_action}" if entry.chaos_action else "",
+        extra={"fields": fields},
+    )
+    if entry.nearest and access.isEnabledFor(logging.DEBUG):
+        nearest = " | ".join(
+            f"{near['fixture']}: {'; '.join(near['failed'])}" for near in entry.nearest
+        )
+        access.debug(
+            "%s %s missed; nearest fixtures: %s",
             entry.method,
-            entry.path,
-            route.surface,
-            entry.status,
-            entry.latency_ms,
-            " matched" if matched else "",
-            f" chaos={entry.chaos_action}" if entry.chaos_action else "",
+            path,
+            nearest,
+            extra={"fields": {**fields, "nearestFixtures": entry.nearest}},
         )
 
 
@@ -362,18 +401,19 @@ async def _hold(request: web.Request, seconds: float) -> None:
 
 
 def miss_info(miss: Miss, strict: bool) -> ErrorInfo:
+    nearest = f". Nearest fixtures: {' | '.join(miss.nearest)}" if miss.nearest else ""
     if not strict:
         return ErrorInfo(
             404,
-            f"No fixture matched {miss.description}",
+            f"No fixture matched {miss.description}{nearest}",
             "invalid_request_error",
             "no_fixture_match",
         )
     if miss.skipped_by_state:
         message = (
             f"Strict mode: {miss.skipped_by_state} candidate fixture(s) skipped by "
-            "sequence/turn state"
+            f"sequence/turn state{nearest}"
         )
     else:
-        message = f"Strict mode: no fixture matched {miss.description}"
+        message = f"Strict mode: no fixture matched {miss.description}{nearest}"
     return ErrorInfo(503, message, type="invalid_request_error", code="no_fixture_match")

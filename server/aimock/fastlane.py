@@ -237,7 +237,13 @@ def _settle(
     compiled = selection.compiled
     physics = compiled.physics if compiled else state.index.default_physics
     reply = selection.reply or pipeline.unanswered(
-        surface, canonical, selection, strict_for(state, context), entry
+        surface,
+        canonical,
+        selection,
+        entry,
+        strict=strict_for(state, context),
+        index=state.index,
+        state=state,
     )
     if reply.kind == "error":
         return pipeline.error_reply(surface, reply)

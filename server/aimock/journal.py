@@ -101,6 +101,8 @@ class Entry:
     body_truncated: bool = False
     # The journal's byte budget dropped the body of this (old) entry.
     body_dropped: bool = False
+    # A miss: the nearest fixtures, each `{fixture, failed: [why, ...]}` (fixtures.explain).
+    nearest: list[dict[str, Any]] | None = None
 
     @property
     def matched(self) -> bool:
@@ -123,6 +125,8 @@ class Entry:
                 response["chaosSeed"] = self.chaos_seed
         if self.strict_override is not None:
             response["strictOverride"] = self.strict_override
+        if self.nearest is not None:
+            response["nearestFixtures"] = self.nearest
         out: dict[str, Any] = {
             "id": self.id,
             "timestamp": int(self.timestamp * 1000),

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from aimock.canonical import DEFAULT_TEST_ID, CanonicalRequest, RequestContext
 from aimock.exchange import Exchange, Handler, Miss, Route
+from aimock.fixtures import explain
 from aimock.fixtures.compiled import Physics, Reply
 from aimock.fixtures.matching import FixtureIndex, Selection
 from aimock.journal import Entry
@@ -97,7 +98,9 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
         recorder = request.app.get(RECORDER)
         if recorder is not None and not exchange.strict:  # strict never leaves the mock
             return await recorder.relay(exchange, surface, canonical, raw)
-        reply = unanswered(surface, canonical, selection, exchange.strict, entry)
+        reply = unanswered(
+            surface, canonical, selection, entry, strict=exchange.strict, index=index, state=state
+        )
 
     if reply.kind == "error":
         await _wait_first_byte(physics)
@@ -165,12 +168,22 @@ def unanswered(
     surface: Surface,
     canonical: CanonicalRequest,
     selection: Selection,
-    strict: bool,
     entry: Entry,
+    *,
+    strict: bool,
+    index: FixtureIndex,
+    state: ServerState,
 ) -> Reply:
-    """The surface's fallback answer when no fixture matched, else a `Miss`."""
+    """The surface's fallback answer when no fixture matched, else a `Miss` that names the
+    nearest fixtures of `index` and what each failed (`fixtures.explain`)."""
     if surface.fallback is None or strict:
-        raise Miss(describe(canonical), skipped_by_state=selection.skipped_by_state)
+        near = explain.nearest(index, canonical, state.match_state)
+        entry.nearest = [miss.to_json() for miss in near]
+        raise Miss(
+            describe(canonical),
+            skipped_by_state=selection.skipped_by_state,
+            nearest=tuple(miss.sentence() for miss in near),
+        )
     entry.source = "fallback"
     return surface.fallback(canonical)
 

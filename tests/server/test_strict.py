@@ -83,8 +83,9 @@ async def test_a_fixture_skipped_by_sequence_says_so(make_client: ClientFactory)
     assert await answer(client, "once") == "the only time"
     status, body = await chat(client, "once")
     assert status == 503
-    assert body["error"]["message"] == (
-        "Strict mode: 1 candidate fixture(s) skipped by sequence/turn state"
+    assert body["error"]["message"].startswith(
+        "Strict mode: 1 candidate fixture(s) skipped by sequence/turn state. Nearest fixtures: "
+        "inline.yaml#fixtures[0]: sequenceIndex 0, but its group is at 1 | "
     )
 
 
