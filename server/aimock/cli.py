@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from aimock import __version__, logs
 
@@ -617,6 +618,38 @@ def serve(args: argparse.Namespace) -> int:
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
 
 
+def inventory(state: Any, application: Any) -> str:
+    """What the server serves besides its fixtures, for the second ready line: surfaces,
+    each service's named items, chaos, the record mode, the control API's guard, TLS."""
+    from aimock.models.services import SECTIONS
+    from aimock.recording.proxy import RECORDER
+
+    settings = state.settings
+    surfaces = settings.surfaces
+    parts = ["all surfaces" if surfaces is None else "surfaces " + ", ".join(sorted(surfaces))]
+    for section in SECTIONS:
+        names = section.names(settings.section(section))
+        if names and section.inventory is not None:
+            parts.append(f"{section.inventory[0]} {', '.join(names)}")
+    chaos = [f"{field} {value:g}" for field, value in _rates(state.server_chaos)]
+    chaos += [f"policy {policy.name}" for policy in state.chaos_policies]
+    parts.append("chaos " + ", ".join(chaos) if chaos else "no chaos")
+    recorder = application.get(RECORDER)
+    if recorder is not None:
+        parts.append(f"{recorder.options.mode} mode")
+    token = settings.admin_token is not None
+    parts.append("control API behind an admin token" if token else "control API without a token")
+    parts.append("plain HTTP (no TLS)")
+    return "; ".join(parts)
+
+
+def _rates(rates: Any) -> list[tuple[str, float]]:
+    if rates is None:
+        return []
+    given = rates.model_dump(by_alias=True).items()
+    return [(k, v) for k, v in given if type(v) in (int, float) and v]
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
@@ -636,13 +669,17 @@ def _run(
     state = application[STATE]
 
     def ready(bound: int) -> None:
-        source = "embedded defaults" if embedded else f"{len(loaded.files)} file(s)"
+        files = len(loaded.files)
+        source = "embedded defaults" if embedded else f"{files} {'file' if files == 1 else 'files'}"
         mode = "strict" if state.strict else "lenient"
+        count = len(state.index)
         print(
-            f"[aimock] listening on http://{host}:{bound} - {len(state.index)} fixtures from "
-            f"{source} ({mode}, set {state.index.digest})",
+            f"[aimock] listening on http://{host}:{bound} - {count} "
+            f"{'fixture' if count == 1 else 'fixtures'} from {source} ({mode}, set "
+            f"{state.index.digest})",
             flush=True,
         )
+        print(f"[aimock] serving {inventory(state, application)}", flush=True)
 
     try:
         serving = app_module.run_until_stopped(application, host, port, ready)

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def test_serve_with_an_aimock_config(serve: Any, tmp_path: Path) -> None:
     # Run from another folder: llm.fixtures is relative to the config file, not the cwd.
     line = serve("-c", str(config), cwd=elsewhere)
     assert f"http://127.0.0.1:{port}" in line
-    assert "1 fixtures from 1 file" in line
+    assert "1 fixture from 1 file (" in line
     assert ask(f"http://127.0.0.1:{port}", "cfg") == "ok"
 
 
@@ -269,3 +270,40 @@ def test_journal_needs_a_stack() -> None:
     result = run_cli("journal")
     assert result.returncode == 2
     assert "--stack" in result.stderr
+
+
+def serving_line(server: Any) -> str:
+    """The second ready line (printed just after the first, which `start` waits for)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = [line for line in server.output if line.startswith("[aimock] serving")]
+        if found:
+            return str(found[0])
+        time.sleep(0.05)
+    raise AssertionError("".join(server.output))
+
+
+@pytest.mark.parametrize(
+    ("stack", "listed"),
+    [
+        ("mcp-stack.yaml", "MCP servers crm"),
+        ("a2a-stack.yaml", "A2A agents researcher, legacy-summarizer"),
+        ("vector-stack.yaml", "vector collections docs"),
+        ("chaos-drill.yaml", "chaos policy checkout-chaos-drill"),
+    ],
+)
+def test_the_ready_lines_say_what_is_served(server_factory: Any, stack: str, listed: str) -> None:
+    server = server_factory.start("-f", str(ROOT / "examples" / stack))
+    second = serving_line(server)
+    first = next(line for line in server.output if "listening on" in line)
+    assert " - 1 fixture from 1 file (" in first or " - 0 fixtures from 1 file (" in first
+    assert second.startswith("[aimock] serving all surfaces; ")
+    assert listed in second
+    assert second.rstrip().endswith("; control API without a token; plain HTTP (no TLS)")
+
+
+def test_the_ready_line_names_chaos_rates_and_the_admin_token(server_factory: Any) -> None:
+    server = server_factory.start("--chaos-drop", "0.25", env={"AIMOCK_ADMIN_TOKEN": "t0ken"})
+    second = serving_line(server)
+    assert "chaos dropRate 0.25" in second
+    assert "control API behind an admin token" in second

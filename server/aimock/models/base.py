@@ -34,6 +34,15 @@ class Section(Generic[SpecT]):
     key: str  # the YAML key, also the field name on the stack spec
     model: type[SpecT]
     description: str
+    # What the server's ready line lists of it: a label and the field holding named items
+    # (`("MCP servers", "servers")`).
+    inventory: tuple[str, str] | None = None
+
+    def names(self, spec: BaseModel) -> list[str]:
+        """The names of the items `spec` (this section's model) defines, for the ready line."""
+        if self.inventory is None:
+            return []
+        return [str(getattr(item, "name", item)) for item in getattr(spec, self.inventory[1])]
 
 
 def require_unique(kind: str, names: list[str]) -> None:

@@ -237,4 +237,5 @@ SECTION = Section(
     model=A2ASpec,
     description="A2A agents (JSON-RPC, v1.0 or v0.3) on /a2a/{name}: agent cards, "
     "responses matched on the message text, tasks. Read at start for custom paths.",
+    inventory=("A2A agents", "agents"),
 )

@@ -250,4 +250,5 @@ SECTION = Section(
     model=McpSpec,
     description="MCP servers (Streamable HTTP) on /mcp/{name}: tools, resources, prompts. "
     "Read at start for custom paths; definitions reload.",
+    inventory=("MCP servers", "servers"),
 )

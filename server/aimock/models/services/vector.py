@@ -157,4 +157,5 @@ SECTION = Section(
     description="Vector collections served by the Qdrant (/collections), Chroma (/api/v2) "
     "and Pinecone (/indexes) dialects: dimension, metric, seed points, static results, and "
     "the limits on what requests may store.",
+    inventory=("vector collections", "collections"),
 )
