@@ -11,10 +11,15 @@ PORT   ?= 4010
 
 setup: $(STAMP)
 
+# pip is quiet, so each step says what it does (a first setup takes a minute or two);
+# PYTHONWARNINGS silences setuptools' banner about editable installs, which asks nothing of us.
 $(STAMP): pyproject.toml
+	@echo "==> setting up $(VENV) (first run, or pyproject.toml changed)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,lint]"
+	@echo "==> installing aimock with its test and lint tools (official SDKs included)"
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e ".[test,lint]"
+	@echo "==> $(VENV) ready"
 	touch $(STAMP)
 
 # Debian's Chromium and ChromeDriver for tests/browser (skipped when already installed).

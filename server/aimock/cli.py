@@ -42,7 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aimock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve fixtures over every wire protocol")
+    serve = commands.add_parser(
+        "serve",
+        help="serve fixtures over every wire protocol",
+        description="Serve fixtures over every wire protocol (LLM providers, MCP, A2A, vector "
+        "databases) on one port, with the control API under /__aimock.",
+    )
     _add_fixture_flag(serve, required=False)
     # No argparse defaults for host and port: a `-c` config fills what the flags leave out.
     serve.add_argument("--host", "-H", help=f"bind address ({DEFAULT_HOST})")
@@ -153,7 +158,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_record_flags(serve)
 
     drift = commands.add_parser(
-        "drift", help="compare aimock's answers with real ones and with the SDKs' types"
+        "drift",
+        help="compare aimock's answers with real ones and with the SDKs' types",
+        description="Compare aimock's answers with the real APIs' (captures, or --live) and "
+        "with the official SDKs' types; the exit status says whether they drifted.",
     )
     drift.add_argument(
         "--against",
@@ -195,11 +203,20 @@ def _parser() -> argparse.ArgumentParser:
         help="with --live: keep the live answers as capture files (refreshes --against DIR)",
     )
 
-    validate = commands.add_parser("validate", help="check fixture files without serving")
+    validate = commands.add_parser(
+        "validate",
+        help="check fixture files without serving",
+        description="Check fixture files, folders and manifests as `serve -f` would load them, "
+        "without serving: every problem is named by file, field and reason; the exit status is 1 "
+        "when there is one.",
+    )
     _add_fixture_flag(validate, required=True)
 
     journal = commands.add_parser(
-        "journal", help="the journal of every pod of a MockStack, merged in time order"
+        "journal",
+        help="the journal of every pod of a MockStack, merged in time order",
+        description="Print the journal of every pod of a MockStack in a cluster, merged in "
+        "time order (through the API server's pod proxy).",
     )
     journal.add_argument("--stack", required=True, help="the MockStack whose pods to read")
     journal.add_argument(
@@ -214,7 +231,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     recordings = commands.add_parser(
-        "recordings", help="recordings made in a cluster (Fixture resources)"
+        "recordings",
+        help="recordings made in a cluster (Fixture resources)",
+        description="Work with the recordings a MockStack made in a cluster (Fixture resources).",
     )
     recording_commands = recordings.add_subparsers(dest="action", required=True, metavar="ACTION")
     pull = recording_commands.add_parser(
@@ -409,11 +428,12 @@ def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument(
         "-f",
         "--fixtures",
-        action="append",
+        action="extend",
+        nargs="+",
         type=Path,
         required=required,
         metavar="PATH",
-        help="fixture file or folder (repeatable); manifests and AIMock JSON welcome",
+        help="fixture files or folders (-f a b, or -f a -f b); manifests and AIMock JSON welcome",
     )
 
 
@@ -474,8 +494,23 @@ def validate(paths: Sequence[Path]) -> int:
         extra += ", 1 MockStack"
     if loaded.chaos_policies:
         extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
-    print(f"ok: {len(loaded.fixtures)} fixtures from {len(loaded.files)} file(s){extra}")
+    for empty in _without_fixtures(loaded):
+        print(f"warning: {empty}: no fixtures in it", file=sys.stderr)
+    fixtures, files = len(loaded.fixtures), len(loaded.files)
+    print(
+        f"ok: {fixtures} {'fixture' if fixtures == 1 else 'fixtures'} from {files} "
+        f"{'file' if files == 1 else 'files'}{extra}"
+    )
     return 0
+
+
+def _without_fixtures(loaded: Any) -> list[str]:
+    """The files that gave nothing: no fixture, and neither the MockStack nor a ChaosPolicy
+    (a file of only those is a manifest, not an empty fixture file)."""
+    if loaded.stack is not None or loaded.chaos_policies:
+        return []
+    giving = {item.source.partition("#")[0] for item in loaded.fixtures}
+    return [str(file) for file in loaded.files if str(file) not in giving]
 
 
 def pull_recordings(args: argparse.Namespace) -> int:

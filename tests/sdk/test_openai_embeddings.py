@@ -159,6 +159,8 @@ async def test_strict_header_turns_the_fallback_into_503(client: Client) -> None
     [
         ({"model": MODEL}, "input"),
         ({"model": MODEL, "input": []}, "input"),
+        ({"model": MODEL, "input": ""}, "input"),
+        ({"model": MODEL, "input": ["fine", ""]}, "input[1]"),
         ({"model": MODEL, "input": "x", "dimensions": 0}, "dimensions"),
         ({"model": MODEL, "input": "x", "encoding_format": "int8"}, "encoding_format"),
         ({"input": "x"}, "model"),

@@ -96,9 +96,15 @@ async def test_raw_body_matches_sdk_types_strictly(client: Client, text: Any) ->
     assert_required_fields(ModerationCreateResponse, raw)
 
 
-async def test_missing_input_is_a_400(client: Client) -> None:
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [({"model": "x"}, "input"), ({"input": ""}, "input"), ({"input": ["a", ""]}, "input[1]")],
+)
+async def test_a_missing_or_empty_input_is_a_400(
+    client: Client, body: dict[str, Any], param: str
+) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        result = client.post("/moderations", body={"model": "x"}, cast_to=ModerationCreateResponse)
+        result = client.post("/moderations", body=body, cast_to=ModerationCreateResponse)
         await result if inspect.isawaitable(result) else result
-    assert caught.value.param == "input"
+    assert caught.value.param == param
     assert caught.value.type == "invalid_request_error"

@@ -440,3 +440,42 @@ def test_validate_rejects_bad_files_with_messages_on_stderr(tmp_path: Path) -> N
     assert result.stdout == ""
     assert f"{bad}:3: fixtures[0].match.userMesage: unknown field" in result.stderr
     assert "problem(s) found" in result.stderr
+
+
+def test_validate_takes_several_paths_after_one_flag(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.json", fixture_json(("a", "A")))
+    two = write(tmp_path / "two.json", fixture_json(("b", "B"), ("c", "C")))
+    result = subprocess.run(
+        [sys.executable, "-m", "aimock", "validate", "-f", str(one), str(two)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok: 3 fixtures from 2 files"
+
+
+def test_validate_warns_of_a_file_without_fixtures(tmp_path: Path) -> None:
+    write(tmp_path / "empty.json", '{"fixtures": []}')
+    write(tmp_path / "one.json", fixture_json(("a", "A")))
+    result = run_validate(tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "ok: 1 fixture from 2 files"
+    assert result.stderr.strip() == f"warning: {tmp_path / 'empty.json'}: no fixtures in it"
+
+
+def test_every_command_describes_itself_in_its_help() -> None:
+    for command in ("serve", "validate", "drift", "journal", "recordings"):
+        result = subprocess.run(
+            [sys.executable, "-m", "aimock", command, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0
+        description = result.stdout.split("\n\n")[1]
+        assert not description.startswith(("options:", "positional")), (command, result.stdout)

@@ -58,6 +58,19 @@ def missing(param: str) -> ProtocolError:
     )
 
 
+def not_blank(text: str, param: str) -> str:
+    """`text`, or the 400 OpenAI answers for an empty input string (an embedding or a
+    moderation of nothing)."""
+    if not text:
+        raise bad_request(
+            f"Invalid '{param}': string too short. Expected a string with minimum length 1, "
+            "but got an empty string instead.",
+            param=param,
+            code="string_below_min_length",
+        )
+    return text
+
+
 def require(body: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
     """body[key], or an OpenAI-style 400 naming the parameter."""
     if key not in body or body[key] is None:

@@ -24,6 +24,7 @@ from aimock.providers.common import (
     expect_object,
     float32_base64,
     new_id,
+    not_blank,
     optional,
     require,
 )
@@ -70,7 +71,7 @@ def parse(
 
 def _inputs(raw: str | list[Any]) -> list[str]:
     if isinstance(raw, str):
-        return [raw]
+        return [not_blank(raw, "input")]
     if not raw:
         raise bad_request("'input' must not be empty.", param="input", code="empty_array")
     # Token arrays (list of ints, or list of lists of ints) are embedded by their digits.
@@ -78,7 +79,7 @@ def _inputs(raw: str | list[Any]) -> list[str]:
         return [" ".join(map(str, raw))]  # one input, whatever its length
     at_most(raw, "input", MAX_INPUTS)
     if all(isinstance(item, str) for item in raw):
-        return list(raw)
+        return [not_blank(item, f"input[{i}]") for i, item in enumerate(raw)]
     if all(isinstance(item, list) for item in raw):
         return [_tokens_text(item, f"input[{i}]") for i, item in enumerate(raw)]
     raise bad_request(

@@ -12,7 +12,15 @@ from typing import Any
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
-from aimock.providers.common import at_most, expect_object, new_id, optional, require, text_of
+from aimock.providers.common import (
+    at_most,
+    expect_object,
+    new_id,
+    not_blank,
+    optional,
+    require,
+    text_of,
+)
 from aimock.surface import Provider, RenderOptions, Surface, bad_request
 
 CATEGORIES = (
@@ -50,7 +58,7 @@ def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> Cano
     inputs = []
     for i, item in enumerate(items):
         if isinstance(item, str):
-            inputs.append(item)
+            inputs.append(not_blank(item, "input" if isinstance(raw, str) else f"input[{i}]"))
         elif isinstance(item, dict):
             # Multi-modal input: text parts count, image parts are judged by the fixture.
             inputs.append(text_of([item], f"input[{i}]") or "")
