@@ -1,6 +1,6 @@
 """Every manifest a doc shows (a ```yaml block with `apiVersion: aimock.dev/...`) is one the
 server loads and the operator accepts, so a doc cannot show a field that does not exist.
-(Running every other kind of snippet is issue 15's.)"""
+(Every other block is run by tests/test_docs.py.)"""
 
 from __future__ import annotations
 
