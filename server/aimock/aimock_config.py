@@ -362,15 +362,18 @@ def _vector(data: dict[str, Any], path: Path) -> vector.VectorSpec | None:
     """AIMock's `vector: {path, collections: [{name, dimension, vectors, queryResults}]}` as
     our model: `vectors` ({id, values|vector, metadata}) are seed points, `queryResults` (a list
     of {id, score, metadata?, values?}) answer every query of the collection; AIMock never
-    returns a result's `values`, so they are dropped. The mount `path` is not used: the
-    dialects answer on their own paths (/collections, /api/v2)."""
+    returns a result's `values`, so they are dropped. The mount `path` (e.g. `/vector`) is
+    served as a prefix of every dialect's paths, beside their own (/collections, /api/v2...)."""
     section = data.get("vector")
     if section is None:
         return None
     if not isinstance(section, dict) or not isinstance(section.get("collections", []), list):
         raise ConfigError(f"{path}: vector: expected an object with a collections list")
     collections = [_aimock_collection(c) for c in section.get("collections") or []]
-    return _validated(vector.VectorSpec, {"collections": collections}, path, "vector")
+    spec: dict[str, Any] = {"collections": collections}
+    if isinstance(section.get("path"), str) and section["path"].strip("/"):
+        spec["path"] = "/" + section["path"].strip("/")
+    return _validated(vector.VectorSpec, spec, path, "vector")
 
 
 def _aimock_collection(collection: Any) -> Any:

@@ -35,6 +35,8 @@ KNOWN_PATHS = sorted(
         )
     }
     | {"/mcp", "/a2a/agent", "/collections", "/api/v2/heartbeat", "/indexes", "/no/such/route"}
+    # Pinecone's data plane at the root (the one index there is).
+    | {"/query", "/vectors/upsert", "/vectors/fetch", "/vectors/delete", "/describe_index_stats"}
 )
 # Header values a client may send, chaos ones aside (chaos answers are checked elsewhere).
 HEADER_NAMES = ("x-test-id", "x-aimock-strict", "content-type", "accept", "anthropic-version")

@@ -320,12 +320,14 @@ def test_the_store_limits_answer_each_databases_quota_error(small: ServerProcess
     small.reset()
     dense = {"fields": {"e": {"type": "dense_vector", "dimension": 3, "metric": "cosine"}}}
     with httpx.Client(base_url=small.url, timeout=30) as http:
-        # Two seeded collections; the third fills the store.
+        # Each database is its own store: two seeded collections each; a third fills it.
         assert http.put("/collections/c3", json={"vectors": {"size": 3}}).status_code == 200
         qdrant = http.put("/collections/c4", json={"vectors": {"size": 3}})
         assert "Bad request" in refused(qdrant, 400, qdrant_error)
+        assert http.post(f"{CHROMA}/collections", json={"name": "c3x"}).status_code == 200
         chroma = http.post(f"{CHROMA}/collections", json={"name": "c4x"})
         assert "QuotaError" in refused(chroma, 400, chroma_error)
+        assert http.post("/indexes", json={"name": "c3", "schema": dense}).status_code < 300
         pinecone = http.post("/indexes", json={"name": "c4", "schema": dense})
         assert "QUOTA_EXCEEDED" in refused(pinecone, 403, pinecone_error)
         # Three seeded points, five at most per collection.

@@ -20,7 +20,11 @@ from pydantic import Field, PositiveInt, model_validator
 from aimock.models.base import Section, SpecModel
 
 Metric = Literal["cosine", "dot", "euclidean"]
+Dialect = Literal["qdrant", "chroma", "pinecone"]
+DIALECTS: tuple[Dialect, ...] = ("qdrant", "chroma", "pinecone")
 _NAME = r"^[A-Za-z0-9._-]+$"
+# A mount path: absolute, no trailing slash, plain characters.
+_PATH = r"^(/[A-Za-z0-9._~-]+)+$"
 
 
 class SeedPoint(SpecModel):
@@ -71,6 +75,11 @@ class VectorCollection(SpecModel):
     query_results: list[QueryResults] = Field(
         default_factory=list, description="Static answers to given query vectors."
     )
+    dialects: list[Dialect] | None = Field(
+        None,
+        description="The databases that hold it (qdrant, chroma, pinecone); absent: each of "
+        "them holds its own copy.",
+    )
 
     @model_validator(mode="after")
     def _dimensions(self) -> VectorCollection:
@@ -91,14 +100,14 @@ class VectorCollection(SpecModel):
 
 
 class VectorLimits(SpecModel):
-    """What the shared store may hold. The real databases are bounded by disk and plan, a mock
+    """What each database's store may hold. The real databases are bounded by disk and plan, a mock
     by one process's memory: past a cap a write is refused in the dialect's quota error
     (Qdrant 400, Chroma 400 `QuotaError`, Pinecone 403 `QUOTA_EXCEEDED`)."""
 
     # Pinecone allows 5 to 200 serverless indexes per project by plan, Chroma Cloud 1,000,000
     # collections, Qdrant has no cap: a test suite needs a handful.
     max_collections: PositiveInt = Field(
-        1000, description="Most collections (Pinecone indexes) the store holds at once."
+        1000, description="Most collections (Pinecone indexes) a database holds at once."
     )
     # Chroma Cloud allows 5,000,000 records per collection; Qdrant and Pinecone have no count cap.
     # Ours is low because a query scores every point of its collection in Python, holding every
@@ -111,15 +120,22 @@ class VectorLimits(SpecModel):
     # metadata their JSON size (Python's own objects take a few times more).
     max_stored_bytes: PositiveInt = Field(
         64 * 1024 * 1024,
-        description="Most bytes of vectors, ids, documents and metadata the store holds in all.",
+        description="Most bytes of vectors, ids, documents and metadata a database holds.",
     )
 
 
 class VectorSpec(SpecModel):
-    """Collections every vector dialect serves, seeded at start and after a reset."""
+    """The vector databases (Qdrant, Chroma, Pinecone): separate stores, as separate servers
+    would be, each seeded with the collections meant for it, at start and after a reset."""
 
     collections: list[VectorCollection] = Field(
         default_factory=list, description="Collections with seed points and static results."
+    )
+    path: str | None = Field(
+        None,
+        pattern=_PATH,
+        description="A path every dialect also answers under, beside its own paths (AIMock's "
+        "vector.path, e.g. /vector). Read at start.",
     )
     limits: VectorLimits = Field(
         default_factory=VectorLimits,

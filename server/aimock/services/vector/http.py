@@ -1,9 +1,11 @@
-"""HTTP plumbing of the vector dialects: one store, journaling and error rendering.
+"""HTTP plumbing of the vector dialects: a store each, journaling and error rendering.
 
 Each dialect module gives `ROUTES` (method, path, handler) and an `error` renderer; a handler
-gets the request, the store and the parsed JSON body (None for a bodiless request) and returns
-`(status, body)`. Every request takes the request path with surface `vector.<dialect>`
-(`services.base.route`): journal, chaos (a drop answers the database's own 500 body), metrics.
+gets the request, its dialect's store and the parsed JSON body (None for a bodiless request)
+and returns `(status, body)`. Routes are mounted on their own paths and, when the spec gives
+one, again under `vector.path` (AIMock's mount path). Every request takes the request path with
+surface `vector.<dialect>` (`services.base.route`): journal, chaos (a drop answers the
+database's own 500 body), metrics.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ Handler = Callable[[web.Request, VectorStore, Any], Awaitable[Answer]]
 ErrorRenderer = Callable[[VectorError], Answer]
 DialectRoute = tuple[str, str, Handler]
 
-STORE: web.AppKey[VectorStore] = web.AppKey("aimock_vector", VectorStore)
+# Each dialect's store, by dialect name: Qdrant, Chroma and Pinecone are separate databases.
+STORES: web.AppKey[dict[str, VectorStore]] = web.AppKey("aimock_vector", dict)
 # The error kind of a status the request path answers (other 4xx: a bad request).
 KINDS: dict[int, ErrorKind] = {404: "not_found", 409: "conflict", 422: "invalid"}
 
@@ -45,11 +48,11 @@ def dialect(error: ErrorRenderer) -> ErrorDialect:
 
 
 def endpoint(
-    handler: Handler, error: ErrorRenderer
+    handler: Handler, error: ErrorRenderer, name: str
 ) -> Callable[[Exchange], Awaitable[web.Response]]:
     async def answer(exchange: Exchange) -> web.Response:
         request, state = exchange.request, exchange.state
-        store = request.app[STORE]
+        store = request.app[STORES][name]
         store.follow(state.settings.section(VECTOR_SECTION))
         try:
             body = await read_json(request, state.max_body_bytes) if request.can_read_body else None
@@ -74,8 +77,20 @@ def _response(status: int, answer: Any) -> web.Response:
 
 
 def mount_routes(
-    app: web.Application, surface: str, routes: list[DialectRoute], error: ErrorRenderer
+    app: web.Application,
+    surface: str,
+    routes: list[DialectRoute],
+    error: ErrorRenderer,
+    prefix: str | None = None,
 ) -> None:
+    """Mount a dialect's routes (surface `vector.<dialect>`, its store `app[STORES][dialect]`),
+    also under `prefix`."""
     on_path = Route(surface, PROVIDER, dialect(error))
+    name = surface.removeprefix("vector.")
     for method, path, handler in routes:
-        route(app, method, path, on_path, endpoint(handler, error))
+        answer = endpoint(handler, error, name)
+        route(app, method, path, on_path, answer)
+        if prefix:
+            route(app, method, prefix + path, on_path, answer)
+            if path == "/":  # the prefix itself, as clients ask it (`GET /vector`)
+                route(app, method, prefix, on_path, answer)

@@ -74,7 +74,17 @@ def error(exc: VectorError) -> Answer:
 
 
 def _index(request: web.Request, store: VectorStore) -> Collection:
-    name = request.match_info.get("index") or request.match_info["name"]
+    name = request.match_info.get("index") or request.match_info.get("name")
+    if name is None:  # the data plane at the root: the one index there is, as AIMock serves it
+        if len(store.collections) != 1:
+            there = ", ".join(sorted(store.collections)) or "none"
+            raise VectorError(
+                "not_found",
+                "The data plane at the root serves the only index, and there are "
+                f"{len(store.collections)} ({there}): use the index's host "
+                "(<origin>/pinecone/<name>)",
+            )
+        return next(iter(store.collections.values()))
     if name not in store.collections:
         raise VectorError("not_found", f"Resource {name} not found")
     return store.collections[name]
@@ -289,14 +299,19 @@ async def stats(request: web.Request, store: VectorStore, body: Any) -> Answer:
     }
 
 
+DATA_PLANE: list[DialectRoute] = [
+    ("POST", "/vectors/upsert", upsert),
+    ("POST", "/query", query),
+    ("GET", "/vectors/fetch", fetch),
+    ("POST", "/vectors/delete", delete),
+    ("POST", "/describe_index_stats", stats),
+]
 ROUTES: list[DialectRoute] = [
     ("POST", "/indexes", create_index),
     ("GET", "/indexes", list_indexes),
     ("GET", "/indexes/{name}", describe_index),
     ("DELETE", "/indexes/{name}", delete_index),
-    ("POST", DATA_PREFIX + "/vectors/upsert", upsert),
-    ("POST", DATA_PREFIX + "/query", query),
-    ("GET", DATA_PREFIX + "/vectors/fetch", fetch),
-    ("POST", DATA_PREFIX + "/vectors/delete", delete),
-    ("POST", DATA_PREFIX + "/describe_index_stats", stats),
+    *((method, DATA_PREFIX + path, handler) for method, path, handler in DATA_PLANE),
+    # The root as an index's host when there is one index (`pc.Index(host=<origin>)`).
+    *DATA_PLANE,
 ]

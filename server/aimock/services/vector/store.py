@@ -213,14 +213,22 @@ class Collection:
 
 
 class VectorStore:
-    def __init__(self, limits: VectorLimits | None = None) -> None:
+    """One database's collections (each dialect has its own store, as separate servers do)."""
+
+    def __init__(self, limits: VectorLimits | None = None, dialect: str = "qdrant") -> None:
+        self.dialect = dialect
         self.collections: dict[str, Collection] = {}
         self.limits = limits or VectorLimits()
         self._seeded: VectorSpec | None = None
 
     def seed(self, spec: VectorSpec) -> None:
-        """Start over from the spec's collections (at start, on reset, on a changed spec)."""
-        self.collections = {c.name: _seeded(c) for c in spec.collections}
+        """Start over from the spec's collections meant for this store's database (at start,
+        on reset, on a changed spec)."""
+        self.collections = {
+            c.name: _seeded(c)
+            for c in spec.collections
+            if c.dialects is None or self.dialect in c.dialects
+        }
         self.limits = spec.limits
         self._seeded = spec
 
