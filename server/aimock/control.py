@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from aimock import __version__, families, guard, reloading, wire
+from aimock import __version__, families, guard, journal_page, reloading, wire
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.exchange import Exchange, Route
 from aimock.exchange import serve as on_request_path
@@ -104,6 +104,7 @@ async def list_fixtures(request: web.Request) -> web.Response:
                 {
                     "source": e.source,
                     "fixture": e.fixture.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    "hits": state.fixture_hits[e.source],
                 }
                 for e in state.index.entries
             ],
@@ -214,6 +215,17 @@ def _chaos_body(state: ServerState, test_id: str) -> dict[str, Any]:
         "scope": "test" if override is not None else "server",
         "chaos": rates.model_dump(by_alias=True) if rates is not None else None,
         "seed": state.chaos_seed,
+        # ChaosPolicies in force (stack manifests), whoever the test.
+        "policies": [
+            {
+                "name": policy.name,
+                "surface": policy.surface,
+                "provider": policy.provider,
+                "model": policy.model,
+                "rates": policy.rates.model_dump(by_alias=True, exclude_none=True),
+            }
+            for policy in state.chaos_policies
+        ],
     }
 
 
@@ -307,6 +319,8 @@ def _refusal(request: web.Request) -> ErrorInfo | None:
     loopback = guard.is_loopback(options.host)
     token = settings.admin_token
     refused = guard.cross_origin(headers)
+    if refused is None and token and path in journal_page.PATHS:
+        return None  # the page holds no data; each call it makes needs the token
     if refused is None and token:
         # The token is the proof: a rebinding page cannot send it, so the Host is not checked
         # (a proxy in front, such as the API server's pod proxy, names the pod's address).
@@ -389,6 +403,7 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{PREFIX}/chaos", get_chaos),
         ("POST", f"{PREFIX}/chaos", set_chaos),
         ("DELETE", f"{PREFIX}/chaos", clear_chaos),
+        *(("GET", path, journal_page.page) for path in journal_page.PATHS),
         ("GET", LEGACY_JOURNAL, legacy_requests),
         ("DELETE", LEGACY_JOURNAL, legacy_clear),
         ("*", PREFIX + "/{tail:.*}", unknown),

@@ -273,6 +273,11 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
 
 
 def _finish(exchange: Exchange, response: web.StreamResponse | None, started: float) -> None:
+    entry = exchange.entry
+    if isinstance(response, web.Response) and entry.response_body is None:
+        body = response.body
+        if isinstance(body, bytes):
+            entry.response_body, entry.response_type = body, response.content_type
     finish(
         exchange.state,
         exchange.route,
@@ -302,6 +307,8 @@ def finish(
     if status is not None and entry.status == 0 and entry.chaos_action not in CUT:
         entry.status = status
     matched = matched or entry.matched
+    if entry.fixture is not None:
+        state.fixture_hits[entry.fixture["source"]] += 1
     if route.journal:
         state.journal.add(entry, raw)
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)

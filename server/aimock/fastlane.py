@@ -128,16 +128,20 @@ class FastLane:
         except Exception:
             response = _defect(route, head)
         try:
-            data, status, close = self._bytes(response, route, request_id)
+            data, status, close = self._bytes(response, route, request_id, entry)
         except Exception:  # a header aiohttp would refuse to write, say
-            data, status, close = self._bytes(_defect(route, head), route, request_id)
+            data, status, close = self._bytes(_defect(route, head), route, request_id, entry)
         finish(state, route, entry, status=status, matched=False, started=started, raw=raw)
         return Answer(data, close)
 
-    def _bytes(self, response: Settled, route: Route, request_id: str) -> tuple[bytes, int, bool]:
-        """The whole HTTP response, its status, and whether the connection closes after it."""
+    def _bytes(
+        self, response: Settled, route: Route, request_id: str, entry: Entry
+    ) -> tuple[bytes, int, bool]:
+        """The whole HTTP response, its status, and whether the connection closes after it;
+        the journal entry keeps its body and type, as `exchange` keeps them."""
         if isinstance(response, pipeline.Rendered):
             body = response.body
+            entry.response_body, entry.response_type = body, JSON_TYPE
             if response.headers is None:  # the common case: no headers of the surface's own
                 lines = [_PLAIN_HEAD[route.cors] + f"x-request-id: {request_id}"]
             else:
@@ -155,10 +159,14 @@ class FastLane:
                 lines = _status_and_headers(200, headers, route, request_id)
             lines.append("Transfer-Encoding: chunked")
             body = pacing.whole(response.events, response.framing)
+            entry.response_body = body
+            # The media type alone, as aiohttp's `content_type` gives it on the full path.
+            entry.response_type = pacing.FRAMERS[response.framing][1].partition(";")[0]
             chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
             return self._head_bytes(lines) + chunk + b"0\r\n\r\n", 200, False
         whole = response.body
         assert isinstance(whole, bytes)
+        entry.response_body, entry.response_type = whole, response.content_type
         headers = response.headers
         close = response.keep_alive is False
         if close:

@@ -103,6 +103,11 @@ class Entry:
     body_dropped: bool = False
     # A miss: the nearest fixtures, each `{fixture, failed: [why, ...]}` (fixtures.explain).
     nearest: list[dict[str, Any]] | None = None
+    # The answer's body as sent (a stream's frames too), and its content type; kept as the
+    # request body is (its start past the per-body cap, dropped past the total budget).
+    response_body: bytes | None = None
+    response_type: str | None = None
+    response_truncated: bool = False
 
     @property
     def matched(self) -> bool:
@@ -127,6 +132,11 @@ class Entry:
             response["strictOverride"] = self.strict_override
         if self.nearest is not None:
             response["nearestFixtures"] = self.nearest
+        if self.response_body is not None:
+            response["body"] = _answer(self.response_body, self.response_type)
+            response["contentType"] = self.response_type
+            if self.response_truncated:
+                response["bodyTruncated"] = True
         out: dict[str, Any] = {
             "id": self.id,
             "timestamp": int(self.timestamp * 1000),
@@ -153,6 +163,17 @@ class Entry:
             if self.body_dropped:
                 out["bodyDropped"] = True
         return representable(out)
+
+
+def _answer(body: bytes, content_type: str | None) -> Any:
+    """An answer's body for the journal: JSON as JSON, anything else as text (a stream's
+    frames, an event-stream's binary as replaced characters)."""
+    if content_type is not None and content_type.startswith("application/json"):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # a truncated or malformed body (chaos) shows as text
+    return body.decode("utf-8", "replace")
 
 
 def representable(entry: dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +229,7 @@ class Journal:
 
     @property
     def body_bytes(self) -> int:
-        """The bytes of request bodies the journal holds now."""
+        """The bytes of request and answer bodies the journal holds now."""
         return self._bytes
 
     def add(self, entry: Entry, raw: bytes | None = None) -> None:
@@ -219,23 +240,32 @@ class Journal:
             if len(raw) > self._max_body:
                 entry.body = raw[: self._max_body].decode("utf-8", "replace")
                 entry.body_truncated = True
+        answer = entry.response_body
+        if answer is not None and len(answer) > self._max_body:
+            entry.response_body, entry.response_truncated = answer[: self._max_body], True
         if self._max_entries and len(self._entries) >= self._max_entries:
             self._forget(self._entries.popleft())
         self._entries.append(entry)
-        weight = min(entry.body_bytes, self._max_body)
-        if weight and entry.body is not None:
+        weight = self._weight(entry)
+        if weight:
             self._weighed.append(entry)
             self._bytes += weight
         while self._bytes > self._max_total and self._weighed:
             oldest = self._weighed.popleft()
-            self._bytes -= min(oldest.body_bytes, self._max_body)
-            oldest.body, oldest.body_dropped = None, True
+            self._bytes -= self._weight(oldest)
+            oldest.body, oldest.response_body, oldest.body_dropped = None, None, True
+
+    def _weight(self, entry: Entry) -> int:
+        """The bytes an entry's bodies count against the total budget."""
+        request = min(entry.body_bytes, self._max_body) if entry.body is not None else 0
+        answer = entry.response_body
+        return request + (len(answer) if answer is not None else 0)
 
     def _forget(self, entry: Entry) -> None:
         # The oldest entry leaves: if it still weighed, it is the oldest of the weighed too.
         if self._weighed and self._weighed[0] is entry:
             self._weighed.popleft()
-            self._bytes -= min(entry.body_bytes, self._max_body)
+            self._bytes -= self._weight(entry)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -310,10 +310,21 @@ async def _stream(
         physics = dataclasses.replace(physics, truncate_after_chunks=half)
     response = web.StreamResponse(status=200, headers=answer.headers)
     await exchange.prepare(response)
-    exchange.entry.status = 200
-    outcome = await pacing.stream(
-        exchange.request, response, answer.events, physics, framing=answer.framing
-    )
+    entry = exchange.entry
+    entry.status = 200
+    written = bytearray()
+    entry.response_type = response.content_type
+    try:
+        outcome = await pacing.stream(
+            exchange.request,
+            response,
+            answer.events,
+            physics,
+            framing=answer.framing,
+            record=written,
+        )
+    finally:
+        entry.response_body = bytes(written)
     if outcome != "complete":
         exchange.entry.interrupted = outcome
         return response

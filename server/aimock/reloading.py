@@ -87,6 +87,7 @@ async def full_reset(state: ServerState) -> LoadError | None:
     state.runtime_fixtures = []
     state.one_shot_errors.clear()
     state.journal.clear()
+    state.fixture_hits.clear()
     state.match_state.reset()
     state.chaos_overrides.clear()
     state.rng.seed(state.settings.chaos_seed)  # a seeded run replays its faults from the start

@@ -7,6 +7,7 @@ The fixture index is replaced as a whole on reload (an atomic reference swap): a
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,8 @@ class ServerState:
         # that had its number before.
         self.runtime_added = 0
         self.one_shot_errors: list[OneShotError] = []
+        # Requests each fixture answered since the start or the last reset, by its source.
+        self.fixture_hits: Counter[str] = Counter()
         self.chaos_policies: list[ActivePolicy] = []
         self.index = self._build(loaded, [])
         self.metrics.fixtures.set(len(self.index))

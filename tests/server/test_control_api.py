@@ -95,7 +95,14 @@ async def test_the_journal_records_requests_and_filters_them(
     assert first["response"]["fixture"]["match"] == {
         "userMessage": {"contains": "file", "ignoreCase": False}
     }
-    assert entries[1]["response"] == {"status": 404, "fixture": None, "source": "internal"}
+    missed = entries[1]["response"]
+    assert {k: missed[k] for k in ("status", "fixture", "source")} == {
+        "status": 404,
+        "fixture": None,
+        "source": "internal",
+    }
+    assert missed["body"]["error"]["code"] == "no_fixture_match"  # the answer as sent
+    assert missed["contentType"] == "application/json"
 
     async def ids(**params: str) -> list[str]:
         return [e["id"] for e in await get_json(client, "/__aimock/journal", **params)]
@@ -437,3 +444,24 @@ async def test_the_admin_token_is_accepted_in_either_header(make_client: ClientF
     for path in ("/__aimock/health", "/health", "/ready", "/metrics"):
         assert (await client.get(path)).status == 200, path
     assert await answer(client, "file") == "from the file"
+
+
+async def test_fixtures_count_their_hits_until_a_reset(
+    make_client: ClientFactory, fixture_file: Path
+) -> None:
+    client = await file_client(make_client, fixture_file)
+    for text in ("file", "file", "count", "count", "nothing"):
+        await answer(client, text)
+    listed = await get_json(client, "/__aimock/fixtures")
+    assert [f["hits"] for f in listed["fixtures"]] == [2, 1, 1]
+    assert (await client.post("/__aimock/reset", headers=JSON)).status == 200
+    listed = await get_json(client, "/__aimock/fixtures")
+    assert [f["hits"] for f in listed["fixtures"]] == [0, 0, 0]
+
+
+async def test_the_chaos_route_lists_the_policies_in_force(make_client: ClientFactory) -> None:
+    drill = (Path(__file__).resolve().parents[2] / "examples" / "chaos-drill.yaml").read_text()
+    client = await make_client(drill)
+    body = await get_json(client, "/__aimock/chaos")
+    assert [policy["name"] for policy in body["policies"]] == ["checkout-chaos-drill"]
+    assert body["policies"][0]["rates"]

@@ -109,9 +109,17 @@ async def stream(
     *,
     framing: str,
     rng: random.Random | None = None,
+    record: bytearray | None = None,
 ) -> Outcome:
-    """Write `events` (objects with `data`, `name`, `tokens`, `preamble`) paced by `physics`."""
+    """Write `events` (objects with `data`, `name`, `tokens`, `preamble`) paced by `physics`;
+    `record` receives a copy of every byte written (for the journal)."""
     frame = FRAMERS[framing][0]
+
+    async def write(data: bytes) -> None:
+        if record is not None:
+            record.extend(data)
+        await response.write(data)
+
     around = DELIMITERS.get(framing)
     pending = events if isinstance(events, list) else list(events)
     truncate = physics.truncate_after_chunks
@@ -123,14 +131,12 @@ async def stream(
         while opening < len(pending) and pending[opening].preamble:
             opening += 1
         if opening:
-            await response.write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
+            await write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
             pending = pending[opening:]
         if physics.is_instant and deadline is None:
             cut = truncate is not None and truncate < len(pending)
             shown = pending[:truncate] if cut else pending
-            await response.write(
-                _document([frame(e.data, e.name) for e in shown], around, complete=not cut)
-            )
+            await write(_document([frame(e.data, e.name) for e in shown], around, complete=not cut))
             if cut:
                 abort(request)
                 return "truncated"
@@ -152,10 +158,10 @@ async def stream(
             if wait > 0:
                 await asyncio.sleep(wait / 1000)
             joint = b"" if around is None else around.opening if index == 0 else around.separator
-            await response.write(joint + frame(event.data, event.name))
+            await write(joint + frame(event.data, event.name))
         if around is not None:
             # An empty stream still opens the document it closes.
-            await response.write(around.closing if pending else around.opening + around.closing)
+            await write(around.closing if pending else around.opening + around.closing)
         return "complete"
     except (ConnectionResetError, ConnectionError):
         return "client_gone"
