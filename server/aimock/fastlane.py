@@ -9,7 +9,7 @@ cut, no fixture chaos). Those it declines go to aiohttp untouched; nothing is de
 that check, so a declined request has no side effect here.
 
 What it answers is what the full path answers: the same pipeline steps (`pipeline.begin`,
-`unanswered`, `plain`, `streamed`), the same error envelopes, journal entry, metrics and log
+`unanswered`, `rendered`, `streamed`), the same error envelopes, journal entry, metrics and log
 line (`exchange.finish`), the same headers (CORS and `x-request-id` from `exchange`, then
 Content-Length or chunked framing, Date and Server as aiohttp writes them). A stream with
 instant physics is the same bytes `pacing.stream` writes for it, in one chunk.

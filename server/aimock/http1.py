@@ -24,12 +24,14 @@ to twice `idle`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
+log = logging.getLogger("aimock.server")
 # Longer heads go to aiohttp, whose line and field limits (8190 bytes) then answer them.
 MAX_HEAD = 8190
 # Header lines: a token, a colon, then visible characters, spaces and tabs (no obs-fold, no
@@ -236,7 +238,12 @@ class Front(asyncio.Protocol):
             stop = start + head.length
             if len(buffer) < stop:
                 return  # the body is on its way
-            answer = self._lane.answer(head, bytes(buffer[start:stop]))
+            try:
+                answer = self._lane.answer(head, bytes(buffer[start:stop]))
+            except Exception:  # a defect of ours: the evidence in the log, the client let go
+                log.exception("internal error answering %s %s", head.method, head.target)
+                self._transport.abort()
+                return
             if answer is None:
                 self._hand_over()
                 return

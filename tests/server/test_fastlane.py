@@ -8,6 +8,7 @@ so that every header and byte is seen."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aimock.http1 import parse_head
+from aimock.http1 import Answer, Doors, Front, Head, parse_head
 from tests.conftest import ServerProcess, serving
 
 FIXTURES: list[dict[str, Any]] = [
@@ -429,3 +430,35 @@ def test_any_request_gets_the_full_paths_answer(
     on_lane, on_full = comparable(ask(lane, data)), comparable(ask(full, data))
     assert on_lane == on_full
     assert on_lane[0] < 500 or on_lane[2].find(b"upstream fell over") >= 0
+
+
+class _BrokenLane:
+    max_body = 1024
+
+    def takes(self, method: str, target: str) -> bool:
+        return True
+
+    def answer(self, head: Head, body: bytes) -> Answer | None:
+        raise RuntimeError("a defect in the lane")
+
+
+async def test_a_defect_in_the_lane_is_logged_and_the_connection_let_go(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = asyncio.get_running_loop()
+    doors = Doors(5)
+    server = await loop.create_server(
+        lambda: Front(_BrokenLane(), asyncio.Protocol, doors), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request("POST", "/v1/chat/completions", chat("hello")))
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, nothing sent
+        writer.close()
+    finally:
+        doors.close_all()
+        server.close()
+        await server.wait_closed()
+    assert "internal error answering POST /v1/chat/completions" in caplog.text
