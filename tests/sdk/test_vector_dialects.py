@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import chromadb
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pinecone import Pinecone
 from pinecone.exceptions import NotFoundException
 from qdrant_client import QdrantClient, models
@@ -143,3 +146,46 @@ def test_the_aimock_vector_path_is_a_prefix_for_every_client(
 
 def test_the_ready_line_lists_the_collections(prefixed: ServerProcess) -> None:
     assert "vector collections notes" in "".join(prefixed.output)
+
+
+PREFIXED_PATHS = [
+    "/vector",
+    "/vector/collections",
+    "/vector/collections/notes/points/query",
+    "/vector/api/v2/heartbeat",
+    "/vector/api/v2/tenants/t/databases/d/collections",
+    "/vector/indexes",
+    "/vector/query",
+    "/vector/vectors/upsert",
+    "/vector/describe_index_stats",
+    "/vector/pinecone/notes/query",
+]
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    request=st.tuples(
+        st.sampled_from(("GET", "POST", "PUT", "DELETE")),
+        st.sampled_from(PREFIXED_PATHS),
+        st.one_of(
+            st.binary(max_size=120),
+            st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8)).map(
+                lambda value: json.dumps(value).encode()
+            ),
+        ),
+    )
+)
+def test_any_request_under_the_prefix_is_answered_in_its_database_envelope(
+    prefixed: ServerProcess, request: tuple[str, str, bytes]
+) -> None:
+    method, path, body = request
+    headers = {"Content-Type": "application/json"}
+    response = httpx.request(method, prefixed.url + path, content=body, headers=headers)
+    assert response.status_code < 500, response.text
+    if response.content:
+        json.loads(response.content)  # a database's JSON, never a page or a traceback
+    assert "Traceback" not in "".join(prefixed.output)
