@@ -307,8 +307,10 @@ def finish(
     if status is not None and entry.status == 0 and entry.chaos_action not in CUT:
         entry.status = status
     matched = matched or entry.matched
-    if entry.fixture is not None:
-        state.fixture_hits[entry.fixture["source"]] += 1
+    # A fixture's hit, by its source (a service's definitions name themselves otherwise).
+    source = entry.fixture.get("source") if entry.fixture is not None else None
+    if isinstance(source, str):
+        state.fixture_hits[source] += 1
     if route.journal:
         state.journal.add(entry, raw)
     state.metrics.observe(route.surface, route.provider, entry.status, matched, elapsed)
