@@ -159,7 +159,16 @@ def _response_format(body: dict[str, Any]) -> str | None:
     return str(kind)
 
 
+# Roles a message keeps as they are (developer and function are renamed below).
+_KEPT_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
 def _message(raw: Any, i: int) -> Message:
+    # Most messages are a role and a string: what the checks below conclude, in one step.
+    if type(raw) is dict and len(raw) == 2:
+        role, content = raw.get("role"), raw.get("content")
+        if type(content) is str and type(role) is str and role in _KEPT_ROLES:
+            return Message(role, content)
     param = f"messages[{i}]"
     check_type(raw, param, dict, "an object")
     role = raw.get("role")
