@@ -11,6 +11,11 @@ API, an unknown path) is answered through `serve`, which gives it, once:
 A route declares what it is in a `Route`; its handler takes the `Exchange` and returns the
 response. Nothing escapes as a traceback: `ProtocolError`, `Miss` and any fault of ours answer
 in the route's own error dialect.
+
+The one exception is the fast lane (`aimock.fastlane`): an LLM surface's request that nothing
+could make wait is answered below aiohttp's web layer, without an `Exchange`. It builds the
+same pieces from this module (`context_of`, `open_entry`, `stamp_headers`, `miss_info`) and
+ends with the same `finish`, so its journal entry, metrics and log line are these.
 """
 
 from __future__ import annotations
