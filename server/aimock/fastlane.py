@@ -93,16 +93,17 @@ class FastLane:
     def max_body(self) -> int:
         return self._state.settings.max_body_bytes
 
-    def takes(self, method: str, target: str) -> bool:
-        return not self._recording and self._spot(method, target.partition("?")[0]) is not None
+    def route(self, head: Head) -> Spot | None:
+        if self._recording:
+            return None
+        return self._spot(head.method, head.target.partition("?")[0])
 
-    def answer(self, head: Head, body: bytes) -> Answer | None:
+    def answer(self, spot: Spot, head: Head, body: bytes) -> Answer | None:
         state = self._state
-        path, _, query_string = head.target.partition("?")
-        spot = self._spot(head.method, path)
-        if spot is None or not state.index.immediate:
+        if not state.index.immediate:
             return None
         surface, route, _ = spot
+        query_string = head.target.partition("?")[2]
         query = (
             yarl.URL.build(query_string=query_string, encoded=True).query
             if query_string

@@ -29,7 +29,7 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 log = logging.getLogger("aimock.server")
 # Longer heads go to aiohttp, whose line and field limits (8190 bytes) then answer them.
@@ -67,11 +67,12 @@ class Lane(Protocol):
     @property
     def max_body(self) -> int: ...
 
-    def takes(self, method: str, target: str) -> bool:
-        """Whether a request to `target` may be answered here (before its body arrives)."""
+    def route(self, head: Head) -> Any:
+        """What serves `head`'s method and path here, handed back to `answer`; None when the
+        lane does not take them (read before the body arrives)."""
         ...
 
-    def answer(self, head: Head, body: bytes) -> Answer | None:
+    def answer(self, route: Any, head: Head, body: bytes) -> Answer | None:
         """The answer, or None to leave the request (untouched) to aiohttp."""
         ...
 
@@ -162,7 +163,8 @@ class Front(asyncio.Protocol):
         self._doors = doors
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
-        self._head: tuple[Head, int] | None = None  # parsed, with where its body starts
+        # Parsed, with where its body starts and the lane's route for it.
+        self._head: tuple[Head, int, Any] | None = None
         self._paused = False  # the client reads our answers slower than it sends requests
         self._eof = False
         self.seen = 0.0
@@ -226,20 +228,19 @@ class Front(asyncio.Protocol):
                         self._hand_over()
                     return
                 head = parse_head(bytes(buffer[:end]))
-                if (
-                    head is None
-                    or head.length > self._lane.max_body
-                    or not self._lane.takes(head.method, head.target)
-                ):
+                route = None
+                if head is not None and head.length <= self._lane.max_body:
+                    route = self._lane.route(head)
+                if head is None or route is None:
                     self._hand_over()
                     return
-                self._head = (head, end + 4)
-            head, start = self._head
+                self._head = (head, end + 4, route)
+            head, start, route = self._head
             stop = start + head.length
             if len(buffer) < stop:
                 return  # the body is on its way
             try:
-                answer = self._lane.answer(head, bytes(buffer[start:stop]))
+                answer = self._lane.answer(route, head, bytes(buffer[start:stop]))
             except Exception:  # a defect of ours: the evidence in the log, the client let go
                 log.exception("internal error answering %s %s", head.method, head.target)
                 self._transport.abort()

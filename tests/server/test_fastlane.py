@@ -435,10 +435,10 @@ def test_any_request_gets_the_full_paths_answer(
 class _BrokenLane:
     max_body = 1024
 
-    def takes(self, method: str, target: str) -> bool:
-        return True
+    def route(self, head: Head) -> object:
+        return "any"
 
-    def answer(self, head: Head, body: bytes) -> Answer | None:
+    def answer(self, route: object, head: Head, body: bytes) -> Answer | None:
         raise RuntimeError("a defect in the lane")
 
 
