@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -326,22 +326,26 @@ def finish(
 def _log_line(route: Route, entry: Entry, matched: bool) -> None:
     """One line a request: `POST /v1/chat/completions openai.chat 200 1.2ms matched
     fixture=fixtures.json#fixtures[0]`; a miss adds a DEBUG line naming its nearest fixtures.
-    The same fields go to the JSON log format (`--log-format json`) as keys."""
+    The same fields go to the JSON log format (`--log-format json`) as keys: handed over as a
+    function, so that the text format, the default, never builds them."""
     fixture = entry.fixture
     label = (fixture.get("name") or fixture.get("source")) if fixture else None
     path = redact_query(entry.path)
-    fields = {
-        "method": entry.method,
-        "path": path,
-        "surface": route.surface,
-        "status": entry.status,
-        "ms": round(entry.latency_ms, 1),
-        "matched": matched,
-        "fixture": label,
-        "chaos": entry.chaos_action,
-        "testId": entry.test_id,
-        "requestId": entry.request_id,
-    }
+
+    def fields() -> dict[str, Any]:
+        return {
+            "method": entry.method,
+            "path": path,
+            "surface": route.surface,
+            "status": entry.status,
+            "ms": round(entry.latency_ms, 1),
+            "matched": matched,
+            "fixture": label,
+            "chaos": entry.chaos_action,
+            "testId": entry.test_id,
+            "requestId": entry.request_id,
+        }
+
     access.log(
         route.log_level,
         "%s %s %s %d %.1fms%s%s%s",
@@ -364,7 +368,7 @@ def _log_line(route: Route, entry: Entry, matched: bool) -> None:
             entry.method,
             path,
             nearest,
-            extra={"fields": {**fields, "nearestFixtures": entry.nearest}},
+            extra={"fields": lambda: {**fields(), "nearestFixtures": entry.nearest}},
         )
 
 
