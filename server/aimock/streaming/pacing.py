@@ -90,13 +90,19 @@ def _document(frames: list[bytes], around: Delimiters | None, complete: bool) ->
     return body + around.closing if complete else body
 
 
+def _preambles(events: Sequence[Any]) -> int:
+    """How many events open the stream as its preamble."""
+    count = 0
+    while count < len(events) and events[count].preamble:
+        count += 1
+    return count
+
+
 def whole(events: Sequence[Any], framing: str) -> bytes:
     """A complete stream with instant physics as the bytes `stream` writes for it."""
     frame = FRAMERS[framing][0]
     frames = [frame(e.data, e.name) for e in events]
-    opening = 0
-    while opening < len(events) and events[opening].preamble:
-        opening += 1
+    opening = _preambles(events)
     around = DELIMITERS.get(framing)
     return b"".join(frames[:opening]) + _document(frames[opening:], around, complete=True)
 
@@ -127,9 +133,7 @@ async def stream(
     try:
         # Preamble events go out at once, before the first-token wait they announce, and are
         # not chunks.
-        opening = 0
-        while opening < len(pending) and pending[opening].preamble:
-            opening += 1
+        opening = _preambles(pending)
         if opening:
             await write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
             pending = pending[opening:]
