@@ -496,12 +496,14 @@ def validate(paths: Sequence[Path]) -> int:
         extra += f", {len(loaded.chaos_policies)} ChaosPolicy"
     for empty in _without_fixtures(loaded):
         print(f"warning: {empty}: no fixtures in it", file=sys.stderr)
-    fixtures, files = len(loaded.fixtures), len(loaded.files)
-    print(
-        f"ok: {fixtures} {'fixture' if fixtures == 1 else 'fixtures'} from {files} "
-        f"{'file' if files == 1 else 'files'}{extra}"
-    )
+    fixtures, files = counted(len(loaded.fixtures), "fixture"), counted(len(loaded.files), "file")
+    print(f"ok: {fixtures} from {files}{extra}")
     return 0
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 fixture`, `3 fixtures`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _without_fixtures(loaded: Any) -> list[str]:
@@ -704,14 +706,11 @@ def _run(
     state = application[STATE]
 
     def ready(bound: int) -> None:
-        files = len(loaded.files)
-        source = "embedded defaults" if embedded else f"{files} {'file' if files == 1 else 'files'}"
+        source = "embedded defaults" if embedded else counted(len(loaded.files), "file")
         mode = "strict" if state.strict else "lenient"
-        count = len(state.index)
         print(
-            f"[aimock] listening on http://{host}:{bound} - {count} "
-            f"{'fixture' if count == 1 else 'fixtures'} from {source} ({mode}, set "
-            f"{state.index.digest})",
+            f"[aimock] listening on http://{host}:{bound} - {counted(len(state.index), 'fixture')} "
+            f"from {source} ({mode}, set {state.index.digest})",
             flush=True,
         )
         print(f"[aimock] serving {inventory(state, application)}", flush=True)
