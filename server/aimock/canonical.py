@@ -10,35 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, TypeVar, cast
 
 DEFAULT_TEST_ID = "__default__"
 T = TypeVar("T")
 
 
-class memo(Generic[T]):  # lower case: a decorator, like functools.cached_property
-    """`functools.cached_property` without its lock: on Python 3.11 every first read takes an
-    RLock, and a request reads several of these once each. Computed on first read and kept in
-    the instance's `__dict__` (a frozen dataclass too), where later reads find it directly."""
+def _memo(request: CanonicalRequest, key: str, compute: Callable[[CanonicalRequest], T]) -> T:
+    """`compute(request)`, computed on the first read and kept in the request's `_memo`.
 
-    def __init__(self, compute: Callable[[Any], T]) -> None:
-        self.compute = compute
-        self.name = compute.__name__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> memo[T]: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> T: ...
-
-    def __get__(self, instance: object | None, owner: type | None = None) -> T | memo[T]:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name] = self.compute(instance)
-        return value
+    A plain dict rather than `functools.cached_property`: on Python 3.11 every first read of
+    one takes an RLock, and a compiled (mypyc) class has no `__dict__` to keep it in."""
+    memo = request._memo
+    if key in memo:
+        return cast(T, memo[key])
+    value = memo[key] = compute(request)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,43 +72,69 @@ class CanonicalRequest:
     stream: bool = False
     inputs: tuple[str, ...] = ()  # embeddings / moderation input texts
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # What the properties below computed; `dataclasses.replace` starts a fresh one.
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @memo
+    @property
     def last_user_text(self) -> str | None:
         """Text of the last user message that has any text (AIMock's `userMessage` target)."""
-        for message in reversed(self.messages):
-            if message.role == "user" and message.text is not None:
-                return message.text
-        return None
+        return _memo(self, "last_user_text", _last_user_text)
 
-    @memo
+    @property
     def system_text(self) -> str | None:
-        texts = [m.text for m in self.messages if m.role == "system" and m.text is not None]
-        return "\n".join(texts) if texts else None
+        return _memo(self, "system_text", _system_text)
 
-    @memo
+    @property
     def input_text(self) -> str | None:
-        return " ".join(self.inputs) if self.inputs else None
+        return _memo(self, "input_text", _input_text)
 
-    @memo
+    @property
     def turn_index(self) -> int:
         """How many assistant turns the conversation already holds."""
-        return sum(1 for m in self.messages if m.role == "assistant")
+        return _memo(self, "turn_index", _turn_index)
 
-    @memo
+    @property
     def has_tool_result(self) -> bool:
         """Whether the current turn (after the last user message) carries a tool result."""
-        for message in reversed(self.messages):
-            if message.role == "tool":
-                return True
-            if message.role == "user":
-                return False
-        return False
+        return _memo(self, "has_tool_result", _has_tool_result)
 
     @property
     def last_message(self) -> Message | None:
         return self.messages[-1] if self.messages else None
 
-    @memo
+    @property
     def prompt_chars(self) -> int:
-        return sum(len(m.text or "") for m in self.messages) + sum(len(t) for t in self.inputs)
+        return _memo(self, "prompt_chars", _prompt_chars)
+
+
+def _last_user_text(request: CanonicalRequest) -> str | None:
+    for message in reversed(request.messages):
+        if message.role == "user" and message.text is not None:
+            return message.text
+    return None
+
+
+def _system_text(request: CanonicalRequest) -> str | None:
+    texts = [m.text for m in request.messages if m.role == "system" and m.text is not None]
+    return "\n".join(texts) if texts else None
+
+
+def _input_text(request: CanonicalRequest) -> str | None:
+    return " ".join(request.inputs) if request.inputs else None
+
+
+def _turn_index(request: CanonicalRequest) -> int:
+    return sum(1 for m in request.messages if m.role == "assistant")
+
+
+def _has_tool_result(request: CanonicalRequest) -> bool:
+    for message in reversed(request.messages):
+        if message.role == "tool":
+            return True
+        if message.role == "user":
+            return False
+    return False
+
+
+def _prompt_chars(request: CanonicalRequest) -> int:
+    return sum(len(m.text or "") for m in request.messages) + sum(len(t) for t in request.inputs)

@@ -563,7 +563,6 @@ def _listed(name: str) -> dict[str, Any]:
 
 
 async def list_tags(request: web.Request, view: ServerView) -> web.StreamResponse:
-    del request
     return json_response({"models": [_listed(name) for name in _names(view)]})
 
 
@@ -589,7 +588,6 @@ async def show(request: web.Request, view: ServerView) -> web.StreamResponse:
 
 
 async def version(request: web.Request, view: ServerView) -> web.StreamResponse:
-    del request, view
     return json_response({"version": VERSION})
 
 

@@ -203,14 +203,17 @@ def surfaces(
 
 
 class ProviderParse(Protocol):
-    """A surface's parse that names the provider it serves."""
+    """A surface's parse that names the provider it serves.
+
+    Its `provider` default only says that one exists; it is a str, not `...`, because the
+    compiled build (scripts/compile.py) evaluates defaults."""
 
     def __call__(
         self,
         body: Any,
         context: RequestContext,
         params: Mapping[str, str],
-        provider: str = ...,
+        provider: str = "openai",
     ) -> CanonicalRequest: ...
 
 

@@ -17,16 +17,27 @@ import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 import yaml
 
 from aimock.canonical import DEFAULT_TEST_ID
-from aimock.fixtures.compiled import Recordable, Reply
+from aimock.fixtures.compiled import Reply
 from aimock.fixtures.loading import LoadError, read_documents
 from aimock.models.stack import API_VERSION
 from aimock.recording.options import Format
+
+
+@runtime_checkable
+class Recordable(Protocol):
+    """A reply extension that can say which fixture response fields it came from (record
+    mode writes them back, so a recording keeps what only one provider sends). Defined here,
+    where it is read, rather than beside `Reply`: that module is compiled (aimock.native),
+    and a compiled runtime-checkable protocol is not one."""
+
+    def fixture_fields(self) -> Mapping[str, Any]: ...
+
 
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 # Each wire's finish reasons in the fixture's (OpenAI's) words; the renderers translate back.
