@@ -7,9 +7,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 4010
 
-.PHONY: setup browser wrk run test lint format bench generate clean
+.PHONY: setup browser wrk run test lint format bench generate clean pure
 
-setup: $(STAMP)
+# The compiled request path (scripts/compile.py, aimock.native): mypyc's extension modules
+# beside the sources, rebuilt when any source changes (from a cache outside the clone when the
+# same sources were built before). Without them, or when stale, aimock runs its sources.
+NATIVE := server/aimock/native.json
+SOURCES := $(shell find server/aimock -name '*.py')
+
+setup: $(STAMP) $(NATIVE)
+
+$(NATIVE): $(STAMP) $(SOURCES) scripts/compile.py
+	$(BIN)/python scripts/compile.py
 
 # pip is quiet, so each step says what it does (a first setup takes a minute or two);
 # PYTHONWARNINGS silences setuptools' banner about editable installs, which asks nothing of us.
@@ -43,8 +52,9 @@ lint: setup
 generate: setup
 	$(BIN)/python -m aimock_operator.crd.generate
 
+# With a C compiler the suite must run the compiled request path (tests/server/test_native.py).
 test: lint browser wrk
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	AIMOCK_EXPECT_COMPILED=$(if $(shell command -v cc),1,0) $(BIN)/pytest -q $(PYTEST_ARGS)
 
 format: setup
 	$(BIN)/ruff format server operator tests bench
@@ -63,5 +73,9 @@ bench: setup wrk
 bench-operator: setup
 	$(BIN)/python bench/operator_scale.py $(BENCH_ARGS)
 
-clean:
+# Back to the sources only (what `AIMOCK_COMPILED=off` does for one process).
+pure:
+	$(BIN)/python scripts/compile.py --clean
+
+clean: pure
 	rm -rf $(VENV) build *.egg-info

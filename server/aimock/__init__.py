@@ -7,7 +7,13 @@ change between minor versions.
 
 from __future__ import annotations
 
+from aimock import native
+
 __version__ = "0.1.0"
+
+# Before anything imports a compiled module: whether the extensions built by
+# scripts/compile.py may run, or the sources instead (see aimock.native).
+NATIVE = native.choose()
 
 __all__ = ["MockServer", "__version__"]
 

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aimock import __version__, logs
+from aimock import NATIVE, __version__, logs, native
 
 DEFAULT_FIXTURES = "defaults/default.yaml"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4010
@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aimock", description="One mock server for the whole agentic AI stack."
     )
-    parser.add_argument("--version", action="version", version=f"aimock {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"aimock {__version__}, {native.describe(NATIVE)}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
@@ -677,6 +679,7 @@ def inventory(state: Any, application: Any) -> str:
     token = settings.admin_token is not None
     parts.append("control API behind an admin token" if token else "control API without a token")
     parts.append("plain HTTP (no TLS)")
+    parts.append(native.describe(NATIVE))
     return "; ".join(parts)
 
 

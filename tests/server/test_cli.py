@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aimock import __version__
+from aimock import NATIVE, __version__, native
 from tests.conftest import READY, ROOT
 
 
@@ -95,7 +95,7 @@ def ask(origin: str, text: str) -> str:
 def test_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"aimock {__version__}"
+    assert result.stdout.strip() == f"aimock {__version__}, {native.describe(NATIVE)}"
 
 
 def test_serve_without_fixtures_answers_from_the_embedded_defaults(server_factory: Any) -> None:
@@ -299,7 +299,8 @@ def test_the_ready_lines_say_what_is_served(server_factory: Any, stack: str, lis
     assert " - 1 fixture from 1 file (" in first or " - 0 fixtures from 1 file (" in first
     assert second.startswith("[aimock] serving all surfaces; ")
     assert listed in second
-    assert second.rstrip().endswith("; control API without a token; plain HTTP (no TLS)")
+    tail = f"; control API without a token; plain HTTP (no TLS); {native.describe(NATIVE)}"
+    assert second.rstrip().endswith(tail)
 
 
 def test_the_ready_line_names_chaos_rates_and_the_admin_token(server_factory: Any) -> None:
