@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,6 +48,9 @@ RATE_FIELDS: Mapping[Action, str] = {
 }
 HEADERS = (*(f"x-aimock-chaos-{action}" for action in ACTIONS), "x-aimock-chaos-latency")
 MALFORMED_BODY = b"{malformed json: <<<chaos>>>"
+# The clock a policy's duration runs on. A variable, so a test can set it: this module is
+# compiled (aimock.native), and compiled code does not see a patched `time` module.
+clock: Callable[[], float] = time.monotonic
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,7 @@ def activate(
     policies: Sequence[ChaosPolicyManifest], running: Sequence[ActivePolicy] = ()
 ) -> list[ActivePolicy]:
     """Policies to apply; one already `running` unchanged is kept, draws and clock included."""
-    now = time.monotonic()
+    now = clock()
     previous = {p.key: p for p in running}
     active = []
     for policy in policies:
@@ -167,7 +170,7 @@ def roll(
     take (a route that cannot cut its answer halfway leaves out truncate)."""
     if quiet(headers, fixture_rates, server_rates, policies):
         return None  # the common case: nothing could strike
-    now = time.monotonic() if policies else 0.0
+    now = clock() if policies else 0.0
     applying = [p for p in policies if p.applies_to(surface, provider, model, now)]
     latency = _latency(headers, fixture_rates, server_rates, applying)
     for action in actions:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import aiohttp
@@ -200,7 +199,7 @@ async def test_a_policy_ends_after_its_duration(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(chaos, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(chaos, "clock", lambda: clock[0])
     client = await make_client(policy().replace("seed: 1234", "seed: 1\n  durationSeconds: 60"))
     clock[0] += 59
     assert (await chat(client, "plain"))[0] == 500

@@ -467,7 +467,9 @@ def _embed_inputs(body: Mapping[str, Any]) -> list[str]:
 
 
 def _embedding_types(body: Mapping[str, Any]) -> list[str] | None:
-    kinds: list[str] | None = optional(body, "embedding_types", list, "an array")
+    # list[Any] until each item is checked: compiled code would check the annotation first,
+    # and a number in the list would be a TypeError instead of Cohere's 400.
+    kinds: list[Any] | None = optional(body, "embedding_types", list, "an array")
     for i, kind in enumerate(kinds or ()):
         check_type(kind, f"embedding_types[{i}]", str, "a string")
         if kind not in EMBEDDING_TYPES:
