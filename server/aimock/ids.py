@@ -19,7 +19,7 @@ os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 def hex_id(chars: int) -> str:
     """`chars` random lower-case hex digits."""
-    return f"{_random.getrandbits(chars * 4):0{chars}x}"
+    return _random.randbytes((chars + 1) // 2).hex()[:chars]  # twice as fast as formatting
 
 
 def uuid4() -> str:
