@@ -221,7 +221,7 @@ class Exchange:
             found.policy,
             found.seed,
         )
-        self.state.metrics.chaos.labels(found.action, self.route.surface).inc()
+        self.state.metrics.chaos_taken(found.action, self.route.surface)
         if found.action == "truncate":
             self.truncate = True
             return

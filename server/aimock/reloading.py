@@ -44,7 +44,7 @@ async def reload(state: ServerState) -> LoadError | None:
         # Not a problem the loader names, so a defect of ours: its traceback goes to the log.
         log.exception("reload failed unexpectedly")
         return _failed(state, LoadError([Problem("<reload>", "", f"{type(exc).__name__}: {exc}")]))
-    state.metrics.reloads.labels("ok").inc()
+    state.metrics.reloaded("ok")
     _warn_withdrawn(before, loaded)
     if state.index.digest != previous:
         log.info(
@@ -57,7 +57,7 @@ async def reload(state: ServerState) -> LoadError | None:
 
 
 def _failed(state: ServerState, error: LoadError) -> LoadError:
-    state.metrics.reloads.labels("error").inc()
+    state.metrics.reloaded("error")
     log.error("reload failed; still serving the previous %d fixtures:\n%s", len(state.index), error)
     return error
 

@@ -168,7 +168,7 @@ class ServerState:
         self.fixture_hits: Counter[str] = Counter()
         self.chaos_policies: list[ActivePolicy] = []
         self.index = self._build(loaded, [])
-        self.metrics.fixtures.set(len(self.index))
+        self.metrics.fixtures_loaded = len(self.index)
 
     @property
     def strict(self) -> bool:
@@ -219,19 +219,19 @@ class ServerState:
         settings = resolve(self.options, loaded.stack)
         index = self._build(loaded, self.runtime_fixtures, settings)
         self.settings, self.loaded, self.index = settings, loaded, index
-        self.metrics.fixtures.set(len(index))
+        self.metrics.fixtures_loaded = len(index)
 
     def add_runtime(self, fixtures: list[SourcedFixture]) -> None:
         self.runtime_fixtures = [*self.runtime_fixtures, *fixtures]
         self.runtime_added += len(fixtures)
         self.index = self._build(self.loaded, self.runtime_fixtures)
-        self.metrics.fixtures.set(len(self.index))
+        self.metrics.fixtures_loaded = len(self.index)
 
     def clear_fixtures(self) -> None:
         self.runtime_fixtures = []
         self.loaded = FixtureSet(files=self.loaded.files)
         self.index = self._build(self.loaded, [])
-        self.metrics.fixtures.set(0)
+        self.metrics.fixtures_loaded = 0
 
 
 STATE: web.AppKey[ServerState] = web.AppKey("aimock_state", ServerState)
