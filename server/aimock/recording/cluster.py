@@ -21,11 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.kube import KubeError, custom_objects
 from aimock.models.stack import API_VERSION, GROUP, VERSION
+from aimock.recording.files import yaml_text
 from aimock.recording.options import ClusterTarget
 
 if TYPE_CHECKING:
@@ -154,6 +153,6 @@ def pull(namespace: str, stack: str, directory: Path) -> list[Path]:
     for item in sorted(items, key=lambda i: i["metadata"]["name"]):
         manifest = clean_manifest(item)
         path = directory / f"{manifest['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True))
+        path.write_text(yaml_text(manifest))
         written.append(path)
     return written

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
-import yaml
 
 from aimock.canonical import DEFAULT_TEST_ID
 from aimock.fixtures.compiled import Reply
@@ -131,7 +130,7 @@ def save(path: Path, fixture: Mapping[str, Any], form: Format, name: str) -> Non
             "metadata": {"name": slug(name).lower()[:63].strip("-.") or "recorded"},
             "spec": {"fixtures": fixtures},
         }
-        data = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True).encode()
+        data = yaml_text(manifest).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".recording-")
     try:
@@ -156,3 +155,11 @@ def _existing(path: Path, form: Format) -> list[Any]:
         document = (document or {}).get("spec") or {}
     fixtures = (document or {}).get("fixtures")
     return list(fixtures) if isinstance(fixtures, list) else []
+
+
+def yaml_text(data: object) -> str:
+    """A manifest as YAML, in the order given."""
+    import yaml  # only when a YAML file is written: a server not recording never loads it
+
+    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return text
