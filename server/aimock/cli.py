@@ -440,6 +440,8 @@ def _add_fixture_flag(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command line, not a caller in this process
+        _serve_without_docstrings(sys.argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate(args.fixtures)
@@ -450,6 +452,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "journal":
         return stack_journal(args)
     return serve(args)
+
+
+# Modules whose `-OO` bytecode (`.opt-2.pyc`) `make setup` writes: one of the standard library
+# and the two largest dependencies of the server stand for all it imports.
+LEAN_BYTECODE_PROBES = ("asyncio", "aiohttp", "pydantic")
+
+
+def _serve_without_docstrings(argv: list[str]) -> None:
+    """`aimock serve` starts again as `python -OO -m aimock serve ...`, in this process.
+
+    A long-running server has no use for the docstrings of the 500 modules it imports (aiohttp,
+    pydantic, the standard library): they are 1.8 MiB of its idle memory. `-OO` also drops
+    `assert` statements, which aimock uses only to narrow types. This runs before anything
+    heavy is imported, so it costs a few tens of milliseconds, and only where that bytecode
+    exists (`make setup` writes it): without it every start would compile the dependencies
+    again. `AIMOCK_OPTIMIZE=0` keeps the interpreter as started."""
+    if not argv or argv[0] != "serve" or sys.flags.optimize >= 2:
+        return
+    if os.environ.get("AIMOCK_OPTIMIZE", "").strip().lower() in ("0", "off", "false", "no"):
+        return
+    if not all(_lean_bytecode_exists(name) for name in LEAN_BYTECODE_PROBES):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-OO", "-m", "aimock", *argv])
+
+
+def _lean_bytecode_exists(module: str) -> bool:
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return False
+    return os.path.exists(importlib.util.cache_from_source(spec.origin, optimization=2))
 
 
 def stack_journal(args: argparse.Namespace) -> int:

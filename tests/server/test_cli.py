@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aimock import NATIVE, __version__, native
+from aimock import NATIVE, __version__, cli, native
 from tests.conftest import READY, ROOT
 
 
@@ -308,3 +308,40 @@ def test_the_ready_line_names_chaos_rates_and_the_admin_token(server_factory: An
     second = serving_line(server)
     assert "chaos dropRate 0.25" in second
     assert "control API behind an admin token" in second
+
+
+def _command_line(server: Any) -> list[str]:
+    return Path(f"/proc/{server.process.pid}/cmdline").read_text().split("\0")[:-1]
+
+
+def test_serve_runs_without_docstrings_where_their_bytecode_exists(server_factory: Any) -> None:
+    # make setup writes the -OO bytecode; the server then starts again under -OO, in place
+    # (same process, so a supervisor's pid stays right), and answers as ever.
+    ready = all(cli._lean_bytecode_exists(name) for name in cli.LEAN_BYTECODE_PROBES)
+    server = server_factory.start()
+    assert ("-OO" in _command_line(server)) == ready
+    if os.environ.get("AIMOCK_EXPECT_COMPILED") == "1":  # make test: make setup ran
+        assert ready, "make setup writes the -OO bytecode"
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
+    answer = httpx.post(server.base_url + "/chat/completions", json=chat, timeout=10)
+    assert answer.status_code == 200
+
+
+def test_aimock_optimize_0_keeps_the_interpreter(server_factory: Any) -> None:
+    server = server_factory.start(env={"AIMOCK_OPTIMIZE": "0"})
+    assert "-OO" not in _command_line(server)
+
+
+def test_only_the_command_line_serve_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    called: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(cli.os, "execv", lambda path, args: called.append((path, args)))
+    monkeypatch.setattr(cli, "_lean_bytecode_exists", lambda name: True)
+    monkeypatch.delenv("AIMOCK_OPTIMIZE", raising=False)
+    # main(argv) from Python (tests, tools) never execs, whatever the command line says.
+    monkeypatch.setattr(cli.sys, "argv", ["aimock", "serve"])
+    assert cli.main(["validate", "-f", "/nonexistent"]) == 1
+    assert called == []
+    cli._serve_without_docstrings(["validate", "x"])
+    assert called == []
+    cli._serve_without_docstrings(["serve", "-f", "x"])
+    assert called == [(sys.executable, [sys.executable, "-OO", "-m", "aimock", "serve", "-f", "x"])]
