@@ -4,15 +4,19 @@
 #                      (its control API needs -e AIMOCK_ADMIN_TOKEN=..., or --open-control)
 #   operator:          command: ["aimock-operator"]          (the Helm chart sets it)
 #
-# Two stages. `build` turns this checkout into a wheel and collects every dependency as a wheel
-# (a wheelhouse). `runtime` installs that wheelhouse into a venv with the index switched off, so
-# the final image holds no source tree, no build tools and no pip cache, and installs exactly
-# what was built. tests/operator/test_dockerfile.py repeats these steps in a clean venv (no Docker
+# Two stages. `build` compiles the request path (scripts/compile.py: mypyc, so it runs on the
+# full Debian image, which has a C compiler), turns this checkout into a wheel holding those
+# extensions, and collects every dependency as a wheel (a wheelhouse). `runtime` installs that
+# wheelhouse into a venv with the index switched off, so the final image holds no source tree,
+# no build tools and no pip cache, and installs exactly what was built. tests/operator/test_dockerfile.py repeats these steps in a clean venv (no Docker
 # engine runs in CI): keep the two in step when a command below changes.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The same Python on the same Debian, with gcc and the C headers: the extensions built there
+# load in the slim image.
+ARG BUILD_IMAGE=python:3.11-bookworm
 
-FROM ${PYTHON_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -20,7 +24,10 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY server/ server/
 COPY operator/ operator/
-RUN python -m pip wheel --wheel-dir /wheels .
+COPY scripts/compile.py scripts/compile-requirements.txt scripts/
+RUN python -m pip install . --requirement scripts/compile-requirements.txt \
+    && python scripts/compile.py \
+    && python -m pip wheel --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/aimock/bin:$PATH \
