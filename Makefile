@@ -45,8 +45,8 @@ run: setup
 	$(BIN)/aimock serve --port $(PORT) $(if $(FIXTURES),-f $(FIXTURES))
 
 lint: setup
-	$(BIN)/ruff check server operator tests bench
-	$(BIN)/ruff format --check server operator tests bench
+	$(BIN)/ruff check server operator tests bench scripts
+	$(BIN)/ruff format --check server operator tests bench scripts
 	$(BIN)/mypy
 	PYTHONPATH=server:operator $(BIN)/lint-imports
 	$(BIN)/python -m aimock_operator.crd.generate --check
@@ -59,8 +59,8 @@ test: lint browser wrk
 	AIMOCK_EXPECT_COMPILED=$(if $(shell command -v cc),1,0) $(BIN)/pytest -q $(PYTEST_ARGS)
 
 format: setup
-	$(BIN)/ruff format server operator tests bench
-	$(BIN)/ruff check --fix server operator tests bench
+	$(BIN)/ruff format server operator tests bench scripts
+	$(BIN)/ruff check --fix server operator tests bench scripts
 
 # aimock beside AIMock (installed from npm into ~/.cache/aimock/peers) and the bare aiohttp
 # ceiling, driven by wrk (Debian's package, installed when missing), one core each; about 8

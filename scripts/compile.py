@@ -111,7 +111,8 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[1:]:
         raise SystemExit(__doc__)
-    if shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") is None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
         print("==> no C compiler: aimock runs its pure-Python request path", flush=True)
         return 0
     entry = cached_build(build_key())

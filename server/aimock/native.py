@@ -2,12 +2,12 @@
 this process runs them.
 
 The build leaves extension modules (`*.so`) beside the sources, and a manifest holding a digest
-of every source file of the package as it was built. Python prefers an
-extension to its source, so an extension is only left visible when the manifest still describes
-every source file. Otherwise (a file edited since the build, no manifest, or
-`AIMOCK_COMPILED=off`) each compiled module is loaded from its source. It is all or nothing:
-compiled modules call each other directly, not through their module objects, so a mix of a
-fresh source and a stale extension would run old code. Nothing here imports the rest of aimock.
+of every source file of the package as it was built. Python prefers an extension to its
+source, so the extensions are left visible only while that digest still holds. Otherwise (a
+file edited since the build, no manifest, or `AIMOCK_COMPILED=off`) each compiled module is
+loaded from its source. It is all or nothing: compiled modules call each other directly, not
+through their module objects, so a mix of a fresh source and a stale extension would run old
+code. Nothing here imports the rest of aimock.
 """
 
 from __future__ import annotations
