@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from aimock import control, exchange, families, fastlane, http1, routes, wire
+from aimock import control, exchange, families, fastlane, http1, native, routes, wire
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
@@ -146,7 +146,7 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
 def fast_lane_enabled() -> bool:
     """Whether connections start on the fast lane (`aimock.http1`); AIMOCK_FAST_LANE=off
     leaves every request to aiohttp (to compare, or to rule the lane out)."""
-    return os.environ.get("AIMOCK_FAST_LANE", "").lower() not in ("off", "0", "false", "no")
+    return not native.switched_off("AIMOCK_FAST_LANE")
 
 
 class FrontSite(web.BaseSite):

@@ -470,7 +470,7 @@ def _serve_without_docstrings(argv: list[str]) -> None:
     again. `AIMOCK_OPTIMIZE=0` keeps the interpreter as started."""
     if not argv or argv[0] != "serve" or sys.flags.optimize >= 2:
         return
-    if os.environ.get("AIMOCK_OPTIMIZE", "").strip().lower() in ("0", "off", "false", "no"):
+    if native.switched_off("AIMOCK_OPTIMIZE"):
         return
     if not all(_lean_bytecode_exists(name) for name in LEAN_BYTECODE_PROBES):
         return

@@ -68,7 +68,13 @@ MODULES = (
 
 PACKAGE = Path(__file__).resolve().parent
 MANIFEST = PACKAGE / "native.json"
-OFF_VALUES = {"0", "off", "false", "no"}
+
+
+def switched_off(variable: str) -> bool:
+    """Whether an on-by-default environment switch is off: `0`, `off`, `false` or `no`, any
+    case. The one reading of AIMOCK_COMPILED, AIMOCK_OPTIMIZE and AIMOCK_FAST_LANE; it lives
+    here because this module imports nothing of aimock and runs first."""
+    return os.environ.get(variable, "").strip().lower() in ("0", "off", "false", "no")
 
 
 def source_of(module: str, package: Path = PACKAGE) -> Path:
@@ -95,7 +101,7 @@ def write_manifest(package: Path = PACKAGE) -> None:
 
 def verdict(package: Path = PACKAGE) -> str:
     """'compiled', or why the sources run: 'off', 'not built', 'stale'."""
-    if os.environ.get("AIMOCK_COMPILED", "").strip().lower() in OFF_VALUES:
+    if switched_off("AIMOCK_COMPILED"):
         return "off"
     try:
         manifest = json.loads((package / MANIFEST.name).read_text())
