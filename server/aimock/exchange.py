@@ -163,14 +163,18 @@ class Exchange:
         "truncate",
     )
 
-    def __init__(self, request: web.Request, route: Route, state: ServerState) -> None:
+    def __init__(
+        self, request: web.Request, route: Route, state: ServerState, method: str = ""
+    ) -> None:
         self.request = request
         self.route = route
         self.state = state
         self.request_id = new_request_id()
         self.context = request_context(request)
+        # `method`: what the journal calls it when it is not the request's (a socket's turn
+        # is "WS", as AIMock's journal has it).
         self.entry = open_entry(
-            request.method, request.path_qs, self.context, route, self.request_id
+            method or request.method, request.path_qs, self.context, route, self.request_id
         )
         # Whether a definition answered, for metrics; a fixture in the journal entry counts.
         self.matched = False
@@ -212,7 +216,7 @@ class Exchange:
         """Wait the strike's delay, then raise `ChaosStrike` for a fault (a truncate only
         sets `truncate`, for the handler to cut its answer)."""
         if found.latency_ms:
-            await _hold(self.request, found.latency_ms / 1000)
+            await hold(self.request, found.latency_ms / 1000)
         if found.action is None:
             return
         entry = self.entry
@@ -372,40 +376,47 @@ def _log_line(route: Route, entry: Entry, matched: bool) -> None:
         )
 
 
-async def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamResponse:
-    errors = exchange.route.errors
+def chaos_error(action: chaos.Action, errors: ErrorDialect) -> ErrorInfo | None:
+    """The error a chaos action answers with, in `errors`' statuses; None for the actions
+    that break the connection or the body instead."""
     if action == "drop":
-        info = ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
-        return error_response(errors, info)
-    if action == "malformed":
-        return web.Response(body=chaos.MALFORMED_BODY, status=200, content_type=JSON_TYPE)
+        return ErrorInfo(500, "Chaos: request dropped", type="server_error", code="chaos_drop")
     if action == "ratelimit":
-        info = ErrorInfo(
+        return ErrorInfo(
             429,
             "Chaos: rate limited",
             type="rate_limit_error",
             code="chaos_ratelimit",
             retry_after=1.0,
         )
-        response = error_response(errors, info)
-        response.headers.setdefault("Retry-After", "1")
-        return response
     if action == "overloaded":
-        info = ErrorInfo(
+        return ErrorInfo(
             errors.overloaded_status,
             "Chaos: overloaded",
             type="overloaded_error",
             code="chaos_overloaded",
         )
-        return error_response(errors, info)
+    return None
+
+
+async def _chaos_answer(exchange: Exchange, action: chaos.Action) -> web.StreamResponse:
+    errors = exchange.route.errors
+    info = chaos_error(action, errors)
+    if info is not None:
+        response = error_response(errors, info)
+        if info.retry_after is not None:
+            response.headers.setdefault("Retry-After", f"{info.retry_after:g}")
+        return response
+    if action == "malformed":
+        return web.Response(body=chaos.MALFORMED_BODY, status=200, content_type=JSON_TYPE)
     if action == "stall":
-        await _hold(exchange.request, STALL_LIMIT_S)
+        await hold(exchange.request, STALL_LIMIT_S)
         exchange.entry.interrupted = "client_gone"
     pacing.abort(exchange.request)
     return web.Response(status=499)  # never reaches the client: the socket is gone
 
 
-async def _hold(request: web.Request, seconds: float) -> None:
+async def hold(request: web.Request, seconds: float) -> None:
     """Keep a request waiting `seconds`, or until its client gives up: other requests go on,
     and a client that left frees its request at once (aiohttp does not cancel handlers)."""
     loop = asyncio.get_running_loop()

@@ -9,7 +9,6 @@ line, and answers a `ProtocolError`, a `Miss` or a fault in the surface's own er
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Mapping
@@ -56,7 +55,7 @@ def describe(request: CanonicalRequest) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _error_info(reply: Reply) -> ErrorInfo:
+def error_info(reply: Reply) -> ErrorInfo:
     err = reply.error
     assert err is not None
     return ErrorInfo(
@@ -103,13 +102,13 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
         )
 
     if reply.kind == "error":
-        await _wait_first_byte(physics)
-        return error_response(surface.errors, _error_info(reply))
+        await pacing.wait_first_byte(physics)
+        return error_response(surface.errors, error_info(reply))
 
     options = RenderOptions(chunk_size=physics.chunk_size)
     if canonical.stream and surface.stream is not None:
         return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
-    await _wait_first_byte(physics)
+    await pacing.wait_first_byte(physics)
     response = plain(surface, canonical, reply, options)
     if exchange.truncate:
         return await _cut(exchange, response)
@@ -149,12 +148,26 @@ def begin(
     canonical = surface.parse(body, context, match_info)
     entry.model = canonical.model or None
 
-    if state.one_shot_errors:
-        injected = state.one_shot_errors.pop(0)
-        entry.source = "injected"
-        info = ErrorInfo(injected.status, injected.message, injected.type, injected.code)
-        return error_response(surface.errors, info)
+    queued = injected(state, entry)
+    if queued is not None:
+        return error_response(surface.errors, queued)
+    return select(state, surface, canonical, entry)
 
+
+def injected(state: ServerState, entry: Entry) -> ErrorInfo | None:
+    """The next one-shot error queued through the control API, taken, if there is one."""
+    if not state.one_shot_errors:
+        return None
+    queued = state.one_shot_errors.pop(0)
+    entry.source = "injected"
+    return ErrorInfo(queued.status, queued.message, queued.type, queued.code)
+
+
+def select(
+    state: ServerState, surface: Surface | None, canonical: CanonicalRequest, entry: Entry
+) -> tuple[CanonicalRequest, Selection]:
+    """The fixture answering `canonical` (the journal entry learns it), and the request it
+    answered (a surface's `candidates` may try several)."""
     index = state.index  # one snapshot for the whole request
     canonical, selection = _select(index, surface, canonical, state)
     compiled = selection.compiled
@@ -165,7 +178,7 @@ def begin(
 
 
 def unanswered(
-    surface: Surface,
+    surface: Surface | None,
     canonical: CanonicalRequest,
     selection: Selection,
     entry: Entry,
@@ -176,7 +189,7 @@ def unanswered(
 ) -> Reply:
     """The surface's fallback answer when no fixture matched, else a `Miss` that names the
     nearest fixtures of `index` and what each failed (`fixtures.explain`)."""
-    if surface.fallback is None or strict:
+    if surface is None or surface.fallback is None or strict:
         near = explain.nearest(index, canonical, state.match_state)
         entry.nearest = [miss.to_json() for miss in near]
         raise Miss(
@@ -189,7 +202,7 @@ def unanswered(
 
 
 def error_reply(surface: Surface, reply: Reply) -> web.Response:
-    return error_response(surface.errors, _error_info(reply))
+    return error_response(surface.errors, error_info(reply))
 
 
 class Rendered(NamedTuple):
@@ -263,7 +276,7 @@ async def _cut(exchange: Exchange, whole: web.Response) -> web.StreamResponse:
 
 
 def _select(
-    index: FixtureIndex, surface: Surface, canonical: CanonicalRequest, state: ServerState
+    index: FixtureIndex, surface: Surface | None, canonical: CanonicalRequest, state: ServerState
 ) -> tuple[CanonicalRequest, Selection]:
     """The fixture answering this request, and the request it answered.
 
@@ -272,7 +285,7 @@ def _select(
     through to the next model unless it says `fallthrough: false`; when every candidate
     fails, the last error answers. Each candidate that matched counts as served.
     """
-    if surface.candidates is None:
+    if surface is None or surface.candidates is None:
         return canonical, index.select(canonical, state.match_state)
     failed: tuple[CanonicalRequest, Selection] | None = None
     skipped = 0
@@ -287,12 +300,6 @@ def _select(
             continue
         return candidate, selection
     return failed or (canonical, Selection(None, None, skipped))
-
-
-async def _wait_first_byte(physics: Physics) -> None:
-    wait = (physics.ttft or physics.recorded_ttft or 0.0) + physics.latency
-    if wait > 0:
-        await asyncio.sleep(wait / physics.replay_speed / 1000)
 
 
 async def _stream(

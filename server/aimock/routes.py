@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from aimock import exchange, families, pipeline
+from aimock import exchange, families, pipeline, sockets
 from aimock.exchange import Exchange, Route
 from aimock.providers import openai_base
 from aimock.providers.registry import DEFAULT_ERRORS, PROVIDERS
-from aimock.surface import ErrorInfo, PlainRoute, ProtocolError, Surface
+from aimock.surface import ErrorInfo, PlainRoute, ProtocolError, SocketSurface, Surface
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Unknown paths, and methods a path does not take: journaled, in the most common envelope.
@@ -30,6 +30,15 @@ def surface_handler(surface: Surface) -> Handler:
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await exchange.serve(request, route, answer)
+
+    return handler
+
+
+def socket_handler(surface: SocketSurface) -> Handler:
+    route, upgrade = sockets.route_of(surface), sockets.handler_of(surface)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await exchange.serve(request, route, upgrade)
 
     return handler
 
@@ -104,6 +113,12 @@ def table(openai_prefixes: tuple[str, ...]) -> Iterator[Mount]:
                 if (surface.method, path) not in taken:
                     taken.add((surface.method, path))
                     yield Mount(surface.method, path, handler, on_path, surface)
+        for socket in provider.sockets:
+            handler = socket_handler(socket)
+            for path in socket.paths:
+                if ("GET", path) not in taken:
+                    taken.add(("GET", path))
+                    yield Mount("GET", path, handler, sockets.route_of(socket))
         for route in provider.routes:
             key = (route.method, route.path)
             if key in shared:  # a later provider's alternative for a registered route
@@ -130,6 +145,12 @@ def _openai_routes_under(prefix: str) -> Iterator[Mount]:
                 for path in surface.paths:
                     if (rebased := openai_base.rebase(path, prefix)) is not None:
                         yield Mount(surface.method, rebased, handler, on_path, surface)
+        for socket in provider.sockets:
+            if socket.provider == openai_base.OPENAI:
+                handler = socket_handler(socket)
+                for path in socket.paths:
+                    if (rebased := openai_base.rebase(path, prefix)) is not None:
+                        yield Mount("GET", rebased, handler, sockets.route_of(socket))
         for route in provider.routes:
             rebased = openai_base.rebase(route.path, prefix)
             if route.provider == openai_base.OPENAI and rebased is not None:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -26,6 +27,7 @@ from aimock.models.fixture import ChaosRates
 from aimock.models.services import SECTIONS
 from aimock.models.stack import StackSpec
 from aimock.recording.options import RecordOptions
+from aimock.tls import TLSOptions
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class ServeOptions:
     sections: Mapping[str, BaseModel] = field(default_factory=dict)
     # Record or proxy mode (`--record`, `--proxy-only`): a miss goes to the real provider.
     record: RecordOptions | None = None
+    # HTTPS and WSS (`--tls`, `--tls-cert`..., `MockServer(tls=...)`); None: the stack spec's
+    # `tls` decides (`aimock.tls.wanted`). Read at start, like the bound address.
+    tls: TLSOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,9 @@ class ServerState:
         # Requests each fixture answered since the start or the last reset, by its source.
         self.fixture_hits: Counter[str] = Counter()
         self.chaos_policies: list[ActivePolicy] = []
+        # The open WebSockets by surface name (`aimock.sockets.Link`s): counted against the
+        # server's cap, closed when it stops.
+        self.sockets: dict[str, set[Any]] = {}
         self.index = self._build(loaded, [])
         self.metrics.fixtures_loaded = len(self.index)
 

@@ -8,14 +8,16 @@ once for everyone.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, RequestContext
-from aimock.fixtures.compiled import Extend, Reply
+from aimock.fixtures.compiled import Extend, Physics, Reply
 
 Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
 
@@ -173,6 +175,117 @@ class PlainRoute:
     accepts: Accepts | None = None
 
 
+# A WebSocket surface (OpenAI Realtime, GPT-Live, Responses over a socket, Gemini Live): the
+# provider writes a `Session` per connection against the `Link` that `aimock.sockets` gives it.
+# Each answer on the socket is a `Turn` of the one request path: a journal entry, chaos, strict
+# mode, metrics and a log line, as an HTTP request gets.
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a turn selected: the reply, how to pace it, and the chunking of its text."""
+
+    reply: Reply
+    physics: Physics
+    options: RenderOptions
+
+
+class Turn(Protocol):
+    """One exchange on a socket (`async with link.turn(body) as turn`). A `ProtocolError`, a
+    `Miss` or chaos raised inside is told to the client by the surface's `report` (or done to
+    the socket) when the block ends, and swallowed; `ok` is then False."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    async def select(self, canonical: CanonicalRequest) -> Answer:
+        """The fixture's answer to `canonical` (chaos rolled, strict mode applied); raises
+        `Miss` when nothing answers and the surface has no fallback."""
+        ...
+
+    async def stream(self, events: Sequence[Event], physics: Physics) -> bool:
+        """`events` as text frames paced by the shared pacer; False when the stream was cut
+        (chaos, the fixture's truncation) or the client left."""
+        ...
+
+    async def send(self, event: Any) -> None:
+        """One frame now, recorded in the turn's journal entry."""
+        ...
+
+
+class Link(Protocol):
+    """One open socket, as a session sees it."""
+
+    @property
+    def request(self) -> web.Request: ...  # the upgrade request: headers, query, path
+
+    @property
+    def context(self) -> RequestContext: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def send(self, event: Any) -> None:
+        """One text frame: the JSON of `event` (a str goes as it is). Nothing happens once
+        the socket is closed."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    def abort(self) -> None:
+        """Drop the connection without a close frame, as a dying upstream would."""
+        ...
+
+    def turn(self, body: Any) -> AbstractAsyncContextManager[Turn]:
+        """One answer on the socket, journaled with `body` as what was asked."""
+        ...
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` beside the receive loop (a fault of ours in it is logged and reported);
+        cancelled when the socket closes."""
+        ...
+
+
+class Session(Protocol):
+    """A protocol's state on one socket, made by `SocketSurface.session` once the upgrade is
+    accepted."""
+
+    async def opened(self) -> None:
+        """After the upgrade, before any client frame (OpenAI's `session.created`)."""
+        ...
+
+    async def received(self, message: Any) -> None:
+        """A client text frame, parsed (any JSON value; the session checks its shape)."""
+        ...
+
+    async def closed(self) -> None:
+        """The socket ended, whichever side ended it."""
+        ...
+
+
+# How an error is told on an open socket: an `error` event, or a close code and reason.
+Report = Callable[[Link, ErrorInfo], Awaitable[None]]
+# Refuses an upgrade before it is accepted by raising `ProtocolError` (a bad query, too many
+# sessions): answered in the surface's HTTP envelope.
+Admit = Callable[[web.Request], None]
+
+
+@dataclass(frozen=True)
+class SocketSurface:
+    """A WebSocket endpoint of one wire protocol."""
+
+    name: str  # "openai.realtime": `match.surface`, the journal, metrics, chaos policies
+    provider: str
+    paths: tuple[str, ...]  # GET paths that upgrade
+    session: Callable[[Link], Session]
+    errors: ErrorDialect  # a refused upgrade, in HTTP
+    report: Report
+    endpoint: str = "realtime"  # the fixture endpoint kind its turns ask for
+    admit: Admit | None = None
+    # Whether binary frames carry the protocol (none of today's do: a binary frame is an error).
+    binary: bool = False
+
+
 @dataclass(frozen=True)
 class Provider:
     """What a provider module contributes: its surfaces and plain routes."""
@@ -185,3 +298,4 @@ class Provider:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Builders of this provider's typed part of a reply (see `fixtures.compiled`).
     extensions: tuple[Extend, ...] = ()
+    sockets: tuple[SocketSurface, ...] = ()

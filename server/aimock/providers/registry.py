@@ -16,6 +16,7 @@ from aimock.providers import (
     openai_embeddings,
     openai_models,
     openai_moderations,
+    openai_realtime,
     openai_responses,
     tavily,
 )
@@ -28,6 +29,7 @@ PROVIDERS: tuple[Provider, ...] = (
     openai_embeddings.PROVIDER,
     openai_moderations.PROVIDER,
     openai_models.PROVIDER,
+    openai_realtime.PROVIDER,
     anthropic_messages.PROVIDER,
     gemini.PROVIDER,
     bedrock_invoke.PROVIDER,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,6 +73,13 @@ def delay_ms(physics: Physics, index: int, tokens: int, rng: random.Random) -> f
             paced = max(0.0, paced * (1 + rng.uniform(-1, 1) * physics.jitter))
         delay += paced
     return delay / physics.replay_speed
+
+
+async def wait_first_byte(physics: Physics) -> None:
+    """The wait before a whole (not streamed) answer: the first token's and the latency."""
+    wait = (physics.ttft or physics.recorded_ttft or 0.0) + physics.latency
+    if wait > 0:
+        await asyncio.sleep(wait / physics.replay_speed / 1000)
 
 
 def abort(request: web.Request) -> None:
@@ -145,27 +152,49 @@ async def stream(
                 abort(request)
                 return "truncated"
             return "complete"
-        rng = rng or random.Random()
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        for index, event in enumerate(pending):
+
+        async def emit(index: int, event: Any) -> None:
+            joint = b"" if around is None else around.opening if index == 0 else around.separator
+            await write(joint + frame(event.data, event.name))
+
+        outcome = await pace(pending, physics, emit, lambda: abort(request), rng)
+        if outcome == "complete" and around is not None:
+            # An empty stream still opens the document it closes.
+            await write(around.closing if pending else around.opening + around.closing)
+        return outcome
+    except ConnectionError:
+        return "client_gone"
+
+
+async def pace(
+    events: Sequence[Any],
+    physics: Physics,
+    emit: Callable[[int, Any], Awaitable[None]],
+    cut: Callable[[], None],
+    rng: random.Random | None = None,
+) -> Outcome:
+    """The timing loop every framing shares: wait each event's delay, then `emit(index,
+    event)`; `cut()` drops the connection where `physics` ends the stream early."""
+    truncate = physics.truncate_after_chunks
+    deadline = physics.disconnect_after_ms
+    rng = rng or random.Random()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        for index, event in enumerate(events):
             if truncate is not None and index >= truncate:
-                abort(request)
+                cut()
                 return "truncated"
             wait = delay_ms(physics, index, event.tokens, rng)
             if deadline is not None:
                 elapsed = (loop.time() - started) * 1000
                 if elapsed + wait >= deadline:
                     await asyncio.sleep(max(0.0, deadline - elapsed) / 1000)
-                    abort(request)
+                    cut()
                     return "disconnected"
             if wait > 0:
                 await asyncio.sleep(wait / 1000)
-            joint = b"" if around is None else around.opening if index == 0 else around.separator
-            await write(joint + frame(event.data, event.name))
-        if around is not None:
-            # An empty stream still opens the document it closes.
-            await write(around.closing if pending else around.opening + around.closing)
-        return "complete"
-    except (ConnectionResetError, ConnectionError):
+            await emit(index, event)
+    except ConnectionError:
         return "client_gone"
+    return "complete"
