@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from aimock import control, exchange, families, fastlane, http1, native, routes, wire
+from aimock import control, exchange, families, fastlane, http1, native, routes, sockets, wire
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
@@ -57,6 +57,11 @@ ANY_PATH = "/{tail:.*}"
 CATCH_ALL: web.AppKey[list[web.Resource]] = web.AppKey("aimock_catch_all", list)
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """Open WebSockets hold their handlers: close them (1001) so a stop does not wait."""
+    await sockets.close_all(app[STATE])
+
+
 def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     state = ServerState(options, loaded, REPLY_EXTENSIONS)
     # The body limit is enforced on the request path so it can answer in each protocol's
@@ -66,6 +71,7 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     app[CATCH_ALL][0].add_route("OPTIONS", preflight)
     app[STATE] = state
     app[wire.BODY_IDLE_TIMEOUT] = options.idle_timeout
+    app.on_shutdown.append(_close_sockets)
     record = options.record
     if record is None and loaded.stack is not None and loaded.stack.record is not None:
         # The stack file's `record` section, when no flag or aimock.json asked for a mode.

@@ -151,7 +151,9 @@ class Link:
         self.exchange = exchange
         self.ws = ws
         self.turns = turns
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Work spawned beside the receive loop, with its coroutine (closed at the end: one
+        # cancelled before it started would otherwise warn that it was never awaited).
+        self._tasks: dict[asyncio.Task[None], Coroutine[Any, Any, None]] = {}
         # Where `send` also records its frames: a turn's entry, while its error is reported.
         self.recording: list[bytes] | None = None
 
@@ -194,9 +196,14 @@ class Link:
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self._guarded(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = work
+        task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        work = self._tasks.pop(task, None)
+        if work is not None:
+            work.close()
 
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -222,10 +229,11 @@ class Link:
             await self._serve(session)
         finally:
             group.discard(self)
-            for task in list(self._tasks):
+            running = list(self._tasks)
+            for task in running:
                 task.cancel()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await session.closed()
             self.exchange.entry.status = 101

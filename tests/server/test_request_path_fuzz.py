@@ -32,6 +32,7 @@ KNOWN_PATHS = sorted(
         for path in (
             *(p for surface in provider.surfaces for p in surface.paths),
             *(route.path for route in provider.routes),
+            *(p for socket in provider.sockets for p in socket.paths),
         )
     }
     | {"/mcp", "/a2a/agent", "/collections", "/api/v2/heartbeat", "/indexes", "/no/such/route"}

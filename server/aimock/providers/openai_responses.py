@@ -20,10 +20,15 @@ calls); the plain body is the response around them, and the stream walks the sam
     output_item.done; then response.completed (or response.incomplete).
 
 Every event carries `sequence_number` from 0; there is no `[DONE]` terminator.
+
+The same events answer over a WebSocket (`GET /v1/responses` upgraded, the SDK's
+`client.responses.connect()`): each `response.create` frame is a request's body, and the
+socket remembers its latest response for `previous_response_id` (`SocketSession`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -47,7 +52,15 @@ from aimock.providers.common import (
     text_of,
     token_counts,
 )
-from aimock.surface import Event, Provider, RenderOptions, bad_request
+from aimock.surface import (
+    ErrorInfo,
+    Event,
+    Link,
+    Provider,
+    RenderOptions,
+    SocketSurface,
+    bad_request,
+)
 
 SURFACE = "openai.responses"
 ROLES = ("assistant", "developer", "system", "user")
@@ -61,13 +74,19 @@ FUNCTION_DEFAULTS = {"description": None, "parameters": None, "strict": True}
 
 
 def parse(
-    body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
+    body: Any,
+    context: RequestContext,
+    params: Mapping[str, str],
+    provider: str = "openai",
+    earlier: Sequence[Message] = (),
 ) -> CanonicalRequest:
+    """`earlier`: the conversation a socket's `previous_response_id` continues (its
+    instructions are not carried over, as the API has it)."""
     body = expect_object(body)
     model = params.get("deployment") or require(body, "model", str, "a string")
     instructions = optional(body, "instructions", str, "a string")
     messages = [Message("system", instructions)] if instructions is not None else []
-    messages.extend(_input_messages(body.get("input")))
+    messages.extend(_input_messages(body.get("input"), earlier))
     names, echoed_tools = _tools(optional(body, "tools", list, "an array") or [])
     text = _text_config(optional(body, "text", dict, "an object"))
     return CanonicalRequest(
@@ -90,11 +109,12 @@ def parse(
     )
 
 
-def _input_messages(raw: Any) -> list[Message]:
+def _input_messages(raw: Any, earlier: Sequence[Message] = ()) -> list[Message]:
+    conversation = _Conversation(earlier)
     if raw is None:
-        return []
+        return conversation.messages
     if isinstance(raw, str):
-        return [Message("user", raw)]
+        return [*conversation.messages, Message("user", raw)]
     if not isinstance(raw, list):
         raise bad_request(
             "Invalid type for 'input': expected a string or an array of input items, but got "
@@ -102,7 +122,6 @@ def _input_messages(raw: Any) -> list[Message]:
             param="input",
             code="invalid_type",
         )
-    conversation = _Conversation()
     for i, item in enumerate(raw):
         conversation.add(check_type(item, f"input[{i}]", dict, "an object"), f"input[{i}]")
     return conversation.messages
@@ -111,9 +130,9 @@ def _input_messages(raw: Any) -> list[Message]:
 class _Conversation:
     """Builds canonical messages from input items, one assistant message per turn."""
 
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._call_ids: set[str] = set()
+    def __init__(self, earlier: Sequence[Message] = ()) -> None:
+        self.messages: list[Message] = [m for m in earlier if m.role != "system"]
+        self._call_ids: set[str] = {c.id for m in self.messages for c in m.tool_calls}
 
     def add(self, item: dict[str, Any], param: str) -> None:
         kind = item.get("type")
@@ -551,6 +570,93 @@ def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
         assembly.whole_tool_call(item.get("call_id"), item.get("name", ""), item.get("arguments"))
 
 
+# --------------------------------------------------------------------------- over a socket
+
+
+def _continued(request: CanonicalRequest, final: Mapping[str, Any]) -> tuple[Message, ...]:
+    """The conversation after a response: its request's, then its output items."""
+    conversation = _Conversation(request.messages)
+    for index, item in enumerate(final.get("output") or ()):
+        if isinstance(item, dict) and item.get("type") in ("message", "function_call"):
+            conversation.add(item, f"output[{index}]")
+    return tuple(conversation.messages)
+
+
+def _on_lane(event: Event, stream_id: str) -> Event:
+    """An event of a response asked for on a socket lane (`stream_id`), which it echoes."""
+    return Event({**event.data, "stream_id": stream_id}, event.name, event.tokens)
+
+
+async def socket_report(link: Link, info: ErrorInfo) -> None:
+    """A Responses socket's error event: the HTTP envelope's fields, and the status."""
+    error = openai_base.error_body(info)["error"]
+    await link.send({"type": "error", "status": info.status, "error": error})
+
+
+class SocketSession:
+    """`GET /v1/responses` upgraded: each `response.create` (the body of `POST /v1/responses`,
+    streamed without asking) is answered with the same events as the HTTP stream, one
+    response after another. The socket keeps its latest response, so a `response.create`
+    naming it as `previous_response_id` continues that conversation."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.latest: tuple[str, tuple[Message, ...]] | None = None
+        self.pending: asyncio.Task[None] | None = None
+
+    async def opened(self) -> None:
+        return None
+
+    async def closed(self) -> None:
+        return None
+
+    async def received(self, message: Any) -> None:
+        body = expect_object(message)
+        kind = body.get("type")
+        if kind != "response.create":
+            shown = str(kind)[:64] if kind is not None else "none"
+            raise bad_request(
+                f"Invalid value: '{shown}'. Supported values are: 'response.create'.",
+                param="type",
+                code="invalid_value",
+            )
+        earlier: tuple[Message, ...] = ()
+        latest = self.latest
+        if latest is not None and body.get("previous_response_id") == latest[0]:
+            earlier = latest[1]
+        request = parse(body, self.link.context, {}, earlier=earlier)
+        request = replace(request, stream=True)
+        self.pending = self.link.spawn(self._answer(body, request, self.pending))
+
+    async def _answer(
+        self,
+        body: dict[str, Any],
+        request: CanonicalRequest,
+        before: asyncio.Task[None] | None,
+    ) -> None:
+        if before is not None:  # one response at a time, in the order asked
+            await asyncio.wait([before])
+        lane = body.get("stream_id")
+        async with self.link.turn(body) as turn:
+            answer = await turn.select(request)
+            events = list(stream(request, answer.reply, answer.options))
+            if isinstance(lane, str):
+                events = [_on_lane(event, lane) for event in events]
+            if await turn.stream(events, answer.physics):
+                final = events[-1].data["response"]
+                self.latest = (str(final["id"]), _continued(request, final))
+
+
+SOCKET = SocketSurface(
+    name=SURFACE,
+    provider="openai",
+    paths=("/v1/responses",),
+    session=SocketSession,
+    errors=openai_base.ERRORS,
+    report=socket_report,
+    endpoint="chat",
+)
+
 ROUTE = "/responses"
 
 # Azure's classic client calls `/openai/responses?api-version=...` with or without a
@@ -568,4 +674,5 @@ PROVIDER = Provider(
         collapse=collapse,
         decode=decode,
     ),
+    sockets=(SOCKET,),
 )

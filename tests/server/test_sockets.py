@@ -1,0 +1,190 @@
+"""The WebSocket core (`aimock.sockets`) on every socket surface: hostile frames, the server's
+cap on open sockets, disabled surfaces, the journal of a socket's turns, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from typing import Any
+
+import aiohttp
+import pytest
+import websockets
+from aiohttp import WSMsgType
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aimock import sockets
+from aimock.providers.registry import PROVIDERS
+from tests.conftest import start_server
+from tests.server.conftest import ClientFactory, state_of
+
+FIXTURES = """
+fixtures:
+  - match: {userMessage: hello}
+    response: {content: Hello from the socket}
+"""
+SOCKET_PATHS = sorted({path for p in PROVIDERS for s in p.sockets for path in s.paths})
+# Socket paths whose protocol opens with a server event before any client frame.
+GREETS = {"/v1/realtime"}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+# Frames a client might send: JSON (objects shaped like events, or anything), text that is
+# not JSON, and binary.
+event_types = st.sampled_from(
+    [
+        "response.create",
+        "session.update",
+        "conversation.item.create",
+        "input_audio_buffer.append",
+        "input_audio_buffer.commit",
+        "response.cancel",
+        "setup",
+        "x",
+    ]
+)
+frames = st.one_of(
+    st.builds(
+        lambda kind, rest: json.dumps({"type": kind, **rest}),
+        event_types,
+        st.dictionaries(st.text(max_size=10), json_values, max_size=4),
+    ),
+    json_values.map(json.dumps),
+    st.text(max_size=60),
+    st.binary(max_size=60),
+)
+
+
+def test_every_socket_path_is_a_get_route() -> None:
+    assert "/v1/realtime" in SOCKET_PATHS
+    assert "/v1/responses" in SOCKET_PATHS
+
+
+@pytest.mark.parametrize("path", SOCKET_PATHS)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sent=st.lists(frames, min_size=1, max_size=6))
+async def test_hostile_frames_get_answers_never_faults(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture, path: str, sent: list[Any]
+) -> None:
+    caplog.set_level(logging.WARNING)
+    client = await make_client(FIXTURES)
+    try:
+        async with client.ws_connect(path) as ws:
+            for frame in sent:
+                if isinstance(frame, bytes):
+                    await ws.send_bytes(frame)
+                else:
+                    await ws.send_str(frame)
+            await ws.send_str(json.dumps({"type": "no.such.event"}))
+            # Every frame the server sends is JSON; it answers the last frame with an error
+            # (or, for a protocol that closes on errors, by closing).
+            while True:
+                message = await asyncio.wait_for(ws.receive(), timeout=30)
+                if message.type != WSMsgType.TEXT:
+                    assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+                    break
+                event = json.loads(message.data)
+                if isinstance(event, dict) and event.get("type") == "error":
+                    if "no.such.event" in json.dumps(event):
+                        break
+    finally:
+        await client.close()
+    faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert faults == []
+
+
+async def test_a_turn_is_journaled_with_the_frames_it_sent(make_client: ClientFactory) -> None:
+    client = await make_client(FIXTURES)
+    async with client.ws_connect("/v1/responses") as ws:
+        await ws.send_json({"type": "response.create", "model": "gpt-5", "input": "hello"})
+        while (event := await ws.receive_json())["type"] != "response.completed":
+            pass
+    entries = list(state_of(client).journal)
+    turn = next(e for e in entries if e.method == "WS")
+    assert turn.status == 200
+    assert turn.body["input"] == "hello"
+    assert turn.fixture is not None
+    sent = [json.loads(line) for line in (turn.response_body or b"").splitlines()]
+    assert sent[-1] == event
+    await client.close()
+
+
+async def test_the_server_caps_its_open_sockets(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sockets, "MAX_OPEN_SOCKETS", 2)
+    client = await make_client(FIXTURES)
+    first = await client.ws_connect("/v1/responses")
+    second = await client.ws_connect("/v1/responses")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/v1/responses")
+    assert refused.value.status == 429
+    await first.close()
+    await asyncio.sleep(0.05)
+    third = await client.ws_connect("/v1/responses")  # a closed socket frees its place
+    for ws in (second, third):
+        await ws.close()
+    await client.close()
+
+
+async def test_a_disabled_surface_refuses_the_upgrade(make_client: ClientFactory) -> None:
+    client = await make_client(
+        """
+apiVersion: aimock.dev/v1alpha1
+kind: MockStack
+metadata: {name: only-chat}
+spec:
+  surfaces: [openai.chat]
+  fixtures:
+    - match: {}
+      response: {content: hi}
+"""
+    )
+    response = await client.get(
+        "/v1/realtime",
+        headers={
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert response.status == 404
+    assert (await response.json())["error"]["code"] == "surface_disabled"
+    await client.close()
+
+
+async def test_openai_sockets_are_served_under_every_openai_prefix(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(FIXTURES, openai_prefixes=("/openai/v1",))
+    async with client.ws_connect("/openai/v1/realtime?model=gpt-realtime") as ws:
+        assert (await ws.receive_json())["type"] == "session.created"
+    await client.close()
+
+
+def test_a_stopping_server_closes_its_sockets_going_away() -> None:
+    server = start_server([])
+    url = server.url.replace("http://", "ws://") + "/v1/realtime?model=gpt-realtime"
+
+    async def hold_then_stop() -> int | None:
+        async with websockets.connect(url) as socket:
+            await socket.recv()
+            server.process.send_signal(signal.SIGTERM)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), timeout=30)
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+    try:
+        code = asyncio.run(hold_then_stop())
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    assert code == 1001
+    assert "Traceback" not in "".join(server.output)
