@@ -17,6 +17,7 @@ from openai import AsyncOpenAI
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import TypeAdapter
 
+from aimock.providers.audio import tone
 from tests.conftest import ServerProcess, serving_fixtures
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(RealtimeServerEvent)
@@ -36,11 +37,16 @@ FIXTURES: list[dict[str, Any]] = [
         "match": {"userMessage": "hello"},
         "response": {"content": "Hello there, how can I help you today?"},
     },
+    {"match": {"context": "voice"}, "response": {"content": "I heard you."}},
+    {
+        "match": {"userMessage": "recorded voice"},
+        "response": {"content": "Played back.", "audio": base64.b64encode(b"PCM!" * 600).decode()},
+    },
     {
         "match": {"userMessage": "slowly"},
         "response": {"content": "one two three four five six seven eight nine ten"},
         "chunkSize": 4,
-        "streamingProfile": {"ttft": 5, "tps": 400},
+        "streamingProfile": {"ttft": 5, "tps": 10},
     },
     {
         "match": {"userMessage": "cut short"},
@@ -215,6 +221,67 @@ async def test_an_audio_response_sends_transcript_and_pcm_in_order(client: Async
     item = next(e for e in events if e["type"] == "response.output_item.done")["item"]
     assert item["content"] == [{"type": "output_audio", "transcript": "".join(transcript)}]
     assert events[-2]["response"]["usage"]["output_token_details"]["audio_tokens"] > 0
+
+
+async def test_a_fixture_gives_its_own_audio(client: AsyncOpenAI) -> None:
+    async with client.realtime.connect(model="gpt-realtime") as connection:
+        checked(await connection.recv_bytes())
+        await say(connection, "play the recorded voice")
+        await connection.response.create()
+        events = await until_done(connection)
+    pcm = b"".join(
+        base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"
+    )
+    assert pcm == b"PCM!" * 600
+
+
+async def test_server_vad_turns_speech_then_silence_into_a_response(client: AsyncOpenAI) -> None:
+    """The session's default turn detection: speech (audio louder than a quiet room) then
+    enough silence commits the audio and starts a response, as the service's VAD does."""
+    headers = {"X-AIMock-Context": "voice"}
+    async with client.realtime.connect(model="gpt-realtime", extra_headers=headers) as connection:
+        created = checked(await connection.recv_bytes())
+        detection = created["session"]["audio"]["input"]["turn_detection"]
+        assert detection["type"] == "server_vad"
+        speech = tone(400)
+        silence = bytes(24000 * 2 * 600 // 1000)
+        for chunk in (speech[:9600], speech[9600:], silence):
+            await connection.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
+        events = await until_done(connection)
+    kinds = [e["type"] for e in events]
+    assert kinds[:5] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
+    started, stopped, committed = events[0], events[1], events[2]
+    assert started["audio_start_ms"] == 0
+    assert 400 <= stopped["audio_end_ms"] <= 1000
+    assert started["item_id"] == stopped["item_id"] == committed["item_id"]
+    assert kinds[5] == "response.created"
+    transcript = "".join(
+        e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"
+    )
+    assert transcript == "I heard you."
+
+
+async def test_speech_over_a_response_interrupts_it(client: AsyncOpenAI) -> None:
+    """Speech starting while a response plays cancels it (`interrupt_response`)."""
+    async with client.realtime.connect(model="gpt-realtime") as connection:
+        checked(await connection.recv_bytes())
+        await say(connection, "say it slowly")
+        await connection.response.create()
+        assert checked(await connection.recv_bytes())["type"] == "response.created"
+        await connection.input_audio_buffer.append(audio=base64.b64encode(tone(100)).decode())
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["type"] != "response.done":
+            seen.append(checked(await connection.recv_bytes()))
+    assert "input_audio_buffer.speech_started" in [e["type"] for e in seen]
+    done = seen[-1]["response"]
+    assert done["status"] == "cancelled"
+    assert done["status_details"]["reason"] == "turn_detected"
 
 
 async def test_committed_audio_becomes_a_user_item(client: AsyncOpenAI) -> None:

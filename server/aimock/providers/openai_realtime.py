@@ -24,7 +24,14 @@ from typing import Any
 
 from aimock.canonical import CanonicalRequest, Message, ToolCall
 from aimock.fixtures.compiled import Reply
-from aimock.providers.audio import PCM_RATE, tone
+from aimock.providers.audio import (
+    PCM_RATE,
+    SpokenAudio,
+    Turning,
+    VoiceDetector,
+    spoken_audio,
+    tone,
+)
 from aimock.providers.common import MAX_REPORTED_TOKENS, estimate_tokens, new_id, slices
 from aimock.providers.openai_base import ERRORS, error_body
 from aimock.surface import (
@@ -60,6 +67,11 @@ CLIENT_EVENTS = (
     "response.create",
     "response.cancel",
 )
+# The least audio a commit takes: 100 ms.
+MIN_COMMIT_BYTES = PCM_RATE * 2 // 10
+# How long after the audio stops arriving, beyond the silence the session waits for, speech
+# under way is taken to have ended.
+IDLE_GRACE_MS = 300
 # Milliseconds of audio sent with each transcript delta: speech runs about 15 characters a second.
 MS_PER_CHARACTER = 65
 
@@ -286,7 +298,9 @@ def render_response(
             "content": [],
         }
         place = _Place(ids, len(items), previous, in_conversation)
-        events.extend(_message_events(place, item, text or "", audio, options))
+        given = reply.extension(SpokenAudio)
+        sound = given.pcm if given is not None else None
+        events.extend(_message_events(place, item, text or "", audio, options, sound=sound))
         items.append(item)
         previous = item["id"]
     for call in reply.tool_calls:
@@ -372,8 +386,15 @@ def _delta(kind: str, where: Mapping[str, Any], piece: str, tokens: int = 0) -> 
 
 
 def _message_events(
-    place: _Place, item: dict[str, Any], text: str, audio: bool, options: RenderOptions
+    place: _Place,
+    item: dict[str, Any],
+    text: str,
+    audio: bool,
+    options: RenderOptions,
+    *,
+    sound: bytes | None = None,
 ) -> Iterator[Event]:
+    """A message's events; `sound`: the fixture's own audio, else the tone is spoken."""
     yield from _item_events(place, item, done=False)
     where = {**place.where(item), "content_index": 0}
     empty = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
@@ -382,12 +403,12 @@ def _message_events(
     )
     content: dict[str, Any]
     if audio:
-        for piece in slices(text, options.chunk_size):
+        pieces = list(slices(text, options.chunk_size))
+        for piece, pcm in zip(pieces, _spoken(pieces, sound), strict=True):
             yield _delta(
                 "response.output_audio_transcript.delta", where, piece, estimate_tokens(piece)
             )
-            sound = tone(len(piece) * MS_PER_CHARACTER)
-            yield _delta("response.output_audio.delta", where, base64.b64encode(sound).decode())
+            yield _delta("response.output_audio.delta", where, base64.b64encode(pcm).decode())
         yield Event({"type": "response.output_audio.done", "event_id": _event_id(), **where})
         yield Event(
             {
@@ -412,6 +433,18 @@ def _message_events(
     )
     item["content"] = [content]
     yield from _item_events(place, item, done=True)
+
+
+def _spoken(pieces: list[str], sound: bytes | None) -> list[bytes]:
+    """The audio sent with each transcript piece: the tone, as long as the piece takes to
+    say, or the fixture's own audio shared out in order (whole samples each)."""
+    if sound is None:
+        return [tone(len(piece) * MS_PER_CHARACTER) for piece in pieces]
+    if not pieces:
+        return []
+    share = len(sound) // len(pieces) // 2 * 2
+    cuts = [share * i for i in range(len(pieces))] + [len(sound)]
+    return [sound[cuts[i] : cuts[i + 1]] for i in range(len(pieces))]
 
 
 def _call_events(
@@ -498,6 +531,9 @@ class RealtimeSession:
         self.buffered = 0  # bytes of audio appended since the last commit or clear
         self.responding: asyncio.Task[None] | None = None
         self.response_ids: ResponseIds | None = None
+        self.detector: VoiceDetector | None = None
+        self.idle: asyncio.Task[None] | None = None  # ends speech when audio stops arriving
+        self.speech_item: str | None = None  # the item the speech under way will become
         self.retired = BETA_HEADER in (link.context.header("openai-beta") or "")
 
     async def opened(self) -> None:
@@ -571,6 +607,7 @@ class RealtimeSession:
             )
         kept = {k: v for k, v in update.items() if k not in ("id", "object", "model")}
         self.session = merged(self.session, kept)
+        self.detector = None  # turn detection may have changed
         await self.link.send(
             {"type": "session.updated", "event_id": _event_id(), "session": self.session}
         )
@@ -657,17 +694,92 @@ class RealtimeSession:
                 "Missing required parameter: 'audio'.", "audio", "missing_required_parameter"
             )
         try:
-            size = len(base64.b64decode(data, validate=True))
+            pcm = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise _refused("Invalid 'audio': not base64-encoded audio.", "audio") from None
-        if self.buffered + size > MAX_BUFFERED_AUDIO:
+        if self.buffered + len(pcm) > MAX_BUFFERED_AUDIO:
             raise _refused(
                 "The input audio buffer is full: commit or clear it.", "audio", "buffer_full"
             )
-        self.buffered += size
+        self.buffered += len(pcm)
+        detector = self._detector()
+        if detector is not None:
+            for turning in detector.feed(pcm):
+                await self._turned(turning)
+            if detector.speaking:
+                self._arm_idle(detector)
+
+    def _turn_detection(self) -> dict[str, Any] | None:
+        found = self.session.get("audio", {}).get("input", {}).get("turn_detection")
+        return found if isinstance(found, dict) else None
+
+    def _detector(self) -> VoiceDetector | None:
+        """Server VAD, when the session has turn detection on (its default)."""
+        settings = self._turn_detection()
+        if settings is None:
+            self.detector = None
+            return None
+        if self.detector is None:
+            silence = settings.get("silence_duration_ms")
+            padding = settings.get("prefix_padding_ms")
+            self.detector = VoiceDetector(
+                silence if isinstance(silence, int) else 500,
+                padding if isinstance(padding, int) else 300,
+            )
+        return self.detector
+
+    def _arm_idle(self, detector: VoiceDetector) -> None:
+        """Audio that stops arriving mid-speech ends the speech, as silence would."""
+        if self.idle is not None:
+            self.idle.cancel()
+
+        async def wait_then_end() -> None:
+            await asyncio.sleep((detector.silence_ms + IDLE_GRACE_MS) / 1000)
+            turning = detector.end()
+            if turning is not None:
+                await self._turned(turning)
+
+        self.idle = self.link.spawn(wait_then_end())
+
+    async def _turned(self, turning: Turning) -> None:
+        """Speech started or stopped in the input audio (server VAD)."""
+        settings = self._turn_detection() or {}
+        if turning.started:
+            self.speech_item = new_id("item_", 20)
+            await self.link.send(
+                {
+                    "type": "input_audio_buffer.speech_started",
+                    "event_id": _event_id(),
+                    "audio_start_ms": turning.at_ms,
+                    "item_id": self.speech_item,
+                }
+            )
+            active = self.responding is not None and not self.responding.done()
+            if active and settings.get("interrupt_response", True):
+                await self._cancel("turn_detected")
+            return
+        if self.idle is not None and self.idle is not asyncio.current_task():
+            self.idle.cancel()
+        item_id = self.speech_item or new_id("item_", 20)
+        await self.link.send(
+            {
+                "type": "input_audio_buffer.speech_stopped",
+                "event_id": _event_id(),
+                "audio_end_ms": turning.at_ms,
+                "item_id": item_id,
+            }
+        )
+        if self.buffered < MIN_COMMIT_BYTES:
+            return
+        await self._commit(item_id)
+        if settings.get("create_response", True):
+            await self._response_create({"type": "response.create"})
 
     async def _audio_commit(self, message: dict[str, Any]) -> None:
-        if self.buffered < PCM_RATE * 2 // 10:  # the service wants 100 ms at least
+        await self._commit(new_id("item_", 20))
+
+    async def _commit(self, item_id: str) -> None:
+        if self.buffered < MIN_COMMIT_BYTES:  # the service wants 100 ms at least
             raise _refused(
                 "Error committing input audio buffer: buffer too small. Expected at least "
                 f"100ms of audio, but buffer only has {self.buffered / (PCM_RATE * 2 / 1000):.2f}"
@@ -676,8 +788,10 @@ class RealtimeSession:
                 "input_audio_buffer_commit_empty",
             )
         self.buffered = 0
+        if self.detector is not None:
+            self.detector.reset()
         item = {
-            "id": new_id("item_", 20),
+            "id": item_id,
             "object": "realtime.item",
             "type": "message",
             "role": "user",
@@ -697,6 +811,8 @@ class RealtimeSession:
 
     async def _audio_clear(self, message: dict[str, Any]) -> None:
         self.buffered = 0
+        if self.detector is not None:
+            self.detector.reset()
         await self.link.send({"type": "input_audio_buffer.cleared", "event_id": _event_id()})
 
     async def _output_clear(self, message: dict[str, Any]) -> None:
@@ -756,6 +872,13 @@ class RealtimeSession:
             raise _refused(
                 "Cancellation failed: no active response found.", None, "response_cancel_not_active"
             )
+        await self._cancel("client_cancelled")
+
+    async def _cancel(self, reason: str) -> None:
+        """Stop the response under way; its `response.done` says it was cancelled."""
+        task = self.responding
+        if task is None:
+            return
         task.cancel()
         await asyncio.wait([task])
         ids = self.response_ids
@@ -767,7 +890,7 @@ class RealtimeSession:
                     "object": "realtime.response",
                     "id": ids.response if ids is not None else new_id("resp_", 20),
                     "status": "cancelled",
-                    "status_details": {"type": "cancelled", "reason": "client_cancelled"},
+                    "status_details": {"type": "cancelled", "reason": reason},
                     "output": [],
                     "usage": None,
                 },
@@ -802,4 +925,4 @@ SOCKET = SocketSurface(
     report=report,
 )
 
-PROVIDER = Provider(name="openai.realtime", sockets=(SOCKET,))
+PROVIDER = Provider(name="openai.realtime", sockets=(SOCKET,), extensions=(spoken_audio,))
