@@ -210,6 +210,10 @@ class Link:
             await work
         except asyncio.CancelledError:
             raise
+        except ProtocolError as exc:
+            await self._refuse(exc.info, None)
+        except ConnectionError:
+            pass  # the client left; the receive loop ends on its own
         except Exception:
             await self._fault()
 

@@ -39,6 +39,10 @@ FIXTURES: list[dict[str, Any]] = [
     },
     {"match": {"context": "voice"}, "response": {"content": "I heard you."}},
     {
+        "match": {"endpoint": "realtime-transcription"},
+        "response": {"transcription": {"text": "What is the weather in Paris?"}},
+    },
+    {
         "match": {"userMessage": "recorded voice"},
         "response": {"content": "Played back.", "audio": base64.b64encode(b"PCM!" * 600).decode()},
     },
@@ -282,6 +286,58 @@ async def test_speech_over_a_response_interrupts_it(client: AsyncOpenAI) -> None
     done = seen[-1]["response"]
     assert done["status"] == "cancelled"
     assert done["status_details"]["reason"] == "turn_detected"
+
+
+async def test_transcribed_audio_is_matched_on_its_transcript(client: AsyncOpenAI) -> None:
+    """With input transcription on, committed audio is transcribed by a
+    `realtime-transcription` fixture, and the next response is matched on the transcript."""
+    connection = await text_session(client)
+    await connection.session.update(
+        session={
+            "type": "realtime",
+            "audio": {
+                "input": {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": None}
+            },
+        }
+    )
+    assert checked(await connection.recv_bytes())["type"] == "session.updated"
+    await connection.input_audio_buffer.append(audio=base64.b64encode(tone(300)).decode())
+    await connection.input_audio_buffer.commit()
+    kinds = []
+    while not kinds or kinds[-1] != "conversation.item.input_audio_transcription.completed":
+        event = checked(await connection.recv_bytes())
+        kinds.append(event["type"])
+    assert event["transcript"] == "What is the weather in Paris?"
+    assert kinds[:3] == [
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
+    assert "conversation.item.input_audio_transcription.delta" in kinds
+    await connection.response.create()
+    events = await until_done(connection)
+    await connection.close()
+    done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
+    assert done["name"] == "get_weather"
+
+
+async def test_a_transcription_session_transcribes_and_never_answers(server: ServerProcess) -> None:
+    sdk = AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    async with sdk.realtime.connect(
+        model="", extra_query={"intent": "transcription"}
+    ) as connection:
+        created = checked(await connection.recv_bytes())
+        assert created["session"]["type"] == "transcription"
+        await connection.input_audio_buffer.append(audio=base64.b64encode(tone(200)).decode())
+        await connection.input_audio_buffer.commit()
+        while (event := checked(await connection.recv_bytes()))["type"] != (
+            "conversation.item.input_audio_transcription.completed"
+        ):
+            pass
+        await connection.response.create()
+        refused = checked(await connection.recv_bytes())
+    assert event["transcript"] == "What is the weather in Paris?"
+    assert refused["type"] == "error"
 
 
 async def test_committed_audio_becomes_a_user_item(client: AsyncOpenAI) -> None:

@@ -133,3 +133,18 @@ def spoken_audio(fixture: Fixture | None, response: Response) -> SpokenAudio | N
         return SpokenAudio(base64.b64decode(given, validate=True))
     except (binascii.Error, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What input audio says, from a fixture's `transcription: {text}` (AIMock's shape): a
+    realtime surface's transcription of the audio a client committed."""
+
+    text: str
+
+
+def transcript_of(fixture: Fixture | None, response: Response) -> Transcript | None:
+    given = response.transcription
+    if isinstance(given, dict) and isinstance(given.get("text"), str):
+        return Transcript(given["text"])
+    return None

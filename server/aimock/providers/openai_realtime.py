@@ -27,10 +27,12 @@ from aimock.fixtures.compiled import Reply
 from aimock.providers.audio import (
     PCM_RATE,
     SpokenAudio,
+    Transcript,
     Turning,
     VoiceDetector,
     spoken_audio,
     tone,
+    transcript_of,
 )
 from aimock.providers.common import MAX_REPORTED_TOKENS, estimate_tokens, new_id, slices
 from aimock.providers.openai_base import ERRORS, error_body
@@ -49,6 +51,9 @@ SURFACE = "openai.realtime"
 PATH = "/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_VOICE = "alloy"
+TRANSCRIPTION_MODEL = "gpt-4o-transcribe"
+# The fixture endpoint kind of a transcription of committed audio (AIMock's name).
+TRANSCRIPTION = "realtime-transcription"
 BETA_HEADER = "realtime=v1"
 # The most items a conversation keeps, and the most audio one buffer holds (15 minutes of
 # 24 kHz PCM16): bounds against a client that never stops sending.
@@ -131,6 +136,30 @@ def default_session(model: str) -> dict[str, Any]:
             "output": {"format": pcm, "voice": DEFAULT_VOICE, "speed": 1.0},
         },
         "include": None,
+    }
+
+
+def transcription_session() -> dict[str, Any]:
+    """A transcription session (`?intent=transcription`) as `session.created` describes it."""
+    return {
+        "type": "transcription",
+        "object": "realtime.transcription_session",
+        "id": new_id("sess_", 20),
+        "expires_at": 0,
+        "include": None,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": PCM_RATE},
+                "noise_reduction": None,
+                "transcription": {"model": TRANSCRIPTION_MODEL, "language": None, "prompt": ""},
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                },
+            }
+        },
     }
 
 
@@ -526,7 +555,12 @@ class RealtimeSession:
     def __init__(self, link: Link) -> None:
         self.link = link
         query = link.request.query
-        self.session = default_session(query.get("model") or DEFAULT_MODEL)
+        self.transcribing = query.get("intent") == "transcription"
+        self.session = (
+            transcription_session()
+            if self.transcribing
+            else default_session(query.get("model") or DEFAULT_MODEL)
+        )
         self.items: list[dict[str, Any]] = []
         self.buffered = 0  # bytes of audio appended since the last commit or clear
         self.responding: asyncio.Task[None] | None = None
@@ -587,9 +621,10 @@ class RealtimeSession:
         update = message.get("session")
         if not isinstance(update, dict):
             raise _refused("Missing required parameter: 'session'.", "session")
-        if update.get("type", "realtime") != "realtime":
+        own = self.session["type"]
+        if update.get("type", own) != own:
             raise _refused(
-                "Invalid value: 'session.type'. A realtime session cannot become "
+                f"Invalid value: 'session.type'. A {own} session cannot become "
                 f"'{str(update.get('type'))[:32]}'.",
                 "session.type",
                 "invalid_value",
@@ -772,7 +807,7 @@ class RealtimeSession:
         if self.buffered < MIN_COMMIT_BYTES:
             return
         await self._commit(item_id)
-        if settings.get("create_response", True):
+        if settings.get("create_response", True) and not self.transcribing:
             await self._response_create({"type": "response.create"})
 
     async def _audio_commit(self, message: dict[str, Any]) -> None:
@@ -808,6 +843,70 @@ class RealtimeSession:
             }
         )
         await self._added(item, previous)
+        model = self._transcription_model()
+        if model is not None:
+            await self._transcribe(item, model)
+
+    def _transcription_model(self) -> str | None:
+        """The model transcribing committed audio, when the session asks for transcripts."""
+        given = self.session.get("audio", {}).get("input", {}).get("transcription")
+        if not isinstance(given, dict):
+            return None
+        model = given.get("model")
+        return model if isinstance(model, str) and model else TRANSCRIPTION_MODEL
+
+    async def _transcribe(self, item: dict[str, Any], model: str) -> None:
+        """Committed audio's transcript, from a `realtime-transcription` fixture: its
+        deltas, then `completed`; the transcript becomes the user item's text, which the
+        next response is matched on."""
+        request = CanonicalRequest(
+            surface=SURFACE,
+            provider="openai",
+            endpoint=TRANSCRIPTION,
+            model=model,
+            context=self.link.context,
+            messages=messages_of(self.items, None),
+            stream=True,
+        )
+        async with self.link.turn(
+            {"type": "input_audio_buffer.commit", "item_id": item["id"]}
+        ) as turn:
+            answer = await turn.select(request)
+            found = answer.reply.extension(Transcript)
+            text = found.text if found is not None else answer.reply.content or ""
+            where = {"item_id": item["id"], "content_index": 0}
+            events = [
+                Event(
+                    {
+                        "type": "conversation.item.input_audio_transcription.delta",
+                        "event_id": _event_id(),
+                        **where,
+                        "delta": piece,
+                    },
+                    tokens=estimate_tokens(piece),
+                )
+                for piece in slices(text, answer.options.chunk_size)
+            ]
+            tokens = estimate_tokens(text)
+            events.append(
+                Event(
+                    {
+                        "type": "conversation.item.input_audio_transcription.completed",
+                        "event_id": _event_id(),
+                        **where,
+                        "transcript": text,
+                        "usage": {
+                            "type": "tokens",
+                            "input_tokens": tokens,
+                            "output_tokens": tokens,
+                            "total_tokens": 2 * tokens,
+                            "input_token_details": {"audio_tokens": tokens, "text_tokens": 0},
+                        },
+                    }
+                )
+            )
+            if await turn.stream(events, answer.physics):
+                item["content"][0]["transcript"] = text
 
     async def _audio_clear(self, message: dict[str, Any]) -> None:
         self.buffered = 0
@@ -819,6 +918,12 @@ class RealtimeSession:
         await self.link.send({"type": "output_audio_buffer.cleared", "event_id": _event_id()})
 
     async def _response_create(self, message: dict[str, Any]) -> None:
+        if self.transcribing:
+            raise _refused(
+                "Responses are not supported in a transcription session.",
+                "type",
+                "invalid_request_error",
+            )
         if self.responding is not None and not self.responding.done():
             raise _refused(
                 "Conversation already has an active response in progress. Wait until the "
@@ -925,4 +1030,6 @@ SOCKET = SocketSurface(
     report=report,
 )
 
-PROVIDER = Provider(name="openai.realtime", sockets=(SOCKET,), extensions=(spoken_audio,))
+PROVIDER = Provider(
+    name="openai.realtime", sockets=(SOCKET,), extensions=(spoken_audio, transcript_of)
+)
