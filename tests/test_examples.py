@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pydantic
 import pytest
 
 from aimock.fixtures.loading import load_paths
+from aimock.providers.audio import tone
 from tests.conftest import ServerProcess, start_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -225,3 +227,46 @@ def test_gitops_fixtures_and_the_chaos_drill_run_locally() -> None:
         assert outage.value.status_code == 503
     finally:
         server.stop()
+
+
+async def test_voice_agent(examples_server: ServerProcess) -> None:
+    """The caller's audio is transcribed, the agent calls its tool, then speaks the answer."""
+    sdk = openai.AsyncOpenAI(base_url=examples_server.base_url, api_key="test", max_retries=0)
+    session = {
+        "type": "realtime",
+        "audio": {
+            "input": {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": None}
+        },
+    }
+    async with sdk.realtime.connect(model="gpt-realtime") as connection:
+        await connection.session.update(session=session)
+        await connection.input_audio_buffer.append(audio=base64.b64encode(tone(500)).decode())
+        await connection.input_audio_buffer.commit()
+        heard = ""
+        async for event in connection:
+            if event.type == "conversation.item.input_audio_transcription.completed":
+                heard = event.transcript
+                break
+        assert heard == "Where is my order 4417?"
+        await connection.response.create()
+        call = None
+        async for event in connection:
+            if event.type == "response.function_call_arguments.done":
+                call = event
+            if event.type == "response.done":
+                break
+        assert call is not None and call.name == "lookup_order"
+        await connection.conversation.item.create(
+            item={"type": "function_call_output", "call_id": call.call_id, "output": "shipped"}
+        )
+        await connection.response.create()
+        spoken, audio = "", 0
+        async for event in connection:
+            if event.type == "response.output_audio_transcript.delta":
+                spoken += event.delta
+            if event.type == "response.output_audio.delta":
+                audio += len(base64.b64decode(event.delta))
+            if event.type == "response.done":
+                break
+    assert spoken == "Your order 4417 left the warehouse this morning."
+    assert audio > 24000 * 2  # over a second of speech
