@@ -34,7 +34,7 @@ from aimock.providers.audio import (
     tone,
     transcript_of,
 )
-from aimock.providers.common import MAX_REPORTED_TOKENS, estimate_tokens, new_id, slices
+from aimock.providers.common import MAX_REPORTED_TOKENS, estimate_tokens, missing, new_id, slices
 from aimock.providers.openai_base import ERRORS, error_body
 from aimock.surface import (
     ErrorInfo,
@@ -499,13 +499,26 @@ def _call_events(
 # -- the session on one socket -------------------------------------------------------------------
 
 
+# The text fields each kind of client item must carry (a message's role and content aside).
+ITEM_FIELDS = {
+    "message": (),
+    "function_call": ("name", "arguments"),
+    "function_call_output": ("call_id", "output"),
+}
+
+
 def _check_item(item: Any) -> dict[str, Any]:
     """A client's conversation item, checked as the service checks it."""
     if not isinstance(item, dict):
-        raise bad_request(
-            "Missing required parameter: 'item'.", param="item", code="missing_required_parameter"
-        )
+        raise missing("item")
     kind = item.get("type")
+    if kind not in ITEM_FIELDS:
+        raise bad_request(
+            "Invalid value for 'item.type': expected one of 'message', 'function_call', "
+            "'function_call_output'.",
+            param="item.type",
+            code="invalid_value",
+        )
     if kind == "message":
         if item.get("role") not in ("user", "assistant", "system"):
             raise bad_request(
@@ -514,34 +527,10 @@ def _check_item(item: Any) -> dict[str, Any]:
                 code="invalid_value",
             )
         if not isinstance(item.get("content"), list):
-            raise bad_request(
-                "Missing required parameter: 'item.content'.",
-                param="item.content",
-                code="missing_required_parameter",
-            )
-    elif kind == "function_call":
-        for key in ("name", "arguments"):
-            if not isinstance(item.get(key), str):
-                raise bad_request(
-                    f"Missing required parameter: 'item.{key}'.",
-                    param=f"item.{key}",
-                    code="missing_required_parameter",
-                )
-    elif kind == "function_call_output":
-        for key in ("call_id", "output"):
-            if not isinstance(item.get(key), str):
-                raise bad_request(
-                    f"Missing required parameter: 'item.{key}'.",
-                    param=f"item.{key}",
-                    code="missing_required_parameter",
-                )
-    else:
-        raise bad_request(
-            "Invalid value for 'item.type': expected one of 'message', 'function_call', "
-            "'function_call_output'.",
-            param="item.type",
-            code="invalid_value",
-        )
+            raise missing("item.content")
+    for key in ITEM_FIELDS[kind]:
+        if not isinstance(item.get(key), str):
+            raise missing(f"item.{key}")
     checked = {**item, "object": "realtime.item", "status": "completed"}
     checked["id"] = (
         item["id"] if isinstance(item.get("id"), str) and item["id"] else new_id("item_", 20)
@@ -594,11 +583,7 @@ class RealtimeSession:
         if self.retired:
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise bad_request(
-                "Missing required parameter: 'type'.",
-                param="type",
-                code="missing_required_parameter",
-            )
+            raise missing("type")
         kind = message["type"]
         client_id = message.get("event_id") if isinstance(message.get("event_id"), str) else None
         handler = _HANDLERS.get(kind)
@@ -620,7 +605,7 @@ class RealtimeSession:
     async def _session_update(self, message: dict[str, Any]) -> None:
         update = message.get("session")
         if not isinstance(update, dict):
-            raise _refused("Missing required parameter: 'session'.", "session")
+            raise missing("session")
         own = self.session["type"]
         if update.get("type", own) != own:
             raise _refused(
@@ -725,9 +710,7 @@ class RealtimeSession:
     async def _audio_append(self, message: dict[str, Any]) -> None:
         data = message.get("audio")
         if not isinstance(data, str):
-            raise _refused(
-                "Missing required parameter: 'audio'.", "audio", "missing_required_parameter"
-            )
+            raise missing("audio")
         try:
             pcm = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
