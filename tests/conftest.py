@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = re.compile(r"listening on (http://[\d.]+:\d+)")
+READY = re.compile(r"listening on (https?://[\d.]+:\d+)")
 
 
 @dataclass

@@ -38,11 +38,19 @@ from typing import Any
 
 import kopf
 
+from aimock import tls
 from aimock_operator import k8s, serving
 from aimock_operator.crd.v1alpha1 import GROUP, PLURALS, VERSION
 from aimock_operator.render import admin_token, chaos, configmaps, names, selectors
+from aimock_operator.render import tls as tls_render
 from aimock_operator.render.errors import SpecError
-from aimock_operator.render.stack import Resource, Stack, parse_stack, render_stack
+from aimock_operator.render.stack import (
+    Resource,
+    Stack,
+    owner_reference,
+    parse_stack,
+    render_stack,
+)
 from aimock_operator.render.status import (
     CONFIG_SERVED,
     Failure,
@@ -313,7 +321,15 @@ class Reconciler:
                     policies.append(policy)
             elif file in served:  # the last accepted drill goes on where it runs already
                 kept[file] = served[file]
-        rendered = render_stack(stack, valid, policies, self.options.image, kept=kept)
+        try:
+            ca = await self._tls_authority(stack)
+        except k8s.ApiError as exc:
+            if exc.namespace_gone:
+                return set()
+            logger.error(f"MockStack {stack.name}: its TLS certificate: {exc}")
+            await self._report(body, failure=Failure("ApplyFailed", exc.message))
+            raise
+        rendered = render_stack(stack, valid, policies, self.options.image, kept=kept, ca=ca)
         key = (stack.namespace, stack.name)
         # What this reconcile would apply; the same as the last one applied means the children
         # are as wanted (what else changes them: a Deployment deleted by hand comes back through
@@ -379,6 +395,41 @@ class Reconciler:
                 f"Secret {name} exists and is not owned by MockStack {stack.name}: delete it, "
                 "or name it in spec.adminTokenSecret to use its token",
             )
+
+    async def _tls_authority(self, stack: Stack) -> str | None:
+        """With `spec.tls` and no `secretName`: the CA (PEM) to publish in the endpoints
+        ConfigMap, after making the stack's certificate Secret `<stack>-tls` the first time.
+
+        The CA and certificate are drawn only when the Secret is missing, so reconciles and
+        restarts keep them; the CA is read back from the Secret's metadata (an annotation),
+        never its keys. A namesake the stack does not control is never taken over, as for the
+        admin token. A named Secret (`secretName`) is the user's: never read, no CA published.
+        """
+        if stack.spec.tls is None or stack.spec.tls.secret_name:
+            return None
+        name = names.tls_secret(stack.name)
+        found = await k8s.get_secret_metadata(stack.namespace, name)
+        if found is None:
+            manifest = tls_render.generated_secret(
+                stack.name, namespace=stack.namespace, owner=owner_reference(stack)
+            )
+            pems = tls.make_certificates(
+                tls_render.certificate_names(stack.name, stack.namespace),
+                tls_render.authority_name(stack.name, stack.namespace),
+            )
+            secret = tls_render.with_certificates(manifest, pems)
+            if await k8s.create_secret(secret):
+                return tls_render.authority(secret)
+            found = await k8s.get_secret_metadata(stack.namespace, name)  # made meanwhile
+            if found is None:
+                raise k8s.ApiError(409, f"Secret {name} was created and deleted meanwhile")
+        if _controller_uid(found) != stack.resource.uid:
+            raise k8s.ApiError(
+                409,
+                f"Secret {name} exists and is not owned by MockStack {stack.name}: delete it, "
+                "or name it in spec.tls.secretName to serve its certificate",
+            )
+        return tls_render.authority(found)
 
     async def _selected_fixtures(self, stack: Stack) -> list[dict[str, Any]]:
         if stack.fixture_selector is None:

@@ -26,6 +26,7 @@ from kubernetes import client
 from kubernetes import config as _config_module
 from kubernetes.client.exceptions import ApiException
 
+from aimock import kube
 from aimock_operator.crd.v1alpha1 import GROUP, VERSION
 from aimock_operator.render import names
 
@@ -287,15 +288,17 @@ async def annotate_pod(namespace: str, name: str, annotations: Mapping[str, str]
             raise
 
 
-async def pod_get(namespace: str, pod: str, port: int, path: str) -> bytes:
+async def pod_get(namespace: str, pod: str, port: int, path: str, *, scheme: str = "http") -> bytes:
     """GET `path` from a pod's port through the API server's pod proxy (RBAC: pods/proxy get),
-    within PROBE_TIMEOUT. Any failure is an ApiError: the pod's own error status, the API
+    within PROBE_TIMEOUT; `scheme` https for a pod serving TLS (the API server does not check
+    its certificate). Any failure is an ApiError: the pod's own error status, the API
     server's 503 when it cannot reach the pod, or status 0 when the call itself failed."""
+    target = kube.proxy_target(pod, port, scheme)
 
     def run() -> bytes:
         proxy = _core().connect_get_namespaced_pod_proxy_with_path
         try:
-            return _raw(proxy, f"{pod}:{port}", namespace, path.lstrip("/"), timeout=PROBE_TIMEOUT)
+            return _raw(proxy, target, namespace, path.lstrip("/"), timeout=PROBE_TIMEOUT)
         except urllib3.exceptions.HTTPError as exc:  # a timeout, a reset connection
             raise ApiError(0, f"{type(exc).__name__}: {exc}") from None
 

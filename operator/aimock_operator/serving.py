@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from aimock import kube
 from aimock_operator import k8s
 from aimock_operator.render import names
 from aimock_operator.render.status import Serving
@@ -27,10 +28,10 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-async def served_hash(namespace: str, pod: str) -> tuple[str | None, str]:
+async def served_hash(namespace: str, pod: str, scheme: str = "http") -> tuple[str | None, str]:
     """The config hash one pod serves, or None and why it gave none."""
     try:
-        raw = await k8s.pod_get(namespace, pod, names.PORT, "/health")
+        raw = await k8s.pod_get(namespace, pod, names.PORT, "/health", scheme=scheme)
     except k8s.ApiError as exc:
         return None, str(exc)
     try:
@@ -46,7 +47,12 @@ async def probe(namespace: str, stack: str, config_hash: str) -> Serving:
     """Ask every ready pod of `stack` which config it serves."""
     pods = [pod for pod in await k8s.list_pods(namespace, names.pod_query(stack)) if is_ready(pod)]
     pod_names = [str(pod["metadata"]["name"]) for pod in pods]
-    answers = await asyncio.gather(*(served_hash(namespace, name) for name in pod_names))
+    answers = await asyncio.gather(
+        *(
+            served_hash(namespace, str(pod["metadata"]["name"]), kube.pod_scheme(pod))
+            for pod in pods
+        )
+    )
     unreachable = tuple(
         (name, why)
         for name, (served, why) in zip(pod_names, answers, strict=True)

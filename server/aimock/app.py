@@ -12,6 +12,7 @@ import ctypes.util
 import logging
 import os
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -125,8 +126,11 @@ class ClientFaults(logging.Filter):
 CLIENT_FAULTS = ClientFaults()
 
 
-async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Bind and start serving; returns the runner and the bound port (useful with port 0)."""
+async def start(
+    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
+    """Bind and start serving, over TLS with `ssl_context` (`aimock.tls.ServerTLS`); returns
+    the runner and the bound port (useful with port 0)."""
     server_log = logging.getLogger("aiohttp.server")
     if CLIENT_FAULTS not in server_log.filters:
         server_log.addFilter(CLIENT_FAULTS)
@@ -137,9 +141,10 @@ async def start(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     site: web.BaseSite
     if fast_lane_enabled():
-        site = FrontSite(runner, host, port, fastlane.FastLane(app), http1.Doors(idle))
+        lane, doors = fastlane.FastLane(app), http1.Doors(idle)
+        site = FrontSite(runner, host, port, lane, doors, ssl_context=ssl_context)
     else:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
     bound = port
     for address in runner.addresses:
@@ -157,7 +162,10 @@ def fast_lane_enabled() -> bool:
 
 class FrontSite(web.BaseSite):
     """A TCP site whose connections start on the front protocol: the fast lane answers what
-    it can, aiohttp (the runner's server) the rest."""
+    it can, aiohttp (the runner's server) the rest. With an SSL context, the loop's TLS
+    transport sits under the front protocol, so both lanes read and write plain HTTP; a
+    handshake that fails (a plain-HTTP client, garbage) closes that connection and is never
+    more than a DEBUG line, and one that stalls is dropped after the idle timeout."""
 
     def __init__(
         self,
@@ -166,14 +174,17 @@ class FrontSite(web.BaseSite):
         port: int,
         lane: http1.Lane,
         doors: http1.Doors,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner)
+        super().__init__(runner, ssl_context=ssl_context)
         self._host, self._port = host, port
         self._lane, self._doors = lane, doors
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -186,6 +197,8 @@ class FrontSite(web.BaseSite):
             self._port,
             backlog=self._backlog,
             reuse_address=True,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=doors.idle if self._ssl_context is not None else None,
         )
 
     async def stop(self) -> None:
@@ -226,14 +239,18 @@ def run(main: Coroutine[Any, Any, None]) -> None:
 
 
 async def run_until_stopped(
-    app: web.Application, host: str, port: int, on_ready: Callable[[int], None]
+    app: web.Application,
+    host: str,
+    port: int,
+    on_ready: Callable[[int], None],
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM (Kubernetes' stop signal), then drain and close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner, bound = await start(app, host, port)
+    runner, bound = await start(app, host, port, ssl_context)
     release_startup_memory()
     on_ready(bound)
     try:

@@ -157,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         "(env AIMOCK_OPEN_CONTROL=1)",
     )
 
+    _add_tls_flags(serve)
     _add_record_flags(serve)
 
     drift = commands.add_parser(
@@ -287,6 +288,66 @@ def _upstream_names() -> list[str]:
     from aimock.models.stack import known_upstreams
 
     return list(known_upstreams())
+
+
+def _add_tls_flags(serve: argparse.ArgumentParser) -> None:
+    tls = serve.add_argument_group(
+        "TLS", "HTTPS and WSS on the same port (docs/tls.md); a stack spec's `tls` turns it on too"
+    )
+    tls.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve HTTPS with a certificate of a local CA made (once) in --tls-dir; its path "
+        "is printed at start. --no-tls: plain HTTP even if the stack spec asks for TLS",
+    )
+    tls.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve this PEM certificate chain (implies --tls)",
+    )
+    tls.add_argument(
+        "--tls-key", type=Path, metavar="FILE", help="the unencrypted PEM key of --tls-cert"
+    )
+    tls.add_argument(
+        "--tls-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the made CA and certificate are kept and reused "
+        "($XDG_STATE_HOME/aimock/tls, else ~/.local/state/aimock/tls)",
+    )
+    tls.add_argument(
+        "--tls-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another host name or address the made certificate covers, beside localhost, "
+        "127.0.0.1, ::1 and --host (repeatable)",
+    )
+
+
+def _tls_options(args: argparse.Namespace) -> object:
+    """TLSOptions from the flags, None when none is given; a str is an error."""
+    own = args.tls_cert is not None or args.tls_key is not None
+    made = args.tls_dir is not None or bool(args.tls_name)
+    if own and (args.tls_cert is None or args.tls_key is None):
+        return "--tls-cert and --tls-key go together: give both"
+    if own and made:
+        return "--tls-dir and --tls-name are for a made certificate; --tls-cert serves yours"
+    if args.tls is False and (own or made):
+        return "--no-tls contradicts the other --tls-* flags"
+    if args.tls is None and not (own or made):
+        return None
+    from aimock.tls import TLSOptions
+
+    return TLSOptions(
+        enabled=args.tls is not False,
+        cert=args.tls_cert,
+        key=args.tls_key,
+        directory=args.tls_dir,
+        names=tuple(args.tls_name),
+    )
 
 
 def _add_record_flags(serve: argparse.ArgumentParser) -> None:
@@ -614,6 +675,10 @@ def serve(args: argparse.Namespace) -> int:
     from aimock.state import ServeOptions
 
     logs.configure(LOG_LEVELS[args.log_level], args.log_format)
+    tls_options = _tls_options(args)
+    if isinstance(tls_options, str):
+        print(f"error: {tls_options}", file=sys.stderr)
+        return 2
     paths = list(args.fixtures or [])
     host, port = args.host, args.port
     latency, chunk_size, strict = args.latency, args.chunk_size, args.strict
@@ -689,11 +754,24 @@ def serve(args: argparse.Namespace) -> int:
         sections=config_sections,
         replay_speed=replay_speed,
         record=record,  # type: ignore[arg-type]
+        tls=tls_options,  # type: ignore[arg-type]
     )
-    return _run(options, loaded, host, port, watch=args.watch, embedded=embedded)
+    from aimock import tls
+
+    served_tls = None
+    wanted = tls.wanted(options.tls, loaded.stack)
+    if wanted is not None:
+        try:
+            served_tls = tls.prepare(wanted, host)
+        except tls.TLSError as exc:
+            flag = {wanted.cert: "--tls-cert", wanted.key: "--tls-key"}.get(exc.path, "TLS:")
+            hint = "" if wanted.cert else " (--tls-dir names another folder)"
+            print(f"error: {flag} {exc}{hint}", file=sys.stderr)
+            return 2
+    return _run(options, loaded, host, port, watch=args.watch, embedded=embedded, tls=served_tls)
 
 
-def inventory(state: Any, application: Any) -> str:
+def inventory(state: Any, application: Any, tls: Any = None) -> str:
     """What the server serves besides its fixtures, for the second ready line: surfaces,
     each service's named items, chaos, the record mode, the control API's guard, TLS."""
     from aimock.models.services import SECTIONS
@@ -714,7 +792,7 @@ def inventory(state: Any, application: Any) -> str:
         parts.append(f"{recorder.options.mode} mode")
     token = settings.admin_token is not None
     parts.append("control API behind an admin token" if token else "control API without a token")
-    parts.append("plain HTTP (no TLS)")
+    parts.append(tls.describe() if tls is not None else "plain HTTP (no TLS)")
     parts.append(native.describe(NATIVE))
     return "; ".join(parts)
 
@@ -731,7 +809,14 @@ def _env_flag(name: str) -> bool:
 
 
 def _run(
-    options: object, loaded: object, host: str, port: int, *, watch: bool, embedded: bool
+    options: object,
+    loaded: object,
+    host: str,
+    port: int,
+    *,
+    watch: bool,
+    embedded: bool,
+    tls: Any = None,
 ) -> int:
     from aimock import app as app_module
     from aimock import reloading
@@ -747,15 +832,24 @@ def _run(
     def ready(bound: int) -> None:
         source = "embedded defaults" if embedded else counted(len(loaded.files), "file")
         mode = "strict" if state.strict else "lenient"
+        scheme = "https" if tls is not None else "http"
         print(
-            f"[aimock] listening on http://{host}:{bound} - {counted(len(state.index), 'fixture')} "
-            f"from {source} ({mode}, set {state.index.digest})",
+            f"[aimock] listening on {scheme}://{host}:{bound} - "
+            f"{counted(len(state.index), 'fixture')} from {source} ({mode}, set "
+            f"{state.index.digest})",
             flush=True,
         )
-        print(f"[aimock] serving {inventory(state, application)}", flush=True)
+        print(f"[aimock] serving {inventory(state, application, tls)}", flush=True)
+        if tls is not None and tls.ca is not None:
+            print(
+                f"[aimock] trust the CA {tls.ca} (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, "
+                "curl --cacert; docs/tls.md)",
+                flush=True,
+            )
 
+    context = tls.context if tls is not None else None
     try:
-        serving = app_module.run_until_stopped(application, host, port, ready)
+        serving = app_module.run_until_stopped(application, host, port, ready, context)
         app_module.run(serving)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)

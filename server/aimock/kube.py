@@ -7,7 +7,8 @@ The client library is imported only when called: `aimock serve` on a laptop neve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubernetes.client import CoreV1Api, CustomObjectsApi
@@ -31,6 +32,23 @@ def pod_labels(stack: str) -> dict[str, str]:
 
 def pod_query(stack: str) -> str:
     return ",".join(f"{key}={value}" for key, value in pod_labels(stack).items())
+
+
+def pod_scheme(pod: Mapping[str, Any]) -> str:
+    """How a MockStack's pod serves, from its containers' arguments: `https` when its server
+    was started with TLS (the operator adds `--tls-cert` for `spec.tls`), else `http`. Read
+    per pod: while TLS is turned on or off, old and new pods serve differently."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        args = container.get("args") or []
+        if "--tls-cert" in args or "--tls" in args:
+            return "https"
+    return "http"
+
+
+def proxy_target(pod: str, port: int, scheme: str = "http") -> str:
+    """A pod's name for the API server's pod proxy (`https:<pod>:<port>` reaches a TLS port;
+    the API server does not check the pod's certificate)."""
+    return f"{pod}:{port}" if scheme == "http" else f"{scheme}:{pod}:{port}"
 
 
 def _load_config() -> None:

@@ -6,7 +6,8 @@
 
 `aimock` is one server per session, reset before each test (added fixtures, journal and
 sequence counters). Fixture files for every test: the `aimock_fixtures` ini option or
-`--aimock-fixtures PATH` (repeatable).
+`--aimock-fixtures PATH` (repeatable). `aimock_tls = true` (or `--aimock-tls`) serves HTTPS
+and WSS: `aimock.url` says https, `aimock.ca_file` and `aimock.ssl_context()` trust it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fixture file or folder loaded by the `aimock` fixture (repeatable)",
     )
     parser.addini("aimock_fixtures", "fixture files or folders for the `aimock` fixture", "paths")
+    group.addoption(
+        "--aimock-tls",
+        action="store_true",
+        default=None,
+        help="the `aimock` fixture serves HTTPS and WSS (a CA made for the session)",
+    )
     parser.addini("aimock_strict", "answer 503 on a miss in the `aimock` fixture", "bool", False)
+    parser.addini("aimock_tls", "serve HTTPS and WSS in the `aimock` fixture", "bool", False)
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +45,9 @@ def aimock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
     """The session's mock server, started on a free loopback port."""
     paths = [Path(p) for p in pytestconfig.getoption("aimock_fixtures")]
     paths += [Path(p) for p in pytestconfig.getini("aimock_fixtures")]
-    with MockServer(paths, strict=bool(pytestconfig.getini("aimock_strict"))) as server:
+    tls = bool(pytestconfig.getoption("aimock_tls") or pytestconfig.getini("aimock_tls"))
+    strict = bool(pytestconfig.getini("aimock_strict"))
+    with MockServer(paths, strict=strict, tls=tls or None) as server:
         yield server
 
 

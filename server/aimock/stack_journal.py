@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aimock.kube import POD_PORT, KubeError, core, custom_objects, pod_query
+from aimock.kube import (
+    POD_PORT,
+    KubeError,
+    core,
+    custom_objects,
+    pod_query,
+    pod_scheme,
+    proxy_target,
+)
 from aimock.models.stack import GROUP, VERSION
 
 TIMEOUT_SECONDS = 10.0
@@ -67,21 +75,22 @@ def _token(namespace: str, stack: str) -> str:
     return base64.b64decode(raw).decode()
 
 
-def _pods(namespace: str, stack: str) -> list[str]:
-    """The stack's pods that have an address and are not going away."""
+def _pods(namespace: str, stack: str) -> dict[str, str]:
+    """The stack's pods that have an address and are not going away, each with the scheme
+    it serves (https with `spec.tls`)."""
     what = f"pods of MockStack {namespace}/{stack}"
     listing = _get(what, core().list_namespaced_pod, namespace, label_selector=pod_query(stack))
-    return sorted(
-        str(pod["metadata"]["name"])
-        for pod in listing.get("items") or []
+    return {
+        str(pod["metadata"]["name"]): pod_scheme(pod)
+        for pod in sorted(listing.get("items") or [], key=lambda pod: pod["metadata"]["name"])
         if (pod.get("status") or {}).get("podIP") and not pod["metadata"].get("deletionTimestamp")
-    )
+    }
 
 
-def _pod_journal(namespace: str, pod: str, token: str) -> list[dict[str, Any]]:
+def _pod_journal(namespace: str, pod: str, token: str, scheme: str) -> list[dict[str, Any]]:
     """One pod's whole journal (bounded by the server's cap), through the pod proxy."""
     response = core().connect_get_namespaced_pod_proxy_with_path(
-        f"{pod}:{POD_PORT}",
+        proxy_target(pod, POD_PORT, scheme),
         namespace,
         "__aimock/journal",
         _headers={"Accept": "application/json", "X-AIMock-Admin-Token": token},
@@ -110,10 +119,11 @@ def read(
     oldest first; at most the last `limit` of them. A pod that cannot be read is named in
     `failed`, the others are still read."""
     token = _token(namespace, stack)
-    result = StackJournal(pods=_pods(namespace, stack))
-    for pod in result.pods:
+    schemes = _pods(namespace, stack)
+    result = StackJournal(pods=list(schemes))
+    for pod, scheme in schemes.items():
         try:
-            entries = _pod_journal(namespace, pod, token)
+            entries = _pod_journal(namespace, pod, token, scheme)
         except Exception as exc:  # the API's refusal, a pod gone, a network error
             result.failed[pod] = _api_message(exc)
             continue

@@ -6,11 +6,20 @@ client (the openai SDK, httpx, a subprocess under test) reaches it over real HTT
     with MockServer() as mock:
         mock.add_fixture({"match": {"userMessage": "hi"}, "response": {"content": "hello"}})
         client = OpenAI(base_url=mock.base_url, api_key="test")
+
+`MockServer(tls=True)` serves HTTPS (and WSS) instead, with a certificate of a CA made for
+this server alone (in a temporary folder, gone at `stop()`): `url` says https, `ca_file` is
+the CA's PEM file (for SSL_CERT_FILE in a subprocess), `ssl_context()` a client context
+trusting it (`httpx.Client(verify=mock.ssl_context())`). `tls=TLSOptions(cert=..., key=...)`
+serves your own certificate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -24,6 +33,7 @@ from aimock import reloading
 from aimock.fixtures.loading import FixtureSet, SourcedFixture, load_paths
 from aimock.models.fixture import Fixture
 from aimock.state import STATE, ServeOptions, ServerState
+from aimock.tls import ServerTLS, TLSOptions, client_context, prepare, wanted
 
 T = TypeVar("T")
 
@@ -39,15 +49,24 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         profile: str | None = None,
+        tls: bool | TLSOptions | None = None,
     ) -> None:
+        # None: as the fixture paths' stack spec says (its `tls`), like `aimock serve -f`.
+        options = TLSOptions(enabled=tls) if isinstance(tls, bool) else tls
         self._options = ServeOptions(
-            paths=tuple(Path(p) for p in fixtures), strict=strict, profile=profile, host=host
+            paths=tuple(Path(p) for p in fixtures),
+            strict=strict,
+            profile=profile,
+            host=host,
+            tls=options,
         )
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._state: ServerState | None = None
+        self._tls: ServerTLS | None = None
+        self._tls_dir: str | None = None  # the temporary folder of a made certificate
         self.port = 0
 
     # lifecycle
@@ -56,6 +75,8 @@ class MockServer:
         from aimock import app as app_module
 
         loaded = load_paths(self._options.paths) if self._options.paths else FixtureSet()
+        self._tls = self._prepare_tls(wanted(self._options.tls, loaded.stack))
+        context = self._tls.context if self._tls is not None else None
         application = app_module.create_app(self._options, loaded)
         self._state = application[STATE]
         ready: Future[int] = Future()
@@ -64,7 +85,9 @@ class MockServer:
 
         async def boot() -> None:
             try:
-                self._runner, bound = await app_module.start(application, self._host, self._port)
+                self._runner, bound = await app_module.start(
+                    application, self._host, self._port, context
+                )
             except BaseException as exc:  # surface bind errors in the caller's thread
                 ready.set_exception(exc)
                 return
@@ -80,7 +103,11 @@ class MockServer:
 
         self._thread = threading.Thread(target=run, name="aimock-server", daemon=True)
         self._thread.start()
-        self.port = ready.result(timeout=30)
+        try:
+            self.port = ready.result(timeout=30)
+        except BaseException:
+            self._forget_tls()
+            raise
         return self
 
     def stop(self) -> None:
@@ -92,6 +119,21 @@ class MockServer:
         loop.call_soon_threadsafe(loop.stop)
         self._thread.join(timeout=30)
         self._loop = self._thread = self._runner = None
+        self._forget_tls()
+
+    def _forget_tls(self) -> None:
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+
+    def _prepare_tls(self, options: TLSOptions | None) -> ServerTLS | None:
+        """The server's TLS: the given certificate, or one made in a folder of its own."""
+        if options is None:
+            return None
+        if options.cert is None and options.directory is None:
+            self._tls_dir = tempfile.mkdtemp(prefix="aimock-tls-")
+            options = TLSOptions(directory=Path(self._tls_dir), names=options.names)
+        return prepare(options, self._host)
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -108,12 +150,25 @@ class MockServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{self._host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """The OpenAI-style base URL (`.../v1`)."""
         return self.url + "/v1"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The PEM file of the CA that signed the server's certificate, when it made one
+        (`tls=True`); None for plain HTTP or your own certificate."""
+        return self._tls.ca if self._tls is not None else None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server: its CA (`ca_file`), else the system's."""
+        if self._tls is None:
+            raise RuntimeError("MockServer serves plain HTTP; start it with tls=True")
+        return client_context(self._tls.ca)
 
     # state, read and changed on the server's own loop
 

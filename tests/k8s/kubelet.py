@@ -15,7 +15,8 @@ kubelet's periodic resync (a minute or more) is left out, so a config that reach
 servers reached them through the operator's nudge. Files are written as the kubelet's atomic
 writer writes them: a hidden timestamped folder, `..data` pointing at it, each key a symlink
 through `..data`. The container's environment is resolved as the kubelet would, plain values
-and `secretKeyRef`s (the admin token).
+and `secretKeyRef`s (the admin token), and a TLS Secret volume (`spec.tls`) is written where
+the server's `--tls-cert` and `--tls-key` find it.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ class KubeletStandIn:
         volume.mkdir(parents=True)
         project(volume, self._config())
         [container] = pod["spec"]["containers"]
-        server = start_server(["-f", str(volume), "--watch"], env=self._env(container))
+        tls = self._tls(pod, container, self.root / f"{name}.tls")
+        server = start_server(["-f", str(volume), "--watch", *tls], env=self._env(container))
         self.plane.pod_network.expose(ip, PORT, int(server.url.rsplit(":", 1)[1]))
         with self._lock:
             self.pods[name] = PodServer(name, ip, volume, server, watched)
@@ -147,6 +149,27 @@ class KubeletStandIn:
             if item["metadata"]["name"].startswith(f"{self.stack}-config-"):
                 files.update(item.get("data") or {})
         return files
+
+    def _tls(self, pod: dict[str, Any], container: dict[str, Any], folder: Path) -> list[str]:
+        """With `spec.tls` the server's certificate flags, the Secret volume's keys written
+        into `folder` as the kubelet would mount them."""
+        args = container.get("args") or []
+        if "--tls-cert" not in args:
+            return []
+        [volume] = [v for v in pod["spec"]["volumes"] if "secret" in v]
+        path = f"/api/v1/namespaces/{self.namespace}/secrets/{volume['secret']['secretName']}"
+        status, secret = self.plane.request("GET", path)
+        assert status == 200, secret
+        folder.mkdir(parents=True)
+        for item in volume["secret"]["items"]:
+            (folder / item["path"]).write_bytes(base64.b64decode(secret["data"][item["key"]]))
+        cert, key = args[args.index("--tls-cert") + 1], args[args.index("--tls-key") + 1]
+        return [
+            "--tls-cert",
+            str(folder / Path(cert).name),
+            "--tls-key",
+            str(folder / Path(key).name),
+        ]
 
     def _env(self, container: dict[str, Any]) -> dict[str, str]:
         env: dict[str, str] = {}

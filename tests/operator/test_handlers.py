@@ -82,6 +82,7 @@ class FakeApi:
         # What each pod's /health answers: the config hash it serves, or the error it raises.
         self.pod_health: dict[str, str | k8s.ApiError] = {}
         self.pod_asks = 0
+        self.pod_schemes: dict[str, str] = {}  # the scheme each pod was last asked with
         self.status_writes = 0
         self._uids = 0
 
@@ -177,9 +178,12 @@ class FakeApi:
         pod["metadata"].setdefault("annotations", {}).update(annotations)
         self.nudges.append((name, dict(annotations)))
 
-    async def pod_get(self, namespace: str, pod: str, port: int, path: str) -> bytes:
+    async def pod_get(
+        self, namespace: str, pod: str, port: int, path: str, *, scheme: str = "http"
+    ) -> bytes:
         assert (namespace, port, path) == (NS, 4010, "/health")
         self.pod_asks += 1
+        self.pod_schemes[pod] = scheme
         answer = self.pod_health[pod]
         if isinstance(answer, k8s.ApiError):
             raise answer
@@ -1093,7 +1097,7 @@ async def test_a_pod_without_a_config_hash_is_reported_as_such(
     await follower.reconcile(NS, ["preview"], LOG)
     ready_pod(api, "preview-a")
 
-    async def old_image(namespace: str, pod: str, port: int, path: str) -> bytes:
+    async def old_image(namespace: str, pod: str, port: int, path: str, **_: Any) -> bytes:
         return b'{"status": "ok"}'
 
     monkeypatch.setattr(k8s, "pod_get", old_image)
@@ -1140,3 +1144,91 @@ async def test_a_config_that_moves_on_while_the_pods_are_asked_is_asked_about(
     assert found is not None and (found.config_hash, found.current) == (moved, 1)
     served = conditions(api.one("mockstacks", "preview"))["ConfigServed"]
     assert served["message"] == f"1 of 1 ready pods serve config {moved}"
+
+
+# --- spec.tls -----------------------------------------------------------------------------------
+
+
+def endpoints(api: FakeApi) -> dict[str, str]:
+    data: dict[str, str] = api.one("configmaps", "preview-endpoints")["data"]
+    return data
+
+
+def tls_secrets(api: FakeApi) -> list[dict[str, Any]]:
+    return [s for s in api.created if s.get("type") == "kubernetes.io/tls"]
+
+
+async def test_a_tls_stack_gets_a_certificate_secret_once_and_its_ca_published(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    stack = seed(api)["stack"]
+    api.edit("mockstacks", "preview", tls={})
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    (secret,) = tls_secrets(api)
+    assert secret["metadata"]["name"] == "preview-tls"
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == stack["metadata"]["uid"]
+    ca = secret["stringData"]["ca.crt"]
+    assert secret["metadata"]["annotations"] == {"aimock.dev/ca-certificate": ca}
+    assert endpoints(api)["ca.crt"] == ca
+    assert endpoints(api)["AIMOCK_URL"].startswith("https://")
+    status = api.one("mockstacks", "preview")["status"]
+    assert status["endpoint"] == "https://preview.team-a.svc.cluster.local:4010"
+    assert conditions(api.one("mockstacks", "preview"))["Reconciled"]["status"] == "True"
+    # Reconciles and an operator restart keep the same certificate and CA, read back from
+    # the Secret's metadata.
+    api.edit("mockstacks", "preview", replicas=2)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    await Reconciler(Options(image=IMAGE)).reconcile(NS, ["preview"], LOG)
+    assert len(tls_secrets(api)) == 1
+    assert endpoints(api)["ca.crt"] == ca
+
+
+async def test_a_named_tls_secret_is_served_never_read_and_no_ca_published(
+    api: FakeApi, reconciler: Reconciler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    api.edit("mockstacks", "preview", tls={"secretName": "shop-cert"}, adminTokenSecret="t")
+    read: list[str] = []
+
+    async def get_secret_metadata(namespace: str, name: str) -> None:
+        read.append(name)
+
+    monkeypatch.setattr(k8s, "get_secret_metadata", get_secret_metadata)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    assert read == [] and api.created == []
+    assert "ca.crt" not in endpoints(api)
+    assert endpoints(api)["AIMOCK_URL"].startswith("https://")
+    volumes = api.one("deployments", "preview")["spec"]["template"]["spec"]["volumes"]
+    assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == ["shop-cert"]
+    assert conditions(api.one("mockstacks", "preview"))["Reconciled"]["status"] == "True"
+
+
+async def test_a_tls_secret_the_stack_does_not_own_is_never_taken_over(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    seed(api)
+    api.edit("mockstacks", "preview", tls={})
+    api.objects[("secrets", NS, "preview-tls")] = {
+        "metadata": {"name": "preview-tls", "namespace": NS, "uid": "someone-else"},
+    }
+    with pytest.raises(kopf.TemporaryError, match=r"spec\.tls\.secretName"):
+        await reconciler.reconcile(NS, ["preview"], LOG)
+    assert api.applied == [] and tls_secrets(api) == []
+    reconciled = conditions(api.one("mockstacks", "preview"))["Reconciled"]
+    assert (reconciled["status"], reconciled["reason"]) == ("False", "ApplyFailed")
+
+
+async def test_pods_serving_tls_are_asked_over_https(api: FakeApi, follower: Reconciler) -> None:
+    seed(api)
+    api.edit("mockstacks", "preview", tls={})
+    await follower.reconcile(NS, ["preview"], LOG)
+    config_hash = api.one("mockstacks", "preview")["status"]["configHash"]
+    template = api.one("deployments", "preview")["spec"]["template"]["spec"]
+    ready_pod(api, "preview-new")
+    api.one("pods", "preview-new")["spec"] = copy.deepcopy(template)
+    ready_pod(api, "preview-old")  # from before spec.tls: no --tls-cert
+    for pod in ("preview-new", "preview-old"):
+        api.pod_health[pod] = config_hash
+    await settle_follow(follower)
+    assert api.pod_schemes == {"preview-new": "https", "preview-old": "http"}
+    assert api.one("mockstacks", "preview")["status"]["servedReplicas"] == 2

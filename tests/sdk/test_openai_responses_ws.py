@@ -131,13 +131,15 @@ async def test_a_bad_request_is_an_error_event_and_the_socket_goes_on(
 
 
 async def test_a_chaos_disconnect_drops_the_socket(server: ServerProcess) -> None:
-    async with AsyncOpenAI(
-        base_url=server.base_url,
-        api_key="k",
-        max_retries=0,
-        default_headers={"x-aimock-chaos-disconnect": "1"},
-    ) as sdk:
-        async with sdk.responses.connect(max_retries=0) as connection:
-            await connection.response.create(model="gpt-5", input="hello")
-            with pytest.raises(websockets.ConnectionClosedError):
-                await connection.recv_bytes()
+    async with (
+        AsyncOpenAI(
+            base_url=server.base_url,
+            api_key="k",
+            max_retries=0,
+            default_headers={"x-aimock-chaos-disconnect": "1"},
+        ) as sdk,
+        sdk.responses.connect(max_retries=0) as connection,
+    ):
+        await connection.response.create(model="gpt-5", input="hello")
+        with pytest.raises(websockets.ConnectionClosedError):
+            await connection.recv_bytes()

@@ -90,9 +90,9 @@ async def test_hostile_frames_get_answers_never_faults(
                     assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
                     break
                 event = json.loads(message.data)
-                if isinstance(event, dict) and event.get("type") == "error":
-                    if "no.such.event" in json.dumps(event):
-                        break
+                answered = isinstance(event, dict) and event.get("type") == "error"
+                if answered and "no.such.event" in json.dumps(event):
+                    break
     finally:
         await client.close()
     faults = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -119,8 +119,9 @@ and the served-config probe need (readiness itself comes from the Deployment's s
   resources: ["cronjobs"]
   verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
 {{- if .Values.rbac.adminTokenSecrets }}
-# A MockStack without spec.adminTokenSecret gets a Secret <stack>-admin-token, created once
-# (create) and looked up by metadata on each reconcile (get). RBAC cannot limit `get` to those
+# A MockStack without spec.adminTokenSecret gets a Secret <stack>-admin-token, and one with
+# spec.tls but no secretName a Secret <stack>-tls, each created once (create) and looked up
+# by metadata on each reconcile (get). RBAC cannot limit `get` to those
 # names (resourceNames must be known in advance and cannot restrict create), so `get` covers
 # every Secret in the namespace; the operator never lists, watches, updates or deletes one.
 - apiGroups: [""]

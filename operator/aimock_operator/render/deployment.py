@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimock.models.stack import StackSpec
-from aimock_operator.render import admin_token, names, recording
+from aimock_operator.render import admin_token, names, recording, tls
 from aimock_operator.render.errors import SpecError
 
 SCHEDULING_KEYS = ("nodeSelector", "tolerations", "affinity")
@@ -39,9 +39,12 @@ def pod_security() -> dict[str, Any]:
     }
 
 
-def _probe(path: str, period: int) -> dict[str, Any]:
+def _probe(path: str, period: int, secure: bool = False) -> dict[str, Any]:
+    get: dict[str, Any] = {"path": path, "port": names.port_name(secure)}
+    if secure:
+        get["scheme"] = "HTTPS"  # the kubelet does not check the certificate
     return {
-        "httpGet": {"path": path, "port": names.PORT_NAME},
+        "httpGet": get,
         "periodSeconds": period,
         "timeoutSeconds": 2,
         "failureThreshold": 3,
@@ -57,18 +60,21 @@ def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dic
     extra = []
     if spec.record is not None:
         extra = recording.args(spec.record, stack=stack, namespace=namespace, spec=spec)
+    secure = tls.enabled(spec)
+    port = {"name": names.port_name(secure), "containerPort": names.PORT, "protocol": "TCP"}
     out: dict[str, Any] = {
         "name": names.CONTAINER,
         "image": image,
-        "args": [*SERVE_ARGS, "--watch", *extra],
-        "ports": [{"name": names.PORT_NAME, "containerPort": names.PORT, "protocol": "TCP"}],
+        "args": [*SERVE_ARGS, "--watch", *(tls.args() if secure else []), *extra],
+        "ports": [port],
         "env": _env(spec, stack),
-        "readinessProbe": _probe("/ready", 5),
-        "livenessProbe": _probe("/health", 10),
+        "readinessProbe": _probe("/ready", 5, secure),
+        "livenessProbe": _probe("/health", 10, secure),
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": names.CONFIG_VOLUME, "mountPath": names.CONFIG_DIR, "readOnly": True},
             {"name": names.TMP_VOLUME, "mountPath": "/tmp"},
+            *([tls.mount()] if secure else []),
         ],
     }
     if spec.resources:
@@ -106,6 +112,7 @@ def deployment(
         "volumes": [
             {"name": names.CONFIG_VOLUME, "projected": {"sources": projected}},
             {"name": names.TMP_VOLUME, "emptyDir": {}},
+            *([tls.volume(stack, spec)] if tls.enabled(spec) else []),
         ],
         **scheduling(spec),
     }

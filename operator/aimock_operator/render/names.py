@@ -2,8 +2,9 @@
 
 A MockStack <s> in namespace <ns> owns: Deployment <s>, Service <s>, ConfigMaps <s>-config-0,
 <s>-config-1, ... (the served documents) and ConfigMap <s>-endpoints (SDK variables),
-with `spec.drift` CronJob <s>-drift, and without `spec.adminTokenSecret` Secret
-<s>-admin-token (the control API's token).
+with `spec.drift` CronJob <s>-drift, without `spec.adminTokenSecret` Secret
+<s>-admin-token (the control API's token), and with `spec.tls` but no `secretName` Secret
+<s>-tls (the certificate the pods serve).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ FIELD_MANAGER = "aimock-operator"
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 # On pods: the config hash again, a moment after the first nudge (see handlers._nudge_pods).
 CONFIG_NUDGE_ANNOTATION = f"{GROUP}/config-nudge"
+# On a generated TLS Secret: its CA certificate (PEM), read back with the Secret's metadata alone.
+CA_ANNOTATION = f"{GROUP}/ca-certificate"
 STACK_LABEL = f"{GROUP}/stack"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -24,13 +27,17 @@ SERVER_COMPONENT = "mock-server"
 ENDPOINTS_COMPONENT = "endpoints"
 DRIFT_COMPONENT = "drift-check"
 ADMIN_TOKEN_COMPONENT = "admin-token"
+TLS_COMPONENT = "tls"
 
 CONTAINER = "aimock"
 PORT = kube.POD_PORT
 PORT_NAME = "http"
+TLS_PORT_NAME = "https"  # the port's name with spec.tls (meshes read the protocol from it)
 CONFIG_DIR = "/etc/aimock/config"
 CONFIG_VOLUME = "config"
 TMP_VOLUME = "tmp"
+TLS_DIR = "/etc/aimock/tls"
+TLS_VOLUME = "tls"
 RUN_AS_USER = 65532
 
 # Each config ConfigMap stays under this many bytes of data, well below the ~1 MiB object
@@ -72,9 +79,23 @@ def admin_token(stack: str) -> str:
     return f"{stack}-admin-token"
 
 
-def origin(stack: str, namespace: str, port: int) -> str:
+def tls_secret(stack: str) -> str:
+    """The Secret the operator makes for a stack with `spec.tls` and no `secretName`."""
+    return f"{stack}-tls"
+
+
+def port_name(tls: bool) -> str:
+    return TLS_PORT_NAME if tls else PORT_NAME
+
+
+def service_host(stack: str, namespace: str) -> str:
+    """The in-cluster DNS name of the stack's Service."""
+    return f"{service(stack)}.{namespace}.svc.cluster.local"
+
+
+def origin(stack: str, namespace: str, port: int, tls: bool = False) -> str:
     """The in-cluster base URL of the stack's Service."""
-    return f"http://{service(stack)}.{namespace}.svc.cluster.local:{port}"
+    return f"{'https' if tls else 'http'}://{service_host(stack, namespace)}:{port}"
 
 
 def mockstack_file() -> str:

@@ -6,18 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from aimock.models.stack import StackSpec
-from aimock_operator.render import names
+from aimock_operator.render import names, tls
 
 
 def service(
     stack: str, namespace: str, spec: StackSpec, owner: Mapping[str, Any]
 ) -> dict[str, Any]:
-    port = {
-        "name": names.PORT_NAME,
-        "port": spec.service.port,
-        "targetPort": names.PORT_NAME,
-        "protocol": "TCP",
-    }
+    name = names.port_name(tls.enabled(spec))
+    port = {"name": name, "port": spec.service.port, "targetPort": name, "protocol": "TCP"}
     return {
         "apiVersion": "v1",
         "kind": "Service",

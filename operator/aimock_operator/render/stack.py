@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from aimock.fixtures.loading import validation_problems
 from aimock.models.stack import StackSpec
 from aimock_operator.crd.v1alpha1 import API_VERSION
-from aimock_operator.render import admin_token, configmaps, names, selectors
+from aimock_operator.render import admin_token, configmaps, names, selectors, tls
 from aimock_operator.render.deployment import deployment
 from aimock_operator.render.drift import cron_job
 from aimock_operator.render.endpoints import endpoints_config_map
@@ -118,6 +118,7 @@ class Rendered:
     # Without spec.adminTokenSecret: the Secret to create if it does not exist yet, minus its
     # value. Not in `objects`: it is created once, never applied (that would rewrite the token).
     generated_token_secret: dict[str, Any] | None = None
+    tls_secret: str | None = None  # with spec.tls: the Secret whose certificate the pods serve
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -164,9 +165,11 @@ def render_stack(
     *,
     budget: int = names.CONFIG_MAP_BUDGET,
     kept: Mapping[str, str] | None = None,
+    ca: str | None = None,
 ) -> Rendered:
     """Everything applied for `stack`, serving the valid `fixtures` and active `policies`,
-    plus the `kept` files (last accepted versions, see `config_files`)."""
+    plus the `kept` files (last accepted versions, see `config_files`). `ca`: with
+    `spec.tls`, the CA certificate (PEM) published in the endpoints ConfigMap."""
     name, namespace, owner = stack.name, stack.namespace, owner_reference(stack)
     kept = kept or {}
     chunks = configmaps.pack(config_files(stack, fixtures, policies, kept), budget)
@@ -177,7 +180,8 @@ def render_stack(
         for i, chunk in enumerate(chunks)
     ]
     cm_names = [cm["metadata"]["name"] for cm in config_maps]
-    origin = names.origin(name, namespace, stack.spec.service.port)
+    secure = tls.enabled(stack.spec)
+    origin = names.origin(name, namespace, stack.spec.service.port, secure)
     image = stack.spec.image or operator_image
     served = len(stack.spec.fixtures) + sum(fixture_count(body) for body in fixtures)
     served += sum(
@@ -187,7 +191,7 @@ def render_stack(
     )
     return Rendered(
         config_maps=config_maps,
-        endpoints=endpoints_config_map(name, namespace, origin, owner),
+        endpoints=endpoints_config_map(name, namespace, origin, owner, ca if secure else None),
         service=service(name, namespace, stack.spec, owner),
         deployment=deployment(
             name,
@@ -215,4 +219,5 @@ def render_stack(
         generated_token_secret=None
         if stack.spec.admin_token_secret
         else admin_token.generated_secret(name, namespace=namespace, owner=owner),
+        tls_secret=tls.secret_name(name, stack.spec),
     )

@@ -163,6 +163,19 @@ class ServiceSpec(SpecModel):
     )
 
 
+class TLSSpec(SpecModel):
+    """HTTPS and WSS on the stack's port instead of plain HTTP (docs/tls.md)."""
+
+    # Kubernetes-only: the operator reads it; the server makes its own certificate.
+    secret_name: str | None = Field(
+        None,
+        description="A kubernetes.io/tls Secret (tls.crt, tls.key) the pods serve; the "
+        "operator never reads it. Unset, the operator makes `<stack>-tls` once: a CA and a "
+        "certificate for the Service's names, the CA published in the endpoints ConfigMap "
+        "(key ca.crt).",
+    )
+
+
 DriftSurface = Literal["openai.chat", "openai.responses", "anthropic.messages", "gemini.generate"]
 _CRON_FIELD = r"[0-9*/,?LW#A-Za-z-]+"
 
@@ -235,6 +248,11 @@ class StackBase(SpecModel):
         "responses, embeddings, models...), e.g. /my-gateway/v1. Read at start.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="How it is exposed.")
+    tls: TLSSpec | None = Field(
+        None,
+        description="Serve HTTPS and WSS instead of plain HTTP (`tls: {}` turns it on). "
+        "Read at start.",
+    )
 
     scheduling: dict[str, Any] | None = Field(
         None, description="Pod scheduling overrides (nodeSelector, tolerations, affinity)."
