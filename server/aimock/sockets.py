@@ -1,7 +1,8 @@
 """WebSocket surfaces on the one request path.
 
 The upgrade is a request like any other (`exchange.serve`: its id, metrics and log line when
-the socket ends; not journaled, since nothing was asked yet). On the open socket a provider's
+the socket ends; journaled when it is refused, not once accepted, since nothing was asked
+yet). On the open socket a provider's
 `Session` reads each client frame, and every answer it gives is a `Turn`: an exchange of its
 own, with a journal entry (method "WS", the upgrade's path and headers), chaos rolled with the
 fixture's rates, strict mode, metrics and a log line, as an HTTP request gets. Frames that
@@ -68,8 +69,9 @@ CLOSE_TIMEOUT_S = 5.0
 
 
 def route_of(surface: SocketSurface) -> Route:
-    """The upgrade's route: chaos waits for the turns, which are journaled one by one."""
-    return Route(surface.name, surface.provider, surface.errors, chaos="never", journal=False)
+    """The upgrade's route: chaos waits for the turns. A refused upgrade is journaled; an
+    accepted one is journaled by its turns, one by one (see `handler_of`)."""
+    return Route(surface.name, surface.provider, surface.errors, chaos="never")
 
 
 def turn_route(surface: SocketSurface) -> Route:
@@ -87,6 +89,7 @@ def open_count(state: ServerState, surface: str | None = None) -> int:
 def handler_of(surface: SocketSurface) -> Handler:
     """The upgrade handler of `surface`, for `exchange.serve`."""
     turns = turn_route(surface)
+    accepted = dataclasses.replace(route_of(surface), journal=False)
 
     async def upgrade(exchange: Exchange) -> web.StreamResponse:
         request, state = exchange.request, exchange.state
@@ -127,6 +130,7 @@ def handler_of(surface: SocketSurface) -> Handler:
                 )
             )
         await exchange.prepare(ws)
+        exchange.route = accepted
         link = Link(surface, exchange, ws, turns)
         await link.run()
         return ws

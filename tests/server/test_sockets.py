@@ -157,6 +157,28 @@ spec:
     )
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "surface_disabled"
+    refused = [e for e in state_of(client).journal if e.path == "/v1/realtime"]
+    assert [e.status for e in refused] == [404]  # a refused upgrade is journaled
+    await client.close()
+
+
+async def test_a_stack_may_serve_only_a_socket_surface(make_client: ClientFactory) -> None:
+    client = await make_client(
+        """
+apiVersion: aimock.dev/v1alpha1
+kind: MockStack
+metadata: {name: only-realtime}
+spec:
+  surfaces: [openai.realtime]
+  fixtures:
+    - match: {}
+      response: {content: hi}
+"""
+    )
+    async with client.ws_connect("/v1/realtime") as ws:
+        assert (await ws.receive_json())["type"] == "session.created"
+    chat = await client.post("/v1/chat/completions", json={"model": "m", "messages": []})
+    assert chat.status == 404
     await client.close()
 
 

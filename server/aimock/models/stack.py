@@ -42,6 +42,8 @@ def known_surfaces() -> frozenset[str]:
     for provider in PROVIDERS:
         for surface in provider.surfaces:
             names.update((surface.name, surface.provider))
+        for socket in provider.sockets:
+            names.update((socket.name, socket.provider))
     return frozenset(names)
 
 
