@@ -18,6 +18,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from aimock.providers.audio import tone
 from tests.conftest import ServerProcess, serving_fixtures
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -212,6 +213,50 @@ async def test_spoken_input_is_answered_at_the_end_of_the_audio_stream(
         for _ in range(3):
             await session.send_realtime_input(audio=speech)
         await session.send_realtime_input(audio_stream_end=True)
+        messages = [message async for message in session.receive()]
+    assert text_of(messages) == "I heard you say hello."
+
+
+async def test_speech_then_silence_is_a_turn_by_automatic_activity_detection(
+    server: ServerProcess, trust: ssl.SSLContext
+) -> None:
+    """The service's default: speech in the audio stream, then enough quiet, is the user's
+    turn, with no audioStreamEnd or activityEnd from the client."""
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.TEXT],
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=300)
+        ),
+    )
+    client = sdk(server, trust)
+    async with client.aio.live.connect(model="gemini-audio-in", config=config) as session:
+        speech = tone(400, rate=16000)
+        for chunk in (speech[:6400], speech[6400:], bytes(16000 * 2 // 2)):  # then 500 ms quiet
+            await session.send_realtime_input(
+                audio=types.Blob(data=chunk, mime_type="audio/pcm;rate=16000")
+            )
+        messages = [message async for message in session.receive()]
+    assert text_of(messages) == "I heard you say hello."
+
+
+async def test_with_detection_off_manual_activity_signals_mark_the_turn(
+    server: ServerProcess, trust: ssl.SSLContext
+) -> None:
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.TEXT],
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+        ),
+    )
+    client = sdk(server, trust)
+    async with client.aio.live.connect(model="gemini-audio-in", config=config) as session:
+        await session.send_realtime_input(activity_start=types.ActivityStart())
+        await session.send_realtime_input(
+            audio=types.Blob(
+                data=tone(400, rate=16000) + bytes(32000), mime_type="audio/pcm;rate=16000"
+            )
+        )
+        await session.send_realtime_input(activity_end=types.ActivityEnd())
         messages = [message async for message in session.receive()]
     assert text_of(messages) == "I heard you say hello."
 

@@ -12,8 +12,10 @@ Python SDK sends it, snake_case; proto JSON reads both spellings everywhere).
 
 - `clientContent.turns` join the conversation; `turnComplete: true` asks for a model turn.
 - `realtimeInput.text` is a user turn answered at once. Audio (`audio`, or `mediaChunks` of an
-  audio type) is gathered until `audioStreamEnd` or `activityEnd`, then answered as one user
-  turn without text (a fixture matches it by anything but the text). Video and images are
+  audio type) is gathered until the speech ends, then answered as one user turn without text
+  (a fixture matches it by anything but the text). Speech ends with `audioStreamEnd`, with
+  `activityEnd`, or, under automatic activity detection (the default), with enough quiet
+  after loud audio (`providers.audio.VoiceDetector`). Video and images are
   accepted and ignored. `activityStart` interrupts a model turn under way.
 - `toolResponse.functionResponses` answer the model's calls; once none is left unanswered the
   model takes its next turn.
@@ -60,7 +62,7 @@ import orjson
 
 from aimock.canonical import CanonicalRequest, Message
 from aimock.fixtures.compiled import Reply
-from aimock.providers.audio import PCM_RATE, tone
+from aimock.providers.audio import PCM_RATE, Turning, VoiceDetector, tone
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -101,6 +103,10 @@ PATHS = tuple(
     for method in METHODS
 )
 MODALITIES = ("TEXT", "AUDIO")
+# Automatic activity detection: the quiet that ends speech unless the setup says otherwise, and
+# how long after the audio stops arriving speech under way is taken to have ended.
+DEFAULT_SILENCE_MS = 500
+IDLE_GRACE_MS = 300
 # What a setup without responseModalities gets: the Live models answer in speech.
 DEFAULT_MODALITY = "AUDIO"
 OUTPUT_AUDIO = f"audio/pcm;rate={PCM_RATE}"
@@ -213,19 +219,28 @@ def _parsed(raw: bytes) -> Any:
     return found
 
 
-def _blob(body: Any, where: str) -> tuple[str, int]:
-    """A Blob's (mimeType, decoded size)."""
+def _blob(body: Any, where: str) -> tuple[str, bytes]:
+    """A Blob's (mimeType, decoded bytes)."""
     check_type(body, where, dict, "an object")
     mime = typed(body, "mimeType", str, "a string", where) or ""
     data = typed(body, "data", str, "a string", where) or ""
     standard = data.rstrip("=").replace("-", "+").replace("_", "/")  # web-safe too
     try:
-        size = len(base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True))
+        data_bytes = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise bad_request(
             f"Invalid value at '{where}.data' (TYPE_BYTES), Base64 decoding failed."
         ) from None
-    return mime, size
+    return mime, data_bytes
+
+
+def _rate_of(mime: str) -> int:
+    """The sample rate an `audio/pcm;rate=N` type names (16 kHz, the input default)."""
+    for parameter in mime.split(";")[1:]:
+        name, _, given = parameter.partition("=")
+        if name.strip() == "rate" and given.strip().isdigit():
+            return max(1000, min(int(given), 192000))
+    return 16000
 
 
 def _slim(content: dict[str, Any]) -> dict[str, Any]:
@@ -378,6 +393,13 @@ class LiveSession:
         self.audio_mime = ""
         self.responding: asyncio.Task[None] | None = None
         self.generating = False  # the model turn has not sent its last message yet
+        # Automatic activity detection (on unless the setup turns it off): the end of speech
+        # in the input audio is a turn, as audioStreamEnd is.
+        self.detecting = True
+        self.silence_ms = DEFAULT_SILENCE_MS
+        self.padding_ms = 0
+        self.detector: VoiceDetector | None = None
+        self.idle: asyncio.Task[None] | None = None
 
     async def opened(self) -> None:
         """The client speaks first (`setup`)."""
@@ -456,6 +478,23 @@ class LiveSession:
         transcription = typed(body, "outputAudioTranscription", dict, "an object", "setup")
         system = system_text(typed(body, "systemInstruction", (dict, str), "an object", "setup"))
         tools = tool_names(typed(body, "tools", list, "an array", "setup") or [])
+        input_config = typed(body, "realtimeInputConfig", dict, "an object", "setup") or {}
+        detection = (
+            typed(
+                input_config,
+                "automaticActivityDetection",
+                dict,
+                "an object",
+                "realtimeInputConfig",
+            )
+            or {}
+        )
+        where = "automaticActivityDetection"
+        self.detecting = not typed(detection, "disabled", bool, "a boolean", where)
+        silence = typed(detection, "silenceDurationMs", int, "an integer", where)
+        padding = typed(detection, "prefixPaddingMs", int, "an integer", where)
+        self.silence_ms = min(max(silence or DEFAULT_SILENCE_MS, 1), 60_000)
+        self.padding_ms = min(max(padding or 0, 0), 60_000)
         self.model = model.removeprefix("models/")
         self.system, self.tools, self.include_thoughts = system, tools, include
         audio = modalities[0] == "AUDIO"
@@ -477,10 +516,11 @@ class LiveSession:
 
     async def _realtime_input(self, message: dict[str, Any], fields: dict[str, Any]) -> None:
         chunks = _list(fields, "mediaChunks", "realtimeInput")
+        heard: list[Turning] = []
         for i, chunk in enumerate(chunks):
-            self._media(chunk, f"realtimeInput.mediaChunks[{i}]")
+            heard += self._media(chunk, f"realtimeInput.mediaChunks[{i}]")
         if fields.get("audio") is not None:
-            self._media(fields["audio"], "realtimeInput.audio")
+            heard += self._media(fields["audio"], "realtimeInput.audio")
         if fields.get("video") is not None:
             _blob(fields["video"], "realtimeInput.video")
         for name in ("activityStart", "activityEnd"):
@@ -499,9 +539,41 @@ class LiveSession:
             self._add({"role": "user", "parts": [*self._audio_parts(), {"text": text}]})
             await self._start(message)
         elif self.audio_bytes and (ended or fields.get("activityEnd") is not None):
+            await self._speech_ended(message)
+        for turning in heard:
+            await self._heard(turning, message)
+        if self.detector is not None and self.detector.speaking:
+            self._arm_idle(message)
+
+    async def _speech_ended(self, message: dict[str, Any]) -> None:
+        """The user's audio is a turn: the model answers it."""
+        if self.detector is not None:
+            self.detector.reset()
+        await self._user_input()
+        self._add({"role": "user", "parts": self._audio_parts()})
+        await self._start(message)
+
+    async def _heard(self, turning: Turning, message: dict[str, Any]) -> None:
+        """Automatic activity detection: speech interrupts the model; its end is a turn."""
+        if turning.started:
             await self._user_input()
-            self._add({"role": "user", "parts": self._audio_parts()})
-            await self._start(message)
+        elif self.audio_bytes:
+            await self._speech_ended(message)
+
+    def _arm_idle(self, message: dict[str, Any]) -> None:
+        """Audio that stops arriving mid-speech ends the speech, as silence would."""
+        if self.idle is not None:
+            self.idle.cancel()
+        detector = self.detector
+
+        async def wait_then_end() -> None:
+            assert detector is not None
+            await asyncio.sleep((detector.silence_ms + IDLE_GRACE_MS) / 1000)
+            turning = detector.end()
+            if turning is not None:
+                await self._heard(turning, message)
+
+        self.idle = self.link.spawn(wait_then_end())
 
     async def _tool_response(self, message: dict[str, Any], fields: dict[str, Any]) -> None:
         responses = _list(fields, "functionResponses", "toolResponse")
@@ -547,17 +619,24 @@ class LiveSession:
 
     # -- the conversation
 
-    def _media(self, chunk: Any, where: str) -> None:
-        mime, size = _blob(chunk, where)
+    def _media(self, chunk: Any, where: str) -> list[Turning]:
+        """Keep an audio chunk (images and video frames are seen, not kept); what automatic
+        activity detection heard in it."""
+        mime, data = _blob(chunk, where)
         if not mime.startswith("audio/"):
-            return  # images and video frames: seen, not kept
-        if self.audio_bytes + size > MAX_BUFFERED_AUDIO:
+            return []
+        if self.audio_bytes + len(data) > MAX_BUFFERED_AUDIO:
             raise bad_request(
                 "Invalid request: too much audio in one turn; end it with audioStreamEnd or "
                 "activityEnd."
             )
-        self.audio_bytes += size
+        self.audio_bytes += len(data)
         self.audio_mime = mime
+        if not self.detecting or not mime.startswith("audio/pcm"):
+            return []
+        if self.detector is None:
+            self.detector = VoiceDetector(self.silence_ms, self.padding_ms, _rate_of(mime))
+        return self.detector.feed(data)
 
     def _audio_parts(self) -> list[dict[str, Any]]:
         if not self.audio_bytes:
