@@ -236,15 +236,22 @@ class Link:
         try:
             await self._serve(session)
         finally:
+            self.exchange.entry.status = 101
             group.discard(self)
             running = list(self._tasks)
             for task in running:
                 task.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await session.closed()
-            self.exchange.entry.status = 101
+            # aiohttp cancels the handler when the client's connection goes: the session's
+            # end must still run whole.
+            await asyncio.shield(self._close_down(session, running))
+
+    async def _close_down(self, session: Session, running: list[asyncio.Task[None]]) -> None:
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        try:
+            await session.closed()
+        except Exception:
+            log.exception("internal error closing %s %s", "WS", self.request.path)
 
     async def _serve(self, session: Session) -> None:
         try:
