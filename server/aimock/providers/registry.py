@@ -15,6 +15,7 @@ from aimock.providers import (
     ollama,
     openai_chat,
     openai_embeddings,
+    openai_live,
     openai_models,
     openai_moderations,
     openai_realtime,
@@ -39,6 +40,7 @@ PROVIDERS: tuple[Provider, ...] = (
     ollama.PROVIDER,
     cohere.PROVIDER,
     tavily.PROVIDER,
+    openai_live.PROVIDER,
 )
 
 
