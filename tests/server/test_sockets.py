@@ -182,11 +182,15 @@ spec:
     await client.close()
 
 
-async def test_openai_sockets_are_served_under_every_openai_prefix(
-    make_client: ClientFactory,
+@pytest.mark.parametrize(
+    "path", ["/realtime", "/v1/realtime", "/openai/v1/realtime", "/x/realtime"]
+)
+async def test_openai_sockets_are_served_where_its_http_routes_are(
+    make_client: ClientFactory, path: str
 ) -> None:
-    client = await make_client(FIXTURES, openai_prefixes=("/openai/v1",))
-    async with client.ws_connect("/openai/v1/realtime?model=gpt-realtime") as ws:
+    """The bare host, /v1, /openai/v1 (as every OpenAI HTTP route) and `--openai-prefix`."""
+    client = await make_client(FIXTURES, openai_prefixes=("/x",))
+    async with client.ws_connect(path + "?model=gpt-realtime") as ws:
         assert (await ws.receive_json())["type"] == "session.created"
     await client.close()
 

@@ -763,7 +763,7 @@ def admit(request: web.Request) -> None:
 SOCKET = SocketSurface(
     name=SURFACE,
     provider=openai_base.OPENAI,
-    paths=(PATH,),
+    paths=openai_base.paths(PATH.removeprefix("/v1")),
     session=LiveSession,
     errors=openai_base.ERRORS,
     report=report,

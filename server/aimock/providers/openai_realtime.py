@@ -24,6 +24,7 @@ from typing import Any
 
 from aimock.canonical import CanonicalRequest, Message, ToolCall
 from aimock.fixtures.compiled import Reply
+from aimock.providers import openai_base
 from aimock.providers.audio import (
     PCM_RATE,
     SpokenAudio,
@@ -48,7 +49,6 @@ from aimock.surface import (
 )
 
 SURFACE = "openai.realtime"
-PATH = "/v1/realtime"
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_VOICE = "alloy"
 TRANSCRIPTION_MODEL = "gpt-4o-transcribe"
@@ -1007,7 +1007,7 @@ _HANDLERS = {
 SOCKET = SocketSurface(
     name=SURFACE,
     provider="openai",
-    paths=(PATH,),
+    paths=openai_base.paths("/realtime"),
     session=RealtimeSession,
     errors=ERRORS,
     report=report,

@@ -647,17 +647,18 @@ class SocketSession:
                 self.latest = (str(final["id"]), _continued(request, final))
 
 
+ROUTE = "/responses"
+
 SOCKET = SocketSurface(
     name=SURFACE,
     provider="openai",
-    paths=("/v1/responses",),
+    paths=openai_base.paths(ROUTE),
     session=SocketSession,
     errors=openai_base.ERRORS,
     report=socket_report,
     endpoint="chat",
 )
 
-ROUTE = "/responses"
 
 # Azure's classic client calls `/openai/responses?api-version=...` with or without a
 # deployment (responses is not one of its deployment routes); the model is the body's.
