@@ -26,7 +26,7 @@ from aimock.journal import Entry
 from aimock.recording.proxy import RECORDER
 from aimock.state import ServerState
 from aimock.streaming import pacing
-from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, Surface
+from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, SocketSurface, Surface
 from aimock.wire import JSON_TYPE, error_response, parse_json, read_body
 
 
@@ -119,7 +119,7 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
 # runs them for a request nothing on this path could make wait.
 
 
-def check_served(state: ServerState, surface: Surface) -> None:
+def check_served(state: ServerState, surface: Surface | SocketSurface) -> None:
     if not state.settings.serves(surface.name, surface.provider):
         raise ProtocolError(
             ErrorInfo(

@@ -93,15 +93,7 @@ def handler_of(surface: SocketSurface) -> Handler:
 
     async def upgrade(exchange: Exchange) -> web.StreamResponse:
         request, state = exchange.request, exchange.state
-        if not state.settings.serves(surface.name, surface.provider):
-            raise ProtocolError(
-                ErrorInfo(
-                    404,
-                    f"The {surface.name} surface is not enabled on this stack (spec.surfaces)",
-                    type="invalid_request_error",
-                    code="surface_disabled",
-                )
-            )
+        pipeline.check_served(state, surface)
         ws = web.WebSocketResponse(
             max_msg_size=min(state.settings.max_body_bytes, MAX_FRAME_BYTES),
             autoping=True,

@@ -28,7 +28,7 @@ from websockets.sync.client import connect
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply, ReplyToolCall
 from aimock.providers import gemini_live
-from aimock.providers.audio import PCM_RATE
+from aimock.providers.audio import MS_PER_CHARACTER, PCM_RATE
 from aimock.providers.gemini_live import Modes, close_code, close_reason, render_turn
 from aimock.surface import ErrorInfo, RenderOptions
 from tests.conftest import ServerProcess, serving_fixtures
@@ -262,7 +262,7 @@ async def test_an_audio_turn_is_pcm_with_a_transcript_when_asked(
     ]
     assert parts and all(p["inlineData"]["mimeType"] == f"audio/pcm;rate={PCM_RATE}" for p in parts)
     pcm = b"".join(base64.b64decode(p["inlineData"]["data"]) for p in parts)
-    assert len(pcm) == len("I heard you.") * gemini_live.MS_PER_CHARACTER * PCM_RATE // 1000 * 2
+    assert len(pcm) == len("I heard you.") * MS_PER_CHARACTER * PCM_RATE // 1000 * 2
     said = [
         m["serverContent"]["outputTranscription"]["text"]
         for m in messages

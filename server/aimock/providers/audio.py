@@ -36,6 +36,15 @@ def _period(rate: int) -> bytes:
     return cached
 
 
+# Speech runs about 15 characters a second.
+MS_PER_CHARACTER = 65
+
+
+def spoken(text: str, rate: int = PCM_RATE) -> bytes:
+    """The tone, as long as `text` takes to say."""
+    return tone(len(text) * MS_PER_CHARACTER, rate)
+
+
 def tone(ms: float, rate: int = PCM_RATE) -> bytes:
     """`ms` milliseconds of the tone (at most `MAX_MS`) as PCM16 little-endian mono."""
     count = int(min(max(ms, 0.0), MAX_MS) * rate / 1000)

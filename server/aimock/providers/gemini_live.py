@@ -62,7 +62,7 @@ import orjson
 
 from aimock.canonical import CanonicalRequest, Message
 from aimock.fixtures.compiled import Reply
-from aimock.providers.audio import PCM_RATE, Turning, VoiceDetector, tone
+from aimock.providers.audio import PCM_RATE, Turning, VoiceDetector, spoken
 from aimock.providers.common import (
     check_type,
     estimate_tokens,
@@ -110,8 +110,6 @@ IDLE_GRACE_MS = 300
 # What a setup without responseModalities gets: the Live models answer in speech.
 DEFAULT_MODALITY = "AUDIO"
 OUTPUT_AUDIO = f"audio/pcm;rate={PCM_RATE}"
-# Milliseconds of audio per character of the answer: speech runs about 15 characters a second.
-MS_PER_CHARACTER = 65
 # Bounds against a client that never stops sending: the turns one conversation keeps, their
 # JSON's bytes in all, and the input audio gathered for one turn (15 minutes of 16 kHz PCM16).
 MAX_CONTENTS = 4096
@@ -358,7 +356,7 @@ def _spoken(text: str, size: int, modes: Modes) -> Iterator[Event]:
         for piece in slices(text, size):
             yield _server({"modelTurn": {"parts": [{"text": piece}]}}, estimate_tokens(piece))
         return
-    sound = tone(len(text) * MS_PER_CHARACTER)
+    sound = spoken(text)
     per_character = len(sound) / len(text)
     said = 0
     for piece in slices(text, size):

@@ -31,8 +31,8 @@ from aimock.providers.audio import (
     Transcript,
     Turning,
     VoiceDetector,
+    spoken,
     spoken_audio,
-    tone,
     transcript_of,
 )
 from aimock.providers.common import MAX_REPORTED_TOKENS, estimate_tokens, missing, new_id, slices
@@ -77,8 +77,6 @@ MIN_COMMIT_BYTES = PCM_RATE * 2 // 10
 # How long after the audio stops arriving, beyond the silence the session waits for, speech
 # under way is taken to have ended.
 IDLE_GRACE_MS = 300
-# Milliseconds of audio sent with each transcript delta: speech runs about 15 characters a second.
-MS_PER_CHARACTER = 65
 
 
 # Where an error carries the id of the client event at fault, for `report`.
@@ -468,7 +466,7 @@ def _spoken(pieces: list[str], sound: bytes | None) -> list[bytes]:
     """The audio sent with each transcript piece: the tone, as long as the piece takes to
     say, or the fixture's own audio shared out in order (whole samples each)."""
     if sound is None:
-        return [tone(len(piece) * MS_PER_CHARACTER) for piece in pieces]
+        return [spoken(piece) for piece in pieces]
     if not pieces:
         return []
     share = len(sound) // len(pieces) // 2 * 2
