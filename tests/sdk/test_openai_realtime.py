@@ -18,7 +18,7 @@ from openai.types.realtime import RealtimeServerEvent
 from pydantic import TypeAdapter
 
 from aimock.providers.audio import tone
-from tests.conftest import ServerProcess, serving_fixtures
+from tests.conftest import ServerProcess, serving, serving_fixtures
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(RealtimeServerEvent)
 WEATHER = "What is the weather in Paris?"
@@ -491,12 +491,14 @@ async def test_frames_that_cannot_be_read_get_error_events(server: ServerProcess
         ]
         await socket.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
         assert checked(await socket.recv())["type"] == "session.updated"
-    async with websockets.connect(url, max_size=None) as socket:
-        await socket.recv()
-        await socket.send("x" * (17 * 1024 * 1024))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
+    with serving("--max-body-bytes", "65536") as small:
+        small_url = small.url.replace("http://", "ws://") + "/v1/realtime?model=gpt-realtime"
+        async with websockets.connect(small_url, max_size=None) as socket:
             await socket.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+            await socket.send("x" * 70000)  # over the server's body limit
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await socket.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
 def test_the_openai_sdk_rejects_nothing_we_send_in_a_long_session(
