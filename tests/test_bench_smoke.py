@@ -167,3 +167,28 @@ def test_the_tables_render_again_from_the_saved_results(smoke: Smoke) -> None:
         check=True,
     )
     assert again.stdout == smoke.markdown
+
+
+def test_the_realtime_bench_runs_both_servers(tmp_path: Path) -> None:
+    """`bench/realtime.py` on a tiny setting: both servers answer every turn whole."""
+    out = tmp_path / "realtime.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "realtime.py"),
+            "--turns",
+            "20",
+            "--sockets",
+            "2",
+            "--json",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    results = json.loads(out.read_text())
+    for server in ("aimock", "AIMock"):
+        for run in results[server].values():
+            assert run["answered_whole"] == run["turns"] > 0
+            assert run["server_cpu_us_per_turn"] >= 0
