@@ -209,11 +209,11 @@ def main() -> int:
     print(json.dumps(results, indent=1))
     for run in results["aimock"]:
         ours, peer = results["aimock"][run], results["AIMock"][run]
-        ratio = peer["server_cpu_us_per_turn"] / ours["server_cpu_us_per_turn"]
+        mine, theirs = ours["server_cpu_us_per_turn"], peer["server_cpu_us_per_turn"]
+        share = f"{mine / theirs:.2f}x" if theirs else "? (too short a run to measure)"
         print(
-            f"{run}: server CPU per turn {ours['server_cpu_us_per_turn']} us (aimock) vs "
-            f"{peer['server_cpu_us_per_turn']} us (AIMock): aimock does a turn on "
-            f"{1 / ratio:.2f}x the CPU; p50 latency {ours['latency_ms_p50']} vs "
+            f"{run}: server CPU per turn {mine} us (aimock) vs {theirs} us (AIMock): aimock "
+            f"does a turn on {share} the CPU; p50 latency {ours['latency_ms_p50']} vs "
             f"{peer['latency_ms_p50']} ms"
         )
     if args.json:
