@@ -2,12 +2,12 @@
 
 The upgrade is a request like any other (`exchange.serve`: its id, metrics and log line when
 the socket ends; journaled when it is refused, not once accepted, since nothing was asked
-yet). On the open socket a provider's
-`Session` reads each client frame, and every answer it gives is a `Turn`: an exchange of its
-own, with a journal entry (method "WS", the upgrade's path and headers), chaos rolled with the
-fixture's rates, strict mode, metrics and a log line, as an HTTP request gets. Frames that
-cannot be read (not JSON, binary, nested too deep, too large) are told to the client in the
-surface's own way (`SocketSurface.report`) and journaled as failed turns.
+yet). On the open socket a provider's `Session` reads each client frame, and every answer it
+gives is a `Turn`: an exchange of its own, with a journal entry (method "WS", the upgrade's
+path and headers), chaos rolled with the fixture's rates, strict mode, metrics and a log
+line, as an HTTP request gets. Frames that cannot be read (not JSON, binary, nested too
+deep, too large) are told to the client in the surface's own way (`SocketSurface.report`) and
+journaled as failed turns.
 
 Chaos on a socket: drop, rate limit and overload are told as the protocol's errors, malformed
 sends a frame that is not JSON, disconnect drops the connection without a close frame, stall
@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -66,6 +66,8 @@ MAX_OPEN_SOCKETS = 256
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 # How long a closing handshake may take before the connection is dropped.
 CLOSE_TIMEOUT_S = 5.0
+# Answers written that the client has not read yet: past this a turn waits for the client.
+MAX_UNSENT_BYTES = 1024 * 1024
 
 
 def route_of(surface: SocketSurface) -> Route:
@@ -179,9 +181,9 @@ class Link:
         if self.recording is not None:
             self.recording.append(body)
         with contextlib.suppress(ConnectionError):  # the client left: the receive loop ends
-            self.write([body])
+            await self.write([body])
 
-    def write(self, bodies: list[bytes]) -> None:
+    async def write(self, bodies: list[bytes]) -> None:
         """Text frames of `bodies`, in one write to the connection. Written below aiohttp's
         socket writer, which adds nothing to a frame here (no compression is negotiated):
         an answer's frames then cost one system call, as an HTTP stream's do."""
@@ -189,6 +191,23 @@ class Link:
         if transport is None or transport.is_closing() or self.ws.closed:
             raise ConnectionResetError("the client left")
         transport.write(websocket.frames(bodies))
+        if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+            await self._wait_for_reader(transport)
+
+    async def _wait_for_reader(self, transport: asyncio.BaseTransport) -> None:
+        """A client that does not read its answers holds its own turns, not the server's
+        memory: wait until it has read half of what waits for it, and drop it when it has not
+        within the idle timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.state.options.idle_timeout
+        writing = cast(asyncio.WriteTransport, transport)
+        while writing.get_write_buffer_size() > MAX_UNSENT_BYTES // 2:
+            if writing.is_closing():
+                raise ConnectionResetError("the client left")
+            if loop.time() > deadline:
+                self.abort()
+                raise ConnectionResetError("the client stopped reading")
+            await asyncio.sleep(0.01)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if self.ws.closed:
@@ -466,7 +485,7 @@ class SocketTurn:
             bodies = [websocket.payload(event.data) for event in events]
             self.frames.extend(bodies)
             try:
-                self.link.write(bodies)
+                await self.link.write(bodies)
             except ConnectionError:
                 self._ok = False
                 self.exchange.entry.interrupted = "client_gone"
@@ -488,4 +507,4 @@ class SocketTurn:
     async def _frame(self, event: Any) -> None:
         body = websocket.payload(event)
         self.frames.append(body)
-        self.link.write([body])
+        await self.link.write([body])

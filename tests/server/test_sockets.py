@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
+import socket
 from typing import Any
 
 import aiohttp
@@ -214,3 +216,65 @@ def test_a_stopping_server_closes_its_sockets_going_away() -> None:
         server.stop()
     assert code == 1001
     assert "Traceback" not in "".join(server.output)
+
+
+def _client_frame(text: str) -> bytes:
+    """A masked text frame, as a client must send it (RFC 6455 section 5.3)."""
+    body = text.encode()
+    mask = os.urandom(4)
+    size = len(body)
+    head = (
+        bytes((0x81, 0x80 | size)) if size < 126 else bytes((0x81, 0xFE)) + size.to_bytes(2, "big")
+    )
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered(
+    make_client: ClientFactory,
+) -> None:
+    """Answers the client does not read wait for it, up to the idle timeout; then it is
+    dropped, and what the server held for it stays bounded."""
+    big = "x" * 60_000
+    client = await make_client(
+        f"fixtures:\n  - match: {{userMessage: flood}}\n    response: {{content: {big}}}\n",
+        idle_timeout=1.0,
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    writer.write(
+        b"GET /v1/responses HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+    ask = json.dumps({"type": "response.create", "model": "m", "input": "flood"})
+    started = asyncio.get_running_loop().time()
+    for _ in range(60):  # far more answer than the server keeps waiting for a reader
+        writer.write(_client_frame(ask))
+        await writer.drain()
+    links = state_of(client).sockets.get("openai.responses", set())
+    while links and asyncio.get_running_loop().time() - started < 30:
+        for link in links:
+            transport = link.request.transport
+            if transport is not None:
+                assert transport.get_write_buffer_size() < sockets.MAX_UNSENT_BYTES + 2 * 1024**2
+        await asyncio.sleep(0.05)
+    assert not links  # dropped
+    writer.close()
+    await client.close()
+
+
+async def test_a_socket_may_not_queue_responses_without_end(make_client: ClientFactory) -> None:
+    client = await make_client(
+        "fixtures:\n  - match: {userMessage: slow}\n    response: {content: slowly now}\n"
+        "    streamingProfile: {ttft: 200}\n"
+    )
+    async with client.ws_connect("/v1/responses") as ws:
+        ask = {"type": "response.create", "model": "m", "input": "slow"}
+        for _ in range(70):
+            await ws.send_json(ask)
+        codes = set()
+        while "too_many_queued_responses" not in codes:
+            event = await ws.receive_json(timeout=30)
+            if event["type"] == "error":
+                codes.add(event["error"]["code"])
+    await client.close()

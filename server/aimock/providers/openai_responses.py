@@ -56,6 +56,7 @@ from aimock.surface import (
     ErrorInfo,
     Event,
     Link,
+    ProtocolError,
     Provider,
     RenderOptions,
     SocketSurface,
@@ -593,6 +594,10 @@ async def socket_report(link: Link, info: ErrorInfo) -> None:
     await link.send({"type": "error", "status": info.status, "error": error})
 
 
+# Responses a socket may have asked for and not been answered yet.
+MAX_QUEUED_RESPONSES = 64
+
+
 class SocketSession:
     """`GET /v1/responses` upgraded: each `response.create` (the body of `POST /v1/responses`,
     streamed without asking) is answered with the same events as the HTTP stream, one
@@ -603,6 +608,7 @@ class SocketSession:
         self.link = link
         self.latest: tuple[str, tuple[Message, ...]] | None = None
         self.pending: asyncio.Task[None] | None = None
+        self.queued = 0  # responses asked for and not yet answered
 
     async def opened(self) -> None:
         return None
@@ -626,6 +632,17 @@ class SocketSession:
             earlier = latest[1]
         request = parse(body, self.link.context, {}, earlier=earlier)
         request = replace(request, stream=True)
+        if self.queued >= MAX_QUEUED_RESPONSES:
+            raise ProtocolError(
+                ErrorInfo(
+                    429,
+                    f"{MAX_QUEUED_RESPONSES} responses are already waiting on this socket: "
+                    "read them before asking for more.",
+                    type="rate_limit_error",
+                    code="too_many_queued_responses",
+                )
+            )
+        self.queued += 1
         self.pending = self.link.spawn(self._answer(body, request, self.pending))
 
     async def _answer(
@@ -634,8 +651,14 @@ class SocketSession:
         request: CanonicalRequest,
         before: asyncio.Task[None] | None,
     ) -> None:
-        if before is not None:  # one response at a time, in the order asked
-            await asyncio.wait([before])
+        try:
+            if before is not None:  # one response at a time, in the order asked
+                await asyncio.wait([before])
+            await self._respond(body, request)
+        finally:
+            self.queued -= 1
+
+    async def _respond(self, body: dict[str, Any], request: CanonicalRequest) -> None:
         lane = body.get("stream_id")
         async with self.link.turn(body) as turn:
             answer = await turn.select(request)
