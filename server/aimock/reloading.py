@@ -90,6 +90,7 @@ async def full_reset(state: ServerState) -> LoadError | None:
     state.fixture_hits.clear()
     state.match_state.reset()
     state.chaos_overrides.clear()
+    state.kept.clear()
     state.rng.seed(state.settings.chaos_seed)  # a seeded run replays its faults from the start
     error = await reload(state)
     if error is not None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -141,6 +141,9 @@ class OneShotError:
     code: str | None
 
 
+T = TypeVar("T")
+
+
 class ServerState:
     def __init__(
         self, options: ServeOptions, loaded: FixtureSet, extend: Sequence[Extend] = ()
@@ -175,6 +178,9 @@ class ServerState:
         # The open WebSockets by surface name (`aimock.sockets.Link`s): counted against the
         # server's cap, closed when it stops.
         self.sockets: dict[str, set[Any]] = {}
+        # What providers keep between requests (stored responses, uploaded files, jobs), each
+        # under its own key (`keep`); a full reset forgets it.
+        self.kept: dict[str, Any] = {}
         self.index = self._build(loaded, [])
         self.metrics.fixtures_loaded = len(self.index)
 
@@ -204,6 +210,13 @@ class ServerState:
     @property
     def max_body_bytes(self) -> int:
         return self.settings.max_body_bytes
+
+    def keep(self, key: str, make: Callable[[], T]) -> T:
+        """What is kept under `key` between requests, made by `make` on first use."""
+        found = self.kept.get(key)
+        if found is None:
+            found = self.kept[key] = make()
+        return cast(T, found)
 
     def _build(
         self,

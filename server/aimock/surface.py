@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -20,6 +20,7 @@ from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Extend, Physics, Reply
 
 Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is twice as slow to build, and a
@@ -151,6 +152,11 @@ class ServerView(Protocol):
 
     @property
     def max_body_bytes(self) -> int: ...
+
+    def keep(self, key: str, make: Callable[[], T]) -> T:
+        """What the server keeps under `key` between requests (made on first use; a full
+        reset forgets it): a provider's stored responses, files, jobs."""
+        ...
 
 
 PlainHandler = Callable[[web.Request, ServerView], Awaitable[web.StreamResponse]]

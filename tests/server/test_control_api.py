@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from aimock.fixtures.loading import files_hash
-from tests.server.conftest import ClientFactory, answer, chat
+from tests.server.conftest import ClientFactory, answer, chat, state_of
 
 JSON = {"Content-Type": "application/json"}
 
@@ -465,3 +465,14 @@ async def test_the_chaos_route_lists_the_policies_in_force(make_client: ClientFa
     body = await get_json(client, "/__aimock/chaos")
     assert [policy["name"] for policy in body["policies"]] == ["checkout-chaos-drill"]
     assert body["policies"][0]["rates"]
+
+
+async def test_a_full_reset_forgets_what_providers_keep(make_client: ClientFactory) -> None:
+    client = await make_client()
+    state = state_of(client)
+    kept = state.keep("test.store", dict)
+    kept["x"] = 1
+    assert state.keep("test.store", dict) is kept  # the same store on every request
+    assert (await client.post("/__aimock/reset")).status == 200
+    assert state.keep("test.store", dict) == {}
+    await client.close()
