@@ -119,6 +119,16 @@ PREFIXES = ("/v1", "", "/openai/v1")
 # OpenAI-compatible vendors whose base path is theirs alone, by provider name.
 VENDOR_PREFIXES: Mapping[str, str] = {"openrouter": "/api/v1", "fireworks": "/inference/v1"}
 
+# The models listed when no fixture names one (as AIMock lists them).
+DEFAULT_MODELS = (
+    "gpt-4",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "claude-3-5-sonnet-20241022",
+    "gemini-2.0-flash",
+    "text-embedding-3-small",
+)
+
 OPENAI = "openai"
 AZURE = "azure"
 OPENROUTER = "openrouter"

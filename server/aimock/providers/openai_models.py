@@ -14,14 +14,6 @@ from aimock.providers import openai_base
 from aimock.surface import ErrorInfo, PlainRoute, Provider, ServerView
 from aimock.wire import json_response
 
-DEFAULT_MODELS = (
-    "gpt-4",
-    "gpt-4o",
-    "gpt-4o-mini",
-    "claude-3-5-sonnet-20241022",
-    "gemini-2.0-flash",
-    "text-embedding-3-small",
-)
 CREATED = 1_700_000_000
 
 
@@ -47,7 +39,7 @@ def _mistral_card(model_id: str) -> dict[str, Any]:
 
 
 def _ids(view: ServerView) -> list[str]:
-    return view.models or list(DEFAULT_MODELS)
+    return view.models or list(openai_base.DEFAULT_MODELS)
 
 
 async def list_models(request: web.Request, view: ServerView) -> web.StreamResponse:
@@ -86,9 +78,11 @@ PROVIDER = Provider(
     name="openai.models",
     routes=(
         *(route for prefix in openai_base.PREFIXES for route in _routes("openai", prefix)),
+        # OpenRouter's listing is its own (providers/openrouter.py).
         *(
             route
             for provider, prefix in openai_base.VENDOR_PREFIXES.items()
+            if provider != openai_base.OPENROUTER
             for route in _routes(provider, prefix)
         ),
         *_routes(openai_base.AZURE, openai_base.AZURE_ROOT),

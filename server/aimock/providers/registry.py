@@ -20,6 +20,7 @@ from aimock.providers import (
     openai_moderations,
     openai_realtime,
     openai_responses,
+    openrouter,
     tavily,
 )
 from aimock.providers.openai_base import ERRORS
@@ -40,6 +41,7 @@ PROVIDERS: tuple[Provider, ...] = (
     ollama.PROVIDER,
     cohere.PROVIDER,
     tavily.PROVIDER,
+    openrouter.PROVIDER,
     openai_live.PROVIDER,
 )
 
