@@ -20,7 +20,18 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from aimock import control, exchange, families, fastlane, http1, native, routes, sockets, wire
+from aimock import (
+    control,
+    exchange,
+    families,
+    fastlane,
+    http1,
+    native,
+    offline,
+    routes,
+    sockets,
+    wire,
+)
 from aimock.fixtures.loading import FixtureSet
 from aimock.providers.registry import REPLY_EXTENSIONS
 from aimock.recording.options import RecordOptions, default_directory
@@ -93,12 +104,16 @@ def create_app(options: ServeOptions, loaded: FixtureSet) -> web.Application:
     for service in SERVICES:
         service.mount(app, state)
     lane: dict[object, Surface] = {}
+    # The surfaces by method and path, for what answers a request without HTTP (batch lines).
+    by_path: dict[tuple[str, str], Surface] = {}
     for mount in routes.table(state.settings.openai_prefixes):
         app.router.add_route(mount.method, mount.path, mount.handler)
         families.add_family(app, mount.path, mount.route)
         if mount.surface is not None:
             lane[mount.handler] = mount.surface
+            by_path.setdefault((mount.method, mount.path), mount.surface)
     app[fastlane.SURFACES] = lane
+    app[offline.SURFACES] = by_path
     last = app.router.add_resource(ANY_PATH)
     last.add_route("*", unknown_path)
     app[CATCH_ALL].append(last)

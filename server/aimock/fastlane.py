@@ -141,13 +141,13 @@ class FastLane:
         """The whole HTTP response, its status, and whether the connection closes after it;
         the journal entry keeps its body and type, as `exchange` keeps them."""
         if isinstance(response, pipeline.Rendered):
-            body = response.body
-            entry.response_body, entry.response_type = body, JSON_TYPE
-            if response.headers is None:  # the common case: no headers of the surface's own
+            body, content_type = response.body, response.content_type
+            entry.response_body, entry.response_type = body, content_type
+            if response.headers is None and content_type == JSON_TYPE:  # the common case
                 lines = [_PLAIN_HEAD[route.cors] + f"x-request-id: {request_id}"]
             else:
-                headers = CIMultiDict(response.headers)
-                headers.setdefault(hdrs.CONTENT_TYPE, JSON_TYPE)
+                headers = CIMultiDict(response.headers or {})
+                headers.setdefault(hdrs.CONTENT_TYPE, content_type)
                 lines = _status_and_headers(200, headers, route, request_id)
             lines.append(f"Content-Length: {len(body)}")
             return self._head_bytes(lines) + body, 200, False
@@ -220,7 +220,7 @@ class FastLane:
             for route in resource:
                 if route.method in (method, hdrs.METH_ANY):
                     surface = self._surfaces.get(route.handler)
-                    if surface is None:
+                    if surface is None or surface.body != "json":  # uploads go the full path
                         return None
                     return surface, pipeline.route_of(surface), match
         return None
@@ -258,8 +258,8 @@ def _settle(
         return pipeline.error_reply(surface, reply)
     options = RenderOptions(chunk_size=physics.chunk_size)
     if canonical.stream and surface.stream is not None:
-        return pipeline.streamed(surface, canonical, reply, options)
-    return pipeline.rendered(surface, canonical, reply, options)
+        return pipeline.streamed(surface, canonical, reply, options, state)
+    return pipeline.rendered(surface, canonical, reply, options, state)
 
 
 @functools.cache

@@ -23,10 +23,18 @@ from aimock.fixtures import explain
 from aimock.fixtures.compiled import Physics, Reply
 from aimock.fixtures.matching import FixtureIndex, Selection
 from aimock.journal import Entry
+from aimock.multipart import parse_form
 from aimock.recording.proxy import RECORDER
 from aimock.state import ServerState
 from aimock.streaming import pacing
-from aimock.surface import ErrorInfo, ProtocolError, RenderOptions, SocketSurface, Surface
+from aimock.surface import (
+    ErrorInfo,
+    ProtocolError,
+    RawBody,
+    RenderOptions,
+    SocketSurface,
+    Surface,
+)
 from aimock.wire import JSON_TYPE, error_response, parse_json, read_body
 
 
@@ -82,6 +90,8 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
         match_info=request.match_info,
         raw=raw,
         method=request.method,
+        lenient=request.app.get(RECORDER) is not None,
+        content_type=request.headers.get("Content-Type", ""),
     )
     if isinstance(begun, web.Response):
         return begun
@@ -109,7 +119,7 @@ async def answer(exchange: Exchange, surface: Surface) -> web.StreamResponse:
     if canonical.stream and surface.stream is not None:
         return await _stream(exchange, surface, canonical, reply, physics=physics, options=options)
     await pacing.wait_first_byte(physics)
-    response = plain(surface, canonical, reply, options)
+    response = plain(surface, canonical, reply, options, state)
     if exchange.truncate:
         return await _cut(exchange, response)
     return response
@@ -140,13 +150,22 @@ def begin(
     match_info: Mapping[str, str],
     raw: bytes,
     method: str,
+    lenient: bool = False,
+    content_type: str = "",
 ) -> tuple[CanonicalRequest, Selection] | web.Response:
-    """Parse the body and select its fixture (the journal entry learns model and fixture);
-    or the answer already, when a one-shot error was queued."""
-    body = parse_json(raw, method)
-    entry.body = body
+    """Parse the body, complete it from what the surface keeps (`recall`; `lenient` when a
+    recorder may relay what is unknown here) and select its fixture (the journal entry
+    learns model and fixture); or the answer already, when a one-shot error was queued."""
+    body: Any
+    if surface.body == "multipart":  # an upload (the fast lane never takes one)
+        body = parse_form(raw, content_type)
+        entry.body = body.describe()
+    else:
+        body = entry.body = parse_json(raw, method)
     canonical = surface.parse(body, context, match_info)
     entry.model = canonical.model or None
+    if surface.recall is not None:
+        canonical = surface.recall(canonical, state, lenient)
 
     queued = injected(state, entry)
     if queued is not None:
@@ -210,21 +229,36 @@ class Rendered(NamedTuple):
 
     body: bytes
     headers: Mapping[str, str] | None
+    content_type: str = JSON_TYPE  # another when `render` gave a `RawBody` (audio, text)
 
 
 def rendered(
-    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+    surface: Surface,
+    canonical: CanonicalRequest,
+    reply: Reply,
+    options: RenderOptions,
+    state: ServerState,
 ) -> Rendered:
+    """A whole answer, kept by the surface's `remember` when it has one."""
     headers = surface.headers(canonical) if surface.headers is not None else None
-    return Rendered(orjson.dumps(surface.render(canonical, reply, options)), headers)
+    body = surface.render(canonical, reply, options)
+    if surface.remember is not None:
+        surface.remember(canonical, body, state)
+    if isinstance(body, RawBody):
+        return Rendered(body.data, headers, body.content_type)
+    return Rendered(orjson.dumps(body), headers)
 
 
 def plain(
-    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+    surface: Surface,
+    canonical: CanonicalRequest,
+    reply: Reply,
+    options: RenderOptions,
+    state: ServerState,
 ) -> web.Response:
     """A whole (not streamed) answer."""
-    body, headers = rendered(surface, canonical, reply, options)
-    return web.Response(body=body, content_type=JSON_TYPE, headers=headers)
+    body, headers, content_type = rendered(surface, canonical, reply, options, state)
+    return web.Response(body=body, content_type=content_type, headers=headers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,11 +285,18 @@ def stream_headers(framing: str) -> dict[str, str]:
 
 
 def streamed(
-    surface: Surface, canonical: CanonicalRequest, reply: Reply, options: RenderOptions
+    surface: Surface,
+    canonical: CanonicalRequest,
+    reply: Reply,
+    options: RenderOptions,
+    state: ServerState,
 ) -> Streamed:
+    """A streamed answer's events (kept by the surface's `remember` when it has one)."""
     assert surface.stream is not None
     # Render every event before the first byte: a rendering fault still gets a proper error.
     events = list(surface.stream(canonical, reply, options))
+    if surface.remember is not None:
+        surface.remember(canonical, events, state)
     framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
     own = surface.headers(canonical) if surface.headers is not None else None
     return Streamed(events, framing, own)
@@ -311,7 +352,7 @@ async def _stream(
     physics: Physics,
     options: RenderOptions,
 ) -> web.StreamResponse:
-    answer = streamed(surface, canonical, reply, options)
+    answer = streamed(surface, canonical, reply, options, exchange.state)
     if exchange.truncate:  # chaos: half the events, no terminator
         half = max(1, len(answer.events) // 2)
         physics = dataclasses.replace(physics, truncate_after_chunks=half)

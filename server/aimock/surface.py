@@ -102,8 +102,17 @@ class ErrorDialect:
     overloaded_status: int = 503
 
 
+@dataclass(frozen=True)
+class RawBody:
+    """An answer that is not JSON (audio, a transcript as text or subtitles): `render` returns
+    it, and it goes out as it is with its content type."""
+
+    data: bytes
+    content_type: str
+
+
 Parse = Callable[[Any, RequestContext, Mapping[str, str]], CanonicalRequest]
-Render = Callable[[CanonicalRequest, Reply, RenderOptions], dict[str, Any]]
+Render = Callable[[CanonicalRequest, Reply, RenderOptions], dict[str, Any] | RawBody]
 StreamRender = Callable[[CanonicalRequest, Reply, RenderOptions], Iterable[Event]]
 Fallback = Callable[[CanonicalRequest], Reply]
 # A recorded stream back into one answer: the events as (name, decoded JSON payload) pairs, in
@@ -118,6 +127,13 @@ FramingFor = Callable[[CanonicalRequest], Framing]
 # The requests to try in turn (OpenRouter's `models` fallback list): the pipeline answers
 # with the first whose fixture is not a falling-through error.
 Candidates = Callable[[CanonicalRequest], Sequence[CanonicalRequest]]
+# What a surface keeps between requests (OpenAI's stored Responses), through the server's
+# `ServerView.keep`. `recall` completes a parsed request from what was kept (an earlier
+# response it continues), or raises `ProtocolError` for an unknown one unless `lenient` (a
+# recorder is on: the upstream may know it). `remember` keeps a successful answer: the
+# rendered body, or the list of stream events.
+Recall = Callable[[CanonicalRequest, "ServerView", bool], CanonicalRequest]
+Remember = Callable[[CanonicalRequest, Any, "ServerView"], None]
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,11 @@ class Surface:
     decode: Decode | None = None
     headers: SuccessHeaders | None = None
     candidates: Candidates | None = None
+    # What the request body is: JSON (parsed with orjson), or multipart/form-data (an upload:
+    # `parse` then gets an `aimock.multipart.Form`). The fast lane takes only JSON bodies.
+    body: Literal["json", "multipart"] = "json"
+    recall: Recall | None = None
+    remember: Remember | None = None
 
 
 class ServerView(Protocol):

@@ -342,14 +342,26 @@ def test_tool_loop_with_function_call_output(client: OpenAI) -> None:
 
 
 def test_tool_output_alone_continues_a_stored_call(client: OpenAI) -> None:
+    first = client.responses.create(model=MODEL, input="resp-stored-call", tools=[WEATHER_TOOL])
     response, raw = create_raw(
         client,
         model=MODEL,
-        previous_response_id="resp_earlier",
+        previous_response_id=first.id,
         input=[{"type": "function_call_output", "call_id": "call_resp_prev", "output": "done"}],
     )
     assert response.output_text == "Continued after the stored call."
-    assert raw["previous_response_id"] == "resp_earlier"
+    assert raw["previous_response_id"] == first.id
+
+
+def test_an_unknown_previous_response_is_not_found(client: OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.create(
+            model=MODEL,
+            previous_response_id="resp_never_made",
+            input=[{"type": "function_call_output", "call_id": "call_resp_prev", "output": "x"}],
+        )
+    assert caught.value.code == "previous_response_not_found"
+    assert caught.value.param == "previous_response_id"
 
 
 def test_one_assistant_turn_counts_once(client: OpenAI) -> None:

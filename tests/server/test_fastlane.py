@@ -64,6 +64,20 @@ def request(method: str, target: str, body: Any = None, **headers: str) -> bytes
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
+def upload_request() -> bytes:
+    """A transcription upload (multipart/form-data) as the openai SDK sends one."""
+    body = (
+        b'--b0\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        b'--b0\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+        b"Content-Type: audio/wav\r\n\r\nRIFF....WAVE\r\n--b0--\r\n"
+    )
+    head = (
+        "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary=b0\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 class Reply:
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status, self.headers, self.body = status, headers, body
@@ -217,6 +231,25 @@ SAME_ANSWERS = {
     ),
     "embeddings": request(
         "POST", "/v1/embeddings", {"model": "text-embedding-3-small", "input": "hi"}
+    ),
+    # Not JSON out: speech's audio (`RawBody`), whole and as events.
+    "speech-wav": request(
+        "POST",
+        "/v1/audio/speech",
+        {"model": "tts-1", "input": "hello", "voice": "alloy", "response_format": "wav"},
+    ),
+    "speech-mp3": request(
+        "POST", "/v1/audio/speech", {"model": "tts-1", "input": "hello", "voice": "alloy"}
+    ),
+    "speech-sse": request(
+        "POST",
+        "/v1/audio/speech",
+        {"model": "gpt-4o-mini-tts", "input": "hi", "voice": "alloy", "stream_format": "sse"},
+    ),
+    # Not JSON in: a multipart upload, which the lane leaves to the full path.
+    "transcription-upload": upload_request(),
+    "transcription-not-multipart": request(
+        "POST", "/v1/audio/transcriptions", {"model": "whisper-1"}
     ),
 }
 

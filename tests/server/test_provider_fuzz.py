@@ -36,7 +36,8 @@ FIXTURES = [
             "reasoning": "The user asks about the weather.",
             "toolCalls": [{"name": "get_weather", "arguments": '{"city": "Paris"}'}],
         },
-    }
+    },
+    {"match": {"endpoint": "image"}, "response": {"image": {"revisedPrompt": "A fox."}}},
 ]
 
 
@@ -217,6 +218,33 @@ EXAMPLES = {
             {"model": "m", "input": [[1, 2], [3]], "dimensions": 4, "encoding_format": "base64"},
         ),
     ],
+    "openai-images": [
+        Example(
+            "openai",
+            "/v1/images/generations",
+            {
+                "model": "dall-e-3",
+                "prompt": "a fox",
+                "n": 1,
+                "size": "1024x1792",
+                "quality": "hd",
+                "response_format": "url",
+            },
+        ),
+        Example(
+            "openai",
+            "/v1/images/generations",
+            {
+                "model": "gpt-image-1",
+                "prompt": "a fox",
+                "n": 2,
+                "size": "1536x1024",
+                "quality": "low",
+                "background": "opaque",
+                "output_format": "png",
+            },
+        ),
+    ],
     "openai-moderations": [
         Example(
             "openai",
@@ -246,6 +274,28 @@ EXAMPLES = {
                 "content": {"parts": [{"text": "a"}]},
                 "embedContentConfig": {"outputDimensionality": 8},
             },
+        ),
+        Example(
+            "gemini",
+            "/v1beta/models/imagen-3.0-generate-002:predict",
+            {"instances": [{"prompt": "a fox"}], "parameters": {"sampleCount": 2}},
+        ),
+        Example(
+            "gemini",
+            f"{VERTEX}/imagen-4.0-generate-001:predict",
+            {
+                "instances": [{"prompt": "a fox"}],
+                "parameters": {
+                    "sampleCount": 1,
+                    "aspectRatio": "16:9",
+                    "outputOptions": {"mimeType": "image/png"},
+                },
+            },
+        ),
+        Example(
+            "gemini",
+            "/v1beta/models/gemini-2.5-flash-image:generateContent",
+            {**GEMINI, "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]}},
         ),
         Example(
             "gemini",

@@ -10,10 +10,14 @@ from __future__ import annotations
 import array
 import base64
 import binascii
+import io
 import math
 import struct
 import sys
+import wave
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aimock.models.fixture import Fixture, Response
 
@@ -157,3 +161,159 @@ def transcript_of(fixture: Fixture | None, response: Response) -> Transcript | N
     if isinstance(given, dict) and isinstance(given.get("text"), str):
         return Transcript(given["text"])
     return None
+
+
+# -- audio files --------------------------------------------------------------------------------
+
+
+def wav(pcm: bytes, rate: int = PCM_RATE) -> bytes:
+    """PCM16 little-endian mono as a WAV file (RIFF, one `fmt ` and one `data` chunk)."""
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(pcm),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,  # PCM
+        1,  # mono
+        rate,
+        rate * 2,
+        2,
+        16,
+        b"data",
+        len(pcm),
+    )
+    return header + pcm
+
+
+# An MPEG-1 Layer III frame, mono, 32 kbit/s at 48 kHz, no CRC: 1152 samples (24 ms) in
+# 144 * 32000 / 48000 = 96 bytes, never padded. Its side information and main data are all
+# zeros: no Huffman data, which every decoder plays as silence.
+MP3_HEADER = bytes((0xFF, 0xFB, 0x14, 0xC0))
+MP3_FRAME_BYTES = 96
+MP3_FRAME_MS = 24
+_MP3_FRAME = MP3_HEADER + bytes(MP3_FRAME_BYTES - len(MP3_HEADER))
+
+
+def mp3_silence(ms: float) -> bytes:
+    """`ms` milliseconds (at most `MAX_MS`, at least one frame) of silent MP3 frames."""
+    frames = max(1, math.ceil(min(max(ms, 0.0), MAX_MS) / MP3_FRAME_MS))
+    return _MP3_FRAME * frames
+
+
+def wav_duration(data: bytes) -> float | None:
+    """Seconds of audio a WAV file holds, or None when `data` is no WAV a reader takes."""
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            rate = reader.getframerate()
+            return reader.getnframes() / rate if rate > 0 else None
+    except (wave.Error, EOFError, ValueError, struct.error, OSError):
+        return None
+
+
+# FLAC: silence, 16-bit mono, in 4096-sample blocks whose one subframe is CONSTANT 0 (a few
+# bytes a frame, so even a minute is cheap to checksum); each frame has its header CRC-8 and
+# frame CRC-16. STREAMINFO leaves the MD5 and the frame sizes unknown (zero), as the format
+# allows.
+FLAC_BLOCK = 4096
+_FLAC_RATE_CODES = {8000: 4, 16000: 5, 22050: 6, 24000: 7, 32000: 8, 44100: 9, 48000: 10}
+
+
+def crc8(data: bytes) -> int:
+    """FLAC's frame header CRC-8 (polynomial 0x07)."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def crc16(data: bytes) -> int:
+    """FLAC's frame CRC-16 (polynomial 0x8005)."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x8005) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def flac_silence(ms: float, rate: int = PCM_RATE) -> bytes:
+    """`ms` milliseconds (at most `MAX_MS`) of silence as a FLAC file."""
+    total = max(16, int(min(max(ms, 0.0), MAX_MS) * rate / 1000))
+    block = min(FLAC_BLOCK, total)
+    info = struct.pack(">HH", block, block) + bytes(6)  # frame sizes unknown
+    info += ((rate << 44) | (0 << 41) | (15 << 36) | total).to_bytes(8, "big")
+    info += bytes(16)  # MD5 unknown
+    out = [b"fLaC", bytes((0x80, 0, 0, len(info))), info]
+    for number, start in enumerate(range(0, total, FLAC_BLOCK)):
+        count = min(FLAC_BLOCK, total - start)
+        size_code = 12 if count == FLAC_BLOCK else 7
+        head = bytes((0xFF, 0xF8, (size_code << 4) | _FLAC_RATE_CODES[rate], 0x08))
+        head += chr(number).encode("utf-8")
+        if size_code == 7:
+            head += struct.pack(">H", count - 1)
+        head += bytes((crc8(head),))
+        frame = head + b"\x00\x00\x00"  # a CONSTANT subframe, value 0
+        out.append(frame + struct.pack(">H", crc16(frame)))
+    return b"".join(out)
+
+
+# -- audio a fixture gives for speech ----------------------------------------------------------
+
+# The content type of each audio format a speech API names (OpenAI's `response_format`).
+SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/opus",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+@dataclass(frozen=True)
+class GivenAudio:
+    """A fixture's own audio (`audio`: base64, or `{b64Json, contentType}`; `format`)."""
+
+    data: bytes
+    content_type: str
+
+    def fixture_fields(self) -> Mapping[str, Any]:
+        """What a recording writes back (`recording.files.Recordable`)."""
+        fmt = next((k for k, v in SPEECH_TYPES.items() if v == self.content_type), "mp3")
+        return {"audio": base64.b64encode(self.data).decode("ascii"), "format": fmt}
+
+
+def given_audio(fixture: Fixture | None, response: Response) -> GivenAudio | None:
+    """A fixture's `audio` (base64, or `{b64Json, contentType}`) and `format`, as a speech
+    API answers it (OpenAI speech, ElevenLabs)."""
+    del fixture
+    audio = response.audio
+    fmt = response.format if isinstance(response.format, str) else "mp3"
+    content_type = SPEECH_TYPES.get(fmt, "application/octet-stream")
+    if isinstance(audio, dict) and isinstance(audio.get("b64Json"), str):
+        given = audio.get("contentType")
+        content_type = given if isinstance(given, str) and given else content_type
+        audio = audio["b64Json"]
+    if not isinstance(audio, str):
+        return None
+    try:
+        return GivenAudio(base64.b64decode(audio, validate=True), content_type)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def sniffed_type(audio: bytes) -> str:
+    """The content type of audio bytes, by their magic (raw PCM has none)."""
+    if audio.startswith(b"RIFF"):
+        return SPEECH_TYPES["wav"]
+    if audio.startswith(b"ID3") or (len(audio) > 1 and audio[0] == 0xFF and audio[1] >= 0xE0):
+        return SPEECH_TYPES["mp3"]
+    if audio.startswith(b"OggS"):
+        return SPEECH_TYPES["opus"]
+    if audio.startswith(b"fLaC"):
+        return SPEECH_TYPES["flac"]
+    return SPEECH_TYPES["pcm"]

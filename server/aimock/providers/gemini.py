@@ -48,7 +48,7 @@ from typing import Any
 
 from aiohttp import web
 
-from aimock.canonical import CanonicalRequest, RequestContext
+from aimock.canonical import CanonicalRequest, Message, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.providers import gemini_base
 from aimock.providers.common import (
@@ -60,6 +60,14 @@ from aimock.providers.common import (
     token_counts,
 )
 from aimock.providers.gemini_base import ERRORS, VERTEX, parse_generate, typed, value
+from aimock.providers.images_media import (
+    PNG_TYPE,
+    GivenImage,
+    ImageReply,
+    digest,
+    image_bytes,
+    image_reply,
+)
 from aimock.surface import (
     ErrorInfo,
     Parse,
@@ -78,6 +86,7 @@ from aimock.wire import json_response, read_json
 GEMINI = "gemini"
 GENERATE = "gemini.generate"
 EMBED = "gemini.embed"
+IMAGES = "gemini.images"
 COUNT_TOKENS = "gemini.count_tokens"
 MODELS = "gemini.models"
 
@@ -121,6 +130,7 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
         decode=gemini_base.decode,
         render=gemini_base.render,
         errors=ERRORS,
+        candidates=gemini_base.image_candidates,
     )
     streamed = Surface(
         name=GENERATE,
@@ -135,6 +145,7 @@ def _generate_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, 
         errors=ERRORS,
         collapse=gemini_base.collapse,
         decode=gemini_base.decode,
+        candidates=gemini_base.image_candidates,
     )
     return plain, streamed
 
@@ -277,8 +288,8 @@ def embedding_fallback(request: CanonicalRequest) -> Reply:
 
 
 def _embed_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, ...]:
-    methods = ("embedContent", "batchEmbedContents") + (("predict",) if provider == VERTEX else ())
-    return tuple(
+    methods = ("embedContent", "batchEmbedContents")
+    embed = tuple(
         Surface(
             name=EMBED,
             provider=provider,
@@ -293,6 +304,144 @@ def _embed_surfaces(provider: str, roots: tuple[str, ...]) -> tuple[Surface, ...
         )
         for method in methods
     )
+    return (*embed, _predict_surface(provider, roots))
+
+
+# --------------------------------------------------------------------------- :predict (Imagen)
+
+# Imagen's limits: 1 to 4 images a request (`sampleCount`), in one of five aspect ratios.
+MAX_SAMPLES = 4
+ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def _is_imagen(body: Mapping[str, Any]) -> bool:
+    """Whether a `:predict` body is Imagen's (`instances[].prompt`) rather than Vertex's
+    text embeddings (`instances[].content`): the two share the method."""
+    instances = body.get("instances")
+    first = instances[0] if isinstance(instances, list) and instances else None
+    return isinstance(first, dict) and "prompt" in first and "content" not in first
+
+
+def _imagen_parse(provider: str) -> Parse:
+    def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+        body = expect_object(body)
+        instances = typed(body, "instances", list, "an array", "")
+        if not instances:
+            raise bad_request("* PredictRequest.instances: instances is not specified")
+        first = check_type(instances[0], "instances[0]", dict, "an object")
+        prompt = check_type(first.get("prompt"), "instances[0].prompt", str, "a string")
+        if not prompt:
+            raise bad_request("The prompt is empty.", param="instances[0].prompt")
+        parameters = typed(body, "parameters", dict, "an object", "") or {}
+        count = value(parameters, "sampleCount")
+        count = 1 if count is None else within(count, "sampleCount", 1, MAX_SAMPLES)
+        ratio = typed(parameters, "aspectRatio", str, "a string", "parameters")
+        if ratio is not None and ratio not in ASPECT_RATIOS:
+            raise bad_request(
+                f"Unsupported aspect ratio {ratio!r}; supported: {', '.join(ASPECT_RATIOS)}.",
+                param="aspectRatio",
+            )
+        output = typed(parameters, "outputOptions", dict, "an object", "parameters") or {}
+        mime = typed(output, "mimeType", str, "a string", "outputOptions")
+        if mime is not None and mime not in IMAGE_TYPES:
+            raise bad_request(
+                f"Unsupported output mime type {mime!r}; supported: {', '.join(IMAGE_TYPES)}.",
+                param="outputOptions.mimeType",
+            )
+        enhance = typed(parameters, "enhancePrompt", bool, "a boolean", "parameters")
+        return CanonicalRequest(
+            surface=IMAGES,
+            provider=provider,
+            endpoint="image",
+            model=params.get("model", ""),
+            context=context,
+            messages=(Message("user", prompt),),
+            inputs=(prompt,),
+            extras={"count": count, "aspect_ratio": ratio, "enhance": bool(enhance)},
+        )
+
+    return parse
+
+
+def render_images(
+    request: CanonicalRequest, reply: Reply, options: RenderOptions
+) -> dict[str, Any]:
+    """`{predictions: [{bytesBase64Encoded, mimeType, prompt?}]}`: the fixture's images (its
+    bytes, else the generated PNG), or `sampleCount` generated PNGs. `prompt` is the enhanced
+    prompt, sent when a fixture gives one (`revisedPrompt`)."""
+    del options
+    part = reply.extension(ImageReply)
+    given = list(part.images) if part is not None and part.images else []
+    if not given:
+        given = [GivenImage()] * int(request.extras.get("count") or 1)
+    base = request.last_user_text or ""
+    size = request.extras.get("aspect_ratio")
+    predictions = []
+    for i, image in enumerate(given):
+        seed = digest(base if i == 0 else f"{base}\n#{i}")
+        item: dict[str, Any] = {
+            "bytesBase64Encoded": image_bytes(image, seed, size),
+            "mimeType": image.mime_type if image.b64_json else PNG_TYPE,
+        }
+        if image.revised_prompt is not None:
+            item["prompt"] = image.revised_prompt
+        predictions.append(item)
+    return {"predictions": predictions}
+
+
+def _predict_surface(provider: str, roots: tuple[str, ...]) -> Surface:
+    """`:predict`: Imagen on both APIs; on Vertex also the text-embedding models, told apart
+    by the body (`_is_imagen`). The Vertex route's name stays `gemini.embed` (the route
+    predates Imagen); an Imagen request's `match.surface` is `gemini.images` either way."""
+    imagen = _imagen_parse(provider)
+    if provider != VERTEX:
+        return Surface(
+            name=IMAGES,
+            provider=provider,
+            endpoint="image",
+            method="POST",
+            paths=_paths(roots, "predict"),
+            parse=imagen,
+            render=render_images,
+            errors=ERRORS,
+            fallback=image_fallback,
+        )
+    embed = _embed_parse(provider, "predict")
+
+    def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+        if isinstance(body, dict) and _is_imagen(body):
+            return imagen(body, context, params)
+        return embed(body, context, params)
+
+    def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+        if request.endpoint == "image":
+            return render_images(request, reply, options)
+        return render_embedding(request, reply, options)
+
+    def fallback(request: CanonicalRequest) -> Reply:
+        return (
+            image_fallback(request) if request.endpoint == "image" else embedding_fallback(request)
+        )
+
+    return Surface(
+        name=EMBED,
+        provider=provider,
+        endpoint="embedding",
+        method="POST",
+        paths=_paths(roots, "predict"),
+        parse=parse,
+        render=render,
+        decode=decode_embedding,
+        errors=ERRORS,
+        fallback=fallback,
+    )
+
+
+def image_fallback(request: CanonicalRequest) -> Reply:
+    """A miss, when not strict: the generated images."""
+    del request
+    return Reply(kind="image")
 
 
 # --------------------------------------------------------------------------- countTokens
@@ -499,4 +648,5 @@ PROVIDER = Provider(
         "GOOGLE_VERTEX_BASE_URL": "{origin}",
         "GEMINI_API_KEY": "aimock",
     },
+    extensions=(image_reply,),
 )

@@ -41,7 +41,7 @@ import binascii
 import datetime
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -57,6 +57,13 @@ from aimock.providers.common import (
     new_id,
     slices,
     token_counts,
+)
+from aimock.providers.images_media import (
+    PNG_TYPE,
+    GivenImage,
+    ImageReply,
+    digest,
+    image_bytes,
 )
 from aimock.surface import (
     ErrorDialect,
@@ -224,6 +231,7 @@ def parse_generate(
     config = typed(body, "generationConfig", dict, "an object", "") or {}
     thinking = typed(config, "thinkingConfig", dict, "an object", "generationConfig") or {}
     include = typed(thinking, "includeThoughts", bool, "a boolean", "thinkingConfig")
+    modalities = typed(config, "responseModalities", list, "an array", "generationConfig") or []
     return CanonicalRequest(
         surface=surface,
         provider=provider,
@@ -236,9 +244,45 @@ def parse_generate(
         stream=stream,
         extras={
             **({"include_thoughts": include} if include is not None else {}),
+            **({"images": True} if wants_images(modalities) else {}),
             **({"alt": stream_alt(context)} if stream else {}),
         },
     )
+
+
+def wants_images(modalities: list[Any]) -> bool:
+    """Whether `responseModalities` asks for IMAGE output (any case, as the API reads it)."""
+    return any(isinstance(item, str) and item.upper() == "IMAGE" for item in modalities)
+
+
+def image_candidates(request: CanonicalRequest) -> Sequence[CanonicalRequest]:
+    """A request asking for IMAGE output is matched against the image fixtures first, then
+    the chat ones (a TEXT and IMAGE request a text fixture answers); any other only as chat."""
+    if not request.extras.get("images"):
+        return (request,)
+    return (replace(request, endpoint="image", inputs=_prompt_inputs(request)), request)
+
+
+def _prompt_inputs(request: CanonicalRequest) -> tuple[str, ...]:
+    text = request.last_user_text
+    return (text,) if text is not None else ()
+
+
+def image_parts(request: CanonicalRequest, reply: Reply) -> list[dict[str, Any]]:
+    """The `inlineData` parts of an image answer: the fixture's images (their bytes, else
+    the generated PNG), or one generated PNG for the prompt."""
+    part = reply.extension(ImageReply)
+    given = list(part.images) if part is not None and part.images else [GivenImage()]
+    seed = digest(request.last_user_text or "")
+    return [
+        {
+            "inlineData": {
+                "mimeType": image.mime_type if image.b64_json else PNG_TYPE,
+                "data": image_bytes(image, seed if i == 0 else digest(f"{seed}#{i}"), None),
+            }
+        }
+        for i, image in enumerate(given)
+    ]
 
 
 def stream_alt(context: RequestContext) -> str | None:
@@ -452,6 +496,8 @@ def part_groups(
         groups.extend([{"text": piece}] for piece in _pieces(reply.content, size))
     if reply.tool_calls:
         groups.append([function_call(call) for call in reply.tool_calls])
+    if reply.kind == "image":
+        groups.append(image_parts(request, reply))
     if reply.reasoning is not None and groups:
         signed = groups[-1][0] if reply.tool_calls else groups[-1][-1]
         signed["thoughtSignature"] = signature(reply)

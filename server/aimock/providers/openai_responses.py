@@ -3,9 +3,23 @@
 The request's `input` items become canonical messages. Items one assistant turn produced
 (a message, reasoning, several `function_call`s) fold into ONE assistant message, so a
 conversation has the same `turnIndex` here as the same conversation sent to Chat Completions.
-A `function_call_output` whose call is not in the input (the caller chained with
-`previous_response_id`, which we do not store) gets a stand-in assistant tool call for the
-same reason.
+
+Stored responses. A response is kept unless the request says `store: false` (the API's
+default is to store), at most `MAX_STORED` of them, the oldest dropped first; a full reset
+forgets them. `GET /v1/responses/{id}` retrieves one, `DELETE` removes it, and
+`GET /v1/responses/{id}/input_items` lists the items its request gave. A request naming a
+`previous_response_id` continues the stored conversation: its input messages and its output
+come before this request's input (the surface's `recall` hook, before matching), so
+`turnIndex` and `hasToolResult` see the whole history. An unknown (or deleted, or unstored)
+`previous_response_id` is a 404 `previous_response_not_found`, as the API answers, except in
+record mode, where the upstream may know it (the recorder keeps what it relays, through the
+same `remember`, so it knows the responses it saw): there (and on a socket) a
+`function_call_output` whose call is not in the conversation gets a stand-in assistant tool
+call, so the turn counts as it would with the full history.
+
+Conversations (`/v1/conversations` and its items) are kept beside them; a request naming a
+`conversation` continues its items as it would a previous response, and adds its input and
+output items to it.
 
 The reply is built once as the final list of output items (reasoning, message, function
 calls); the plain body is the response around them, and the stream walks the same items:
@@ -34,6 +48,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from aiohttp import web
+
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
 from aimock.fixtures.compiled import Reply
 from aimock.providers import openai_base
@@ -52,16 +68,21 @@ from aimock.providers.common import (
     text_of,
     token_counts,
 )
+from aimock.state import STATE
 from aimock.surface import (
     ErrorInfo,
     Event,
     Link,
+    PlainRoute,
     ProtocolError,
     Provider,
     RenderOptions,
+    ServerView,
     SocketSurface,
     bad_request,
+    within,
 )
+from aimock.wire import json_response, parse_json, read_body
 
 SURFACE = "openai.responses"
 ROLES = ("assistant", "developer", "system", "user")
@@ -101,6 +122,8 @@ def parse(
         response_format=text["format"]["type"],
         stream=optional(body, "stream", bool, "a boolean") or False,
         extras={
+            "input": body.get("input"),  # kept for `recall` and `input_items`
+            "conversation": _conversation_id(body),
             "echo": _echo(body, instructions, echoed_tools, text),
             "include": _include(body),
             "obfuscation": openai_base.obfuscates(
@@ -108,6 +131,25 @@ def parse(
             ),
         },
     )
+
+
+def _conversation_id(body: Mapping[str, Any]) -> str | None:
+    """The id of the `conversation` a request continues (a string or `{"id"}`), refused
+    beside `previous_response_id`, as the API does."""
+    raw = body.get("conversation")
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        raw = _field(raw, "conversation", "id", str, "a string")
+    check_type(raw, "conversation", str, "a string or an object")
+    if body.get("previous_response_id") is not None:
+        raise bad_request(
+            "Mutually exclusive parameters: 'previous_response_id' and 'conversation'. Ensure "
+            "you are only providing one of: 'previous_response_id' or 'conversation'.",
+            param="conversation",
+            code="mutually_exclusive_parameters",
+        )
+    return str(raw)
 
 
 def _input_messages(raw: Any, earlier: Sequence[Message] = ()) -> list[Message]:
@@ -395,7 +437,13 @@ def _envelope(request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
         "output": [],
         "usage": None,
         **request.extras.get("echo", {}),
+        **_in_conversation(request),
     }
+
+
+def _in_conversation(request: CanonicalRequest) -> dict[str, Any]:
+    conversation = request.extras.get("conversation")
+    return {} if conversation is None else {"conversation": {"id": conversation}}
 
 
 def _finish(envelope: dict[str, Any], request: CanonicalRequest, reply: Reply) -> dict[str, Any]:
@@ -571,6 +619,446 @@ def _collapse_item(assembly: Assembly, item: dict[str, Any]) -> None:
         assembly.whole_tool_call(item.get("call_id"), item.get("name", ""), item.get("arguments"))
 
 
+# --------------------------------------------------------------------------- stored responses
+
+ROUTE = "/responses"
+
+STORE_KEY = "openai.responses"
+MAX_STORED = 10_000
+
+
+class Stored:
+    """One kept response: its final body, its request's input items (with ids, as
+    `input_items` lists them), and the conversation it ends (for `previous_response_id`)."""
+
+    def __init__(
+        self, response: dict[str, Any], items: list[dict[str, Any]], messages: tuple[Message, ...]
+    ) -> None:
+        self.response = response
+        self.items = items
+        self.messages = messages
+
+
+class Store:
+    """The kept responses by id, oldest first; past `MAX_STORED` the oldest is dropped."""
+
+    def __init__(self) -> None:
+        self.responses: dict[str, Stored] = {}
+
+    def put(self, response_id: str, stored: Stored) -> None:
+        self.responses.pop(response_id, None)
+        self.responses[response_id] = stored
+        while len(self.responses) > MAX_STORED:
+            del self.responses[next(iter(self.responses))]
+
+    def get(self, response_id: str) -> Stored | None:
+        return self.responses.get(response_id)
+
+    def delete(self, response_id: str) -> bool:
+        return self.responses.pop(response_id, None) is not None
+
+
+def store_of(view: ServerView) -> Store:
+    return view.keep(STORE_KEY, Store)
+
+
+def recall(request: CanonicalRequest, view: ServerView, lenient: bool) -> CanonicalRequest:
+    """The request with the conversation its `previous_response_id` ends before its input;
+    a 404 when that response is not kept (unless `lenient`: a recorder relays it)."""
+    echo: dict[str, Any] = request.extras["echo"]
+    previous = echo["previous_response_id"]
+    conversation_id = request.extras["conversation"]
+    earlier: tuple[Message, ...]
+    if conversation_id is not None:
+        conversation = conversations_of(view).get(conversation_id)
+        if conversation is None:
+            if lenient:
+                return request
+            raise _no_conversation(conversation_id, "conversation")
+        earlier = conversation.messages()
+    elif previous is not None:
+        stored = store_of(view).get(previous)
+        if stored is None:
+            if lenient:
+                return request
+            raise ProtocolError(
+                ErrorInfo(
+                    404,
+                    f"Previous response with id '{previous}' not found.",
+                    type="invalid_request_error",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            )
+        earlier = stored.messages
+    else:
+        return request
+    instructions = echo["instructions"]
+    messages = [Message("system", instructions)] if instructions is not None else []
+    messages.extend(_input_messages(request.extras["input"], earlier))
+    return replace(request, messages=tuple(messages))
+
+
+def remember(request: CanonicalRequest, answer: Any, view: ServerView) -> None:
+    """Keep a response (`answer`: the plain body, or the stream's events, whose last one
+    holds the final response) unless the request said `store: false`; a response in a
+    conversation adds its input and output items to it."""
+    final = answer if isinstance(answer, dict) else answer[-1].data["response"]
+    items = _listed_items(request.extras["input"])
+    conversation_id = request.extras["conversation"]
+    if conversation_id is not None:
+        conversation = conversations_of(view).get(conversation_id)
+        if conversation is not None:
+            output = [item for item in final.get("output") or () if isinstance(item, dict)]
+            conversation.add([*items, *output])
+    if request.extras["echo"]["store"]:
+        keep(store_of(view), request, final, items)
+
+
+def keep(
+    store: Store,
+    request: CanonicalRequest,
+    final: dict[str, Any],
+    items: list[dict[str, Any]] | None = None,
+) -> None:
+    listed = items if items is not None else _listed_items(request.extras["input"])
+    store.put(str(final["id"]), Stored(final, listed, _continued(request, final)))
+
+
+ITEM_PREFIXES = {
+    "message": "msg_",
+    "function_call": "fc_",
+    "function_call_output": "fco_",
+    "custom_tool_call": "ctc_",
+    "custom_tool_call_output": "ctco_",
+    "reasoning": "rs_",
+}
+
+
+def _listed_items(raw: Any) -> list[dict[str, Any]]:
+    """A request's input as `input_items` lists it: every item with an id and a status,
+    a message's text as content parts."""
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    items: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else ():
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type") or "message"
+        listed: dict[str, Any] = {**item, "type": kind}
+        if kind == "message" and isinstance(item.get("content"), str):
+            part = "output_text" if item.get("role") == "assistant" else "input_text"
+            text = {"type": part, "text": item["content"]}
+            listed["content"] = [{**text, "annotations": []} if part == "output_text" else text]
+        listed.setdefault("id", new_id(ITEM_PREFIXES.get(kind, "item_"), ID_LENGTH))
+        if kind != "item_reference":
+            listed.setdefault("status", "completed")
+        items.append(listed)
+    return items
+
+
+def _not_found(response_id: str) -> ProtocolError:
+    return ProtocolError(
+        ErrorInfo(
+            404,
+            f"Response with id '{response_id}' not found.",
+            type="invalid_request_error",
+            param="response_id",
+        )
+    )
+
+
+def _kept(request: web.Request, view: ServerView) -> tuple[str, Stored]:
+    response_id = request.match_info["response_id"]
+    stored = store_of(view).get(response_id)
+    if stored is None:
+        raise _not_found(response_id)
+    return response_id, stored
+
+
+async def retrieve(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`GET /v1/responses/{id}`: the kept response as it was answered."""
+    return json_response(_kept(request, view)[1].response)
+
+
+async def delete(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`DELETE /v1/responses/{id}`."""
+    response_id = request.match_info["response_id"]
+    if not store_of(view).delete(response_id):
+        raise _not_found(response_id)
+    return json_response({"id": response_id, "object": "response", "deleted": True})
+
+
+ORDERS = ("asc", "desc")
+
+
+async def input_items(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`GET /v1/responses/{id}/input_items`: a page of the request's input items (`order`,
+    newest first by default; `after` an item id; `limit` 1-100, 20 by default). `include`
+    is accepted: the items hold everything there is."""
+    return _listing(request, _kept(request, view)[1].items)
+
+
+def _listing(request: web.Request, listed: list[dict[str, Any]]) -> web.Response:
+    """A page of `listed` (oldest first) by the query's `order`, `after` and `limit`."""
+    query = request.query
+    order = query.get("order", "desc")
+    if order not in ORDERS:
+        raise bad_request(
+            f"Invalid value for 'order': expected one of asc, desc, but got {order!r}.",
+            param="order",
+            code="invalid_value",
+        )
+    limit = within(_integer(query.get("limit", "20"), "limit"), "limit", 1, 100)
+    items = listed if order == "asc" else listed[::-1]
+    after = query.get("after")
+    if after is not None:
+        ids = [item["id"] for item in items]
+        if after not in ids:
+            raise bad_request(f"No item with id '{after}' in this list.", param="after")
+        items = items[ids.index(after) + 1 :]
+    return json_response(_page(items[:limit], has_more=len(items) > limit))
+
+
+def _page(page: list[dict[str, Any]], *, has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": has_more,
+    }
+
+
+def _integer(value: str, param: str) -> Any:
+    """A query value as an integer, or the value itself for `within` to refuse."""
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _stored_routes(provider: str, root: str) -> tuple[PlainRoute, ...]:
+    errors = openai_base.errors_for(provider)
+    one = f"{root}{ROUTE}/{{response_id}}"
+    return (
+        PlainRoute(SURFACE, provider, "GET", one, retrieve, errors),
+        PlainRoute(SURFACE, provider, "DELETE", one, delete, errors),
+        PlainRoute(SURFACE, provider, "GET", f"{one}/input_items", input_items, errors),
+    )
+
+
+# --------------------------------------------------------------------------- conversations
+
+CONVERSATIONS_KEY = "openai.conversations"
+MAX_CONVERSATIONS = 10_000
+MAX_CONVERSATION_ITEMS = 10_000
+MAX_ITEMS_AT_ONCE = 20  # items a create may add at once, as the API allows
+
+
+class ConversationState:
+    """One conversation: its metadata and its items, oldest first."""
+
+    def __init__(self, conversation_id: str, metadata: dict[str, Any]) -> None:
+        self.id = conversation_id
+        self.created_at = now()
+        self.metadata = metadata
+        self.items: list[dict[str, Any]] = []
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "conversation",
+            "created_at": self.created_at,
+            "metadata": self.metadata,
+        }
+
+    def add(self, items: list[dict[str, Any]]) -> None:
+        if len(self.items) + len(items) > MAX_CONVERSATION_ITEMS:
+            raise bad_request(
+                f"A conversation holds at most {MAX_CONVERSATION_ITEMS} items in aimock.",
+                param="items",
+                code="too_many_items",
+            )
+        self.items.extend(items)
+
+    def messages(self) -> tuple[Message, ...]:
+        """The conversation's items as canonical messages (what a response in it continues)."""
+        conversation = _Conversation()
+        for index, item in enumerate(self.items):
+            conversation.add(item, f"conversation.items[{index}]")
+        return tuple(conversation.messages)
+
+
+class Conversations:
+    """The kept conversations by id, oldest first; past `MAX_CONVERSATIONS` the oldest goes."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, ConversationState] = {}
+
+    def create(self, metadata: dict[str, Any]) -> ConversationState:
+        made = ConversationState(new_id("conv_", ID_LENGTH), metadata)
+        self.by_id[made.id] = made
+        while len(self.by_id) > MAX_CONVERSATIONS:
+            del self.by_id[next(iter(self.by_id))]
+        return made
+
+    def get(self, conversation_id: str) -> ConversationState | None:
+        return self.by_id.get(conversation_id)
+
+    def delete(self, conversation_id: str) -> bool:
+        return self.by_id.pop(conversation_id, None) is not None
+
+
+def conversations_of(view: ServerView) -> Conversations:
+    return view.keep(CONVERSATIONS_KEY, Conversations)
+
+
+def _no_conversation(conversation_id: str, param: str = "conversation_id") -> ProtocolError:
+    return ProtocolError(
+        ErrorInfo(
+            404,
+            f"Conversation with id '{conversation_id}' not found.",
+            type="invalid_request_error",
+            param=param,
+        )
+    )
+
+
+def _conversation(request: web.Request, view: ServerView) -> ConversationState:
+    conversation_id = request.match_info["conversation_id"]
+    found = conversations_of(view).get(conversation_id)
+    if found is None:
+        raise _no_conversation(conversation_id)
+    return found
+
+
+async def _body(request: web.Request, view: ServerView) -> dict[str, Any]:
+    """A conversation route's JSON object (an empty body is `{}`)."""
+    raw = await read_body(request, view.max_body_bytes)
+    return expect_object(parse_json(raw, request.method) if raw.strip() else {})
+
+
+def _metadata(body: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = optional(body, "metadata", dict, "an object") or {}
+    if len(metadata) > 16:
+        raise bad_request(
+            "Invalid 'metadata': at most 16 key-value pairs.",
+            param="metadata",
+            code="invalid_value",
+        )
+    for key, value in metadata.items():
+        check_type(value, f"metadata.{key}", str, "a string")
+    return dict(metadata)
+
+
+def _new_items(body: Mapping[str, Any], required: bool) -> list[dict[str, Any]]:
+    """A create's `items`, checked as response input items are, listed with ids."""
+    raw = require(body, "items", list, "an array") if required else body.get("items")
+    if raw is None:
+        return []
+    check_type(raw, "items", list, "an array")
+    if len(raw) > MAX_ITEMS_AT_ONCE:
+        raise bad_request(
+            f"Invalid 'items': array too long. Expected an array with maximum length "
+            f"{MAX_ITEMS_AT_ONCE}, but got an array with length {len(raw)} instead.",
+            param="items",
+            code="array_above_max_length",
+        )
+    checking = _Conversation()
+    for i, item in enumerate(raw):
+        checking.add(check_type(item, f"items[{i}]", dict, "an object"), f"items[{i}]")
+    return _listed_items(raw)
+
+
+async def create_conversation(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/conversations` with optional `items` and `metadata`."""
+    body = await _body(request, view)
+    metadata, items = _metadata(body), _new_items(body, required=False)
+    made = conversations_of(view).create(metadata)
+    made.add(items)
+    return json_response(made.body())
+
+
+async def retrieve_conversation(request: web.Request, view: ServerView) -> web.StreamResponse:
+    return json_response(_conversation(request, view).body())
+
+
+async def update_conversation(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/conversations/{id}`: its metadata replaced."""
+    found = _conversation(request, view)
+    body = await _body(request, view)
+    if "metadata" not in body:
+        raise missing("metadata")
+    found.metadata = _metadata(body)
+    return json_response(found.body())
+
+
+async def delete_conversation(request: web.Request, view: ServerView) -> web.StreamResponse:
+    found = _conversation(request, view)
+    conversations_of(view).delete(found.id)
+    return json_response({"id": found.id, "object": "conversation.deleted", "deleted": True})
+
+
+async def add_items(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/conversations/{id}/items`: the added items, as a list."""
+    found = _conversation(request, view)
+    items = _new_items(await _body(request, view), required=True)
+    found.add(items)
+    return json_response(_page(items, has_more=False))
+
+
+async def list_items(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`GET /v1/conversations/{id}/items`: `order` (desc by default), `after`, `limit`."""
+    return _listing(request, _conversation(request, view).items)
+
+
+def _item(request: web.Request, view: ServerView) -> tuple[ConversationState, int]:
+    found = _conversation(request, view)
+    item_id = request.match_info["item_id"]
+    for index, item in enumerate(found.items):
+        if item.get("id") == item_id:
+            return found, index
+    raise ProtocolError(
+        ErrorInfo(
+            404,
+            f"Item with id '{item_id}' not found.",
+            type="invalid_request_error",
+            param="item_id",
+        )
+    )
+
+
+async def retrieve_item(request: web.Request, view: ServerView) -> web.StreamResponse:
+    found, index = _item(request, view)
+    return json_response(found.items[index])
+
+
+async def delete_item(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`DELETE /v1/conversations/{id}/items/{item_id}`: answers the conversation."""
+    found, index = _item(request, view)
+    del found.items[index]
+    return json_response(found.body())
+
+
+def _conversation_routes(provider: str, root: str) -> tuple[PlainRoute, ...]:
+    errors = openai_base.errors_for(provider)
+    name = "openai.conversations"
+    many = f"{root}/conversations"
+    one = f"{many}/{{conversation_id}}"
+    item = f"{one}/items/{{item_id}}"
+    return (
+        PlainRoute(name, provider, "POST", many, create_conversation, errors),
+        PlainRoute(name, provider, "GET", one, retrieve_conversation, errors),
+        PlainRoute(name, provider, "POST", one, update_conversation, errors),
+        PlainRoute(name, provider, "DELETE", one, delete_conversation, errors),
+        PlainRoute(name, provider, "POST", f"{one}/items", add_items, errors),
+        PlainRoute(name, provider, "GET", f"{one}/items", list_items, errors),
+        PlainRoute(name, provider, "GET", item, retrieve_item, errors),
+        PlainRoute(name, provider, "DELETE", item, delete_item, errors),
+    )
+
+
 # --------------------------------------------------------------------------- over a socket
 
 
@@ -628,8 +1116,12 @@ class SocketSession:
             )
         earlier: tuple[Message, ...] = ()
         latest = self.latest
-        if latest is not None and body.get("previous_response_id") == latest[0]:
+        previous = body.get("previous_response_id")
+        if latest is not None and previous == latest[0]:
             earlier = latest[1]
+        elif isinstance(previous, str):
+            stored = self._store().get(previous)
+            earlier = stored.messages if stored is not None else ()
         request = parse(body, self.link.context, {}, earlier=earlier)
         request = replace(request, stream=True)
         if self.queued >= MAX_QUEUED_RESPONSES:
@@ -668,9 +1160,13 @@ class SocketSession:
             if await turn.stream(events, answer.physics):
                 final = events[-1].data["response"]
                 self.latest = (str(final["id"]), _continued(request, final))
+                if request.extras["echo"]["store"]:
+                    keep(self._store(), request, final)
 
+    def _store(self) -> Store:
+        """The server's stored responses, which HTTP requests share."""
+        return store_of(self.link.request.app[STATE])
 
-ROUTE = "/responses"
 
 SOCKET = SocketSurface(
     name=SURFACE,
@@ -697,6 +1193,17 @@ PROVIDER = Provider(
         stream=stream,
         collapse=collapse,
         decode=decode,
+        recall=recall,
+        remember=remember,
+    ),
+    routes=(
+        *(route for prefix in openai_base.PREFIXES for route in _stored_routes("openai", prefix)),
+        *_stored_routes(openai_base.AZURE, openai_base.AZURE_ROOT),
+        *(
+            route
+            for prefix in openai_base.PREFIXES
+            for route in _conversation_routes("openai", prefix)
+        ),
     ),
     sockets=(SOCKET,),
 )

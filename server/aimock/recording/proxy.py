@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -37,7 +38,7 @@ from aimock.models.fixture import Fixture
 from aimock.recording import cluster, files
 from aimock.recording.options import RecordOptions
 from aimock.streaming import eventstream, jsonarray, ndjson, sse
-from aimock.surface import ErrorInfo, ProtocolError, Surface
+from aimock.surface import ErrorInfo, Event, ProtocolError, Surface
 
 log = logging.getLogger("aimock.record")
 
@@ -151,6 +152,8 @@ class Recorder:
             if self.options.mode == "record":
                 response.headers["X-AIMock-Record-Error"] = f"{surface.name}: not recordable"
         else:
+            if upstream.status < 300:
+                _remember(exchange, surface, canonical, lambda: orjson.loads(body))
             await self._record(exchange, canonical, reply, name, None)
         return response
 
@@ -195,6 +198,13 @@ class Recorder:
             await response.write_eof()
         reply = None if over else _collapsed(surface, framing, b"".join(pieces))
         if reply is not None:
+            data = b"".join(pieces)
+            _remember(
+                exchange,
+                surface,
+                canonical,
+                lambda: [Event(event, name) for name, event in DECODERS[framing](data)],
+            )
             timings = files.timings_of(arrivals, started)
             await self._record(exchange, canonical, reply, name, timings)
         return response
@@ -307,6 +317,20 @@ def _unreachable(exc: BaseException) -> ProtocolError:
             502, f"Proxy to upstream failed: {reason}", type="proxy_error", code="proxy_error"
         )
     )
+
+
+def _remember(
+    exchange: Exchange, surface: Surface, canonical: CanonicalRequest, answer: Callable[[], Any]
+) -> None:
+    """A relayed answer kept as the mock keeps its own (the surface's `remember`: stored
+    Responses), so a later request continuing it is matched, and recorded, with the whole
+    conversation."""
+    if surface.remember is None:
+        return
+    try:
+        surface.remember(canonical, answer(), exchange.state)
+    except Exception as exc:  # an upstream answer of a shape the surface does not keep
+        log.warning("cannot keep the upstream answer of %s: %s", surface.name, exc)
 
 
 def _decoded(surface: Surface, body: bytes) -> Reply | None:
