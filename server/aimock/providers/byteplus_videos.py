@@ -34,9 +34,10 @@ from aimock.models.fixture import Fixture, Response
 from aimock.providers.common import check_type, expect_object, missing, not_blank
 from aimock.providers.jobs import (
     DEFAULT_PLAN,
+    JOB_FIELD,
     MP4_TYPE,
     Job,
-    JobStore,
+    Keeper,
     VideoPlan,
     origin,
     video_plan,
@@ -59,7 +60,6 @@ NAME = "byteplus.videos"
 ENDPOINT = "video"
 KEY = "byteplus.videos.jobs"
 TASKS = "/api/v3/contents/generations/tasks"
-_JOB = "_aimock_job"  # how `render` hands the new job to `remember`
 _STATUS = {"queued": "queued", "in_progress": "running", "completed": "succeeded"}
 
 
@@ -152,19 +152,11 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
         plan=reply.extension(VideoPlan) or DEFAULT_PLAN,
         options={"origin": origin(request), "envelope": envelope},
     )
-    return {"id": job.id, _JOB: job}
+    return {"id": job.id, JOB_FIELD: job}
 
 
-def store(view: ServerView) -> JobStore:
-    return view.keep(KEY, JobStore)
-
-
-def remember(request: CanonicalRequest, body: Any, view: ServerView) -> None:
-    """Keep the job `render` made (and take it out of the body written)."""
-    del request
-    job = body.pop(_JOB, None) if isinstance(body, dict) else None
-    if isinstance(job, Job):
-        store(view).add(job)
+KEEPER = Keeper(KEY)
+store, remember = KEEPER.store, KEEPER.remember
 
 
 def task(job: Job) -> dict[str, Any]:

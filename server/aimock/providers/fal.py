@@ -31,7 +31,7 @@ from aimock.canonical import CanonicalRequest, Message, RequestContext
 from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
 from aimock.providers.common import expect_object
-from aimock.providers.jobs import DEFAULT_PLAN, Job, JobStore, origin
+from aimock.providers.jobs import DEFAULT_PLAN, JOB_FIELD, Job, Keeper, origin
 from aimock.surface import (
     ErrorDialect,
     ErrorInfo,
@@ -52,7 +52,6 @@ TARGET_HOST = "x-fal-target-host"
 SYNC_HOST = "fal.run"
 REQUEST_ID = "x-fal-request-id"
 BILLABLE = "x-fal-billable-units"
-_JOB = "_aimock_job"  # how `render` hands the new job to `remember`
 _STATUS = {"queued": "IN_QUEUE", "in_progress": "IN_PROGRESS", "completed": "COMPLETED"}
 
 
@@ -136,20 +135,12 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
         "cancel_url": f"{base}/cancel",
         "queue_position": 0,
         "status": "IN_QUEUE",
-        _JOB: job,
+        JOB_FIELD: job,
     }
 
 
-def store(view: ServerView) -> JobStore:
-    return view.keep(KEY, JobStore)
-
-
-def remember(request: CanonicalRequest, body: Any, view: ServerView) -> None:
-    """Keep the job `render` made (and take it out of the body written)."""
-    del request
-    job = body.pop(_JOB, None) if isinstance(body, dict) else None
-    if isinstance(job, Job):
-        store(view).add(job)
+KEEPER = Keeper(KEY)
+store, remember = KEEPER.store, KEEPER.remember
 
 
 def status(job: Job) -> str:

@@ -29,9 +29,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimock.canonical import CanonicalRequest
+from aimock import ids
+from aimock.canonical import CanonicalRequest, Message, RequestContext
+from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
+from aimock.providers.common import check_type, expect_object, missing, not_blank
 from aimock.providers.images_media import generated_png
+from aimock.surface import ServerView, within
 
 MP4_TYPE = "video/mp4"
 DEFAULT_POLLS = 2
@@ -227,6 +231,75 @@ class JobStore:
 
     def delete(self, job_id: str) -> Job | None:
         return self.jobs.pop(job_id, None)
+
+
+# How `render` hands the job it made to `remember`, which takes it out of the body written.
+JOB_FIELD = "_aimock_job"
+
+
+class Keeper:
+    """A provider's kept jobs (under `key` in `ServerView.keep`): `store` reads them, and
+    `remember` (the surface's hook) keeps the job its `render` made."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def store(self, view: ServerView) -> JobStore:
+        found: JobStore = view.keep(self.key, JobStore)
+        return found
+
+    def remember(self, request: CanonicalRequest, body: Any, view: ServerView) -> None:
+        del request
+        job = body.pop(JOB_FIELD, None) if isinstance(body, dict) else None
+        if isinstance(job, Job):
+            self.store(view).add(job)
+
+
+def new_job(request: CanonicalRequest, reply: Reply, seconds: Any) -> Job:
+    """The job a create request starts: a fresh id, the fixture's plan (or the default)."""
+    return Job(
+        id=ids.uuid4(),
+        model=reply.model or request.model,
+        prompt=request.last_user_text or "",
+        plan=reply.extension(VideoPlan) or DEFAULT_PLAN,
+        options={"seconds": seconds, "origin": origin(request)},
+    )
+
+
+def prompt_request(
+    body: Any,
+    context: RequestContext,
+    *,
+    surface: str,
+    provider: str,
+    default_model: str,
+    max_seconds: int,
+) -> CanonicalRequest:
+    """A `{prompt, model?, duration?}` create request (Grok's, OpenRouter's) as the fixtures
+    match it: the prompt is the user message."""
+    body = expect_object(body)
+    prompt = body.get("prompt")
+    if prompt is None:
+        raise missing("prompt")
+    check_type(prompt, "prompt", str, "a string")
+    not_blank(prompt, "prompt")
+    model = body.get("model")
+    if model is None:
+        model = default_model
+    check_type(model, "model", str, "a string")
+    not_blank(model, "model")
+    duration = body.get("duration")
+    if duration is not None:
+        duration = within(duration, "duration", 1, max_seconds)
+    return CanonicalRequest(
+        surface=surface,
+        provider=provider,
+        endpoint="video",
+        model=model,
+        context=context,
+        messages=(Message("user", prompt),),
+        extras={"seconds": duration},
+    )
 
 
 # --------------------------------------------------------------------------- MP4

@@ -21,11 +21,12 @@ a deployment (`/responses`, `/models`) live under `/openai`. Those surfaces have
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aimock.canonical import CanonicalRequest, RequestContext
+from aimock.providers.assembly import Assembly
 from aimock.surface import ErrorDialect, ErrorInfo, Parse, ProtocolError, Surface
 
 _DEFAULT_TYPES = {
@@ -259,3 +260,19 @@ def require_api_version(context: RequestContext) -> None:
     that forgets it fails against the mock as it would against Azure."""
     if not context.query.get(API_VERSION):
         raise ProtocolError(ErrorInfo(404, "Resource not found", type=None, code="404"))
+
+
+def streamed_choices(events: Sequence[tuple[str | None, Any]], assembly: Assembly) -> Iterator[Any]:
+    """The choices of a recorded OpenAI stream (Chat Completions, legacy Completions), chunk
+    by chunk; each chunk's id, model and usage go to `assembly`. The `[DONE]` terminator is
+    not a chunk."""
+    for _, chunk in events:
+        if not isinstance(chunk, dict):
+            continue
+        assembly.id = assembly.id or chunk.get("id")
+        assembly.model = assembly.model or chunk.get("model")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            assembly.input_tokens = usage.get("prompt_tokens")
+            assembly.output_tokens = usage.get("completion_tokens")
+        yield from chunk.get("choices") or ()

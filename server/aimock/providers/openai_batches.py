@@ -35,7 +35,7 @@ from aiohttp import web
 from aimock import exchange, offline
 from aimock.canonical import RequestContext
 from aimock.providers import openai_store
-from aimock.providers.openai_store import FileStore, new_id, not_found, now
+from aimock.providers.openai_store import FileStore, header_number, new_id, not_found, now
 from aimock.surface import ErrorInfo, ProtocolError, Provider, ServerView, bad_request
 from aimock.wire import json_response
 
@@ -113,19 +113,6 @@ def files(view: ServerView) -> FileStore:
     return view.keep(openai_store.KEY, FileStore)
 
 
-def _header_number(request: web.Request, name: str, high: float) -> float | None:
-    raw = request.headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= high:
-        raise bad_request(f"Invalid {name} header: expected a number between 0 and {high:g}.")
-    return value
-
-
 async def create(request: web.Request, view: ServerView) -> web.StreamResponse:
     body = await openai_store.json_object(request, view.max_body_bytes)
     input_file_id = openai_store.text_field(body, "input_file_id")
@@ -157,8 +144,8 @@ async def create(request: web.Request, view: ServerView) -> web.StreamResponse:
             param="input_file_id",
             code="invalid_file_purpose",
         )
-    polls = _header_number(request, POLLS_HEADER, MAX_POLLS)
-    seconds = _header_number(request, SECONDS_HEADER, 24 * 3600)
+    polls = header_number(request, POLLS_HEADER, MAX_POLLS)
+    seconds = header_number(request, SECONDS_HEADER, 24 * 3600)
     outcome = request.headers.get(OUTCOME_HEADER, "completed").strip().lower()
     if outcome not in OUTCOMES:
         raise bad_request(

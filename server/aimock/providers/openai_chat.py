@@ -691,33 +691,24 @@ def openrouter_stream(
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded Chat Completions stream back into one answer."""
     assembly = Assembly()
-    for _, chunk in events:
-        if not isinstance(chunk, dict):
-            continue  # the [DONE] terminator
-        assembly.id = assembly.id or chunk.get("id")
-        assembly.model = assembly.model or chunk.get("model")
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            assembly.input_tokens = usage.get("prompt_tokens")
-            assembly.output_tokens = usage.get("completion_tokens")
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            _collapse_content(delta.get("content"), assembly)
-            # OpenRouter (and vLLM, Groq) name it `reasoning`.
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                assembly.reasoning.append(reasoning)
-            if delta.get("refusal"):
-                assembly.refusal.append(delta["refusal"])
-            for call in delta.get("tool_calls") or ():
-                function = call.get("function") or {}
-                assembly.tool_call(
-                    call.get("index"),
-                    id=call.get("id"),
-                    name=function.get("name"),
-                    arguments=function.get("arguments") or "",
-                )
-            assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
+    for choice in openai_base.streamed_choices(events, assembly):
+        delta = choice.get("delta") or {}
+        _collapse_content(delta.get("content"), assembly)
+        # OpenRouter (and vLLM, Groq) name it `reasoning`.
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            assembly.reasoning.append(reasoning)
+        if delta.get("refusal"):
+            assembly.refusal.append(delta["refusal"])
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") or {}
+            assembly.tool_call(
+                call.get("index"),
+                id=call.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments") or "",
+            )
+        assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
     return assembly.reply()
 
 

@@ -263,21 +263,12 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
 def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded Completions stream back into one answer: the first choice's text."""
     assembly = Assembly()
-    for _, chunk in events:
-        if not isinstance(chunk, dict):
-            continue  # the [DONE] terminator
-        assembly.id = assembly.id or chunk.get("id")
-        assembly.model = assembly.model or chunk.get("model")
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            assembly.input_tokens = usage.get("prompt_tokens")
-            assembly.output_tokens = usage.get("completion_tokens")
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            if isinstance(choice.get("text"), str) and choice["text"]:
-                assembly.text.append(choice["text"])
-            assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
+    for choice in openai_base.streamed_choices(events, assembly):
+        if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+            continue
+        if isinstance(choice.get("text"), str) and choice["text"]:
+            assembly.text.append(choice["text"])
+        assembly.finish_reason = choice.get("finish_reason") or assembly.finish_reason
     return assembly.reply()
 
 

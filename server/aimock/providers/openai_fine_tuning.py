@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from aimock.providers import openai_store
-from aimock.providers.openai_store import FileStore, new_id, not_found, now
+from aimock.providers.openai_store import FileStore, header_number, new_id, not_found, now
 from aimock.surface import ErrorInfo, ProtocolError, Provider, ServerView, bad_request
 from aimock.wire import json_response
 
@@ -108,19 +108,6 @@ def jobs(view: ServerView) -> dict[str, Job]:
     return view.keep(KEY, dict)
 
 
-def _header_number(request: web.Request, name: str, high: float) -> float | None:
-    raw = request.headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= high:
-        raise bad_request(f"Invalid {name} header: expected a number between 0 and {high:g}.")
-    return value
-
-
 def _training(store: FileStore, file_id: str, param: str) -> int:
     found = store.get(file_id, param)
     if found.purpose != "fine-tune":
@@ -189,7 +176,7 @@ async def create(request: web.Request, view: ServerView) -> web.StreamResponse:
     size = _training(store, training_file, "training_file")
     if validation_file is not None:
         _training(store, validation_file, "validation_file")
-    polls = _header_number(request, POLLS_HEADER, MAX_POLLS)
+    polls = header_number(request, POLLS_HEADER, MAX_POLLS)
     job = Job(
         new_id("ftjob-"),
         model,
@@ -202,7 +189,7 @@ async def create(request: web.Request, view: ServerView) -> web.StreamResponse:
         method,
         size,
         DEFAULT_POLLS if polls is None else int(polls),
-        _header_number(request, SECONDS_HEADER, 24 * 3600),
+        header_number(request, SECONDS_HEADER, 24 * 3600),
     )
     job.log(f"Created fine-tuning job: {job.id}")
     job.log(f"Validating training file: {training_file}")

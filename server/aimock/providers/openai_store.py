@@ -231,3 +231,18 @@ def metadata(body: Mapping[str, Any]) -> dict[str, str] | None:
             code="invalid_value",
         )
     return dict(value)
+
+
+def header_number(request: web.Request, name: str, high: float) -> float | None:
+    """A pacing header's number (`X-AIMock-Batch-Polls`...), between 0 and `high`; None when
+    the request has none, and a 400 when it is not such a number."""
+    raw = request.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= high:
+        raise bad_request(f"Invalid {name} header: expected a number between 0 and {high:g}.")
+    return value

@@ -22,7 +22,15 @@ from aimock.multipart import Form
 from aimock.providers import openai_base, openai_store
 from aimock.providers.common import missing, new_id, not_blank
 from aimock.providers.images_media import PNG_TYPE
-from aimock.providers.jobs import DEFAULT_PLAN, MP4_TYPE, Job, JobStore, VideoPlan, video_plan
+from aimock.providers.jobs import (
+    DEFAULT_PLAN,
+    JOB_FIELD,
+    MP4_TYPE,
+    Job,
+    Keeper,
+    VideoPlan,
+    video_plan,
+)
 from aimock.surface import (
     ErrorInfo,
     ProtocolError,
@@ -54,7 +62,6 @@ POLL_AFTER_MS = 10
 EXPIRES_AFTER = 24 * 3600
 # The key under which `render` hands the new job to `remember` (taken out before the body
 # is written).
-_JOB = "_aimock_job"
 
 
 def _choice(value: str | None, param: str, allowed: tuple[str, ...], default: str) -> str:
@@ -145,19 +152,11 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
         plan=plan,
         options={"seconds": request.extras.get("seconds"), "size": request.extras.get("size")},
     )
-    return {**card(job), _JOB: job}
+    return {**card(job), JOB_FIELD: job}
 
 
-def store(view: ServerView) -> JobStore:
-    return view.keep(KEY, JobStore)
-
-
-def remember(request: CanonicalRequest, body: Any, view: ServerView) -> None:
-    """Keep the job `render` made (and take it out of the body written)."""
-    del request
-    job = body.pop(_JOB, None) if isinstance(body, dict) else None
-    if isinstance(job, Job):
-        store(view).add(job)
+KEEPER = Keeper(KEY)
+store, remember = KEEPER.store, KEEPER.remember
 
 
 # --------------------------------------------------------------------------- plain routes

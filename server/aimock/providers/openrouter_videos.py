@@ -16,17 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
-from aimock import ids
-from aimock.canonical import CanonicalRequest, Message, RequestContext
+from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Reply
-from aimock.providers.common import check_type, expect_object, missing, not_blank
 from aimock.providers.jobs import (
-    DEFAULT_PLAN,
+    JOB_FIELD,
     MP4_TYPE,
     Job,
-    JobStore,
-    VideoPlan,
-    origin,
+    Keeper,
+    new_job,
+    prompt_request,
     video_plan,
 )
 from aimock.providers.openai_base import OPENROUTER, OPENROUTER_ERRORS
@@ -39,7 +37,6 @@ from aimock.surface import (
     ServerView,
     Surface,
     bad_request,
-    within,
 )
 from aimock.wire import json_response
 
@@ -49,63 +46,33 @@ KEY = "openrouter.videos.jobs"
 DEFAULT_MODEL = "bytedance/seedance-2.0"
 DEFAULT_MODELS = (DEFAULT_MODEL, "openai/sora-2")
 BASE = "/api/v1/videos"
-_JOB = "_aimock_job"  # how `render` hands the new job to `remember`
 
 
 def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
     del params
-    body = expect_object(body)
-    prompt = body.get("prompt")
-    if prompt is None:
-        raise missing("prompt")
-    check_type(prompt, "prompt", str, "a string")
-    not_blank(prompt, "prompt")
-    model = body.get("model")
-    if model is None:
-        model = DEFAULT_MODEL
-    check_type(model, "model", str, "a string")
-    not_blank(model, "model")
-    duration = body.get("duration")
-    if duration is not None:
-        duration = within(duration, "duration", 1, 60)
-    return CanonicalRequest(
+    return prompt_request(
+        body,
+        context,
         surface=NAME,
         provider=OPENROUTER,
-        endpoint=ENDPOINT,
-        model=model,
-        context=context,
-        messages=(Message("user", prompt),),
-        extras={"seconds": duration},
+        default_model=DEFAULT_MODEL,
+        max_seconds=60,
     )
 
 
 def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
     del options
-    job = Job(
-        id=ids.uuid4(),
-        model=reply.model or request.model,
-        prompt=request.last_user_text or "",
-        plan=reply.extension(VideoPlan) or DEFAULT_PLAN,
-        options={"seconds": request.extras.get("seconds"), "origin": origin(request)},
-    )
+    job = new_job(request, reply, request.extras.get("seconds"))
     return {
         "id": job.id,
         "polling_url": f"{job.options['origin']}{BASE}/{job.id}",
         "status": "pending",
-        _JOB: job,
+        JOB_FIELD: job,
     }
 
 
-def store(view: ServerView) -> JobStore:
-    return view.keep(KEY, JobStore)
-
-
-def remember(request: CanonicalRequest, body: Any, view: ServerView) -> None:
-    """Keep the job `render` made (and take it out of the body written)."""
-    del request
-    job = body.pop(_JOB, None) if isinstance(body, dict) else None
-    if isinstance(job, Job):
-        store(view).add(job)
+KEEPER = Keeper(KEY)
+store, remember = KEEPER.store, KEEPER.remember
 
 
 def status_body(job: Job) -> dict[str, Any]:

@@ -32,9 +32,10 @@ from aimock.providers.common import check_type, expect_object, new_id
 from aimock.providers.gemini_base import ERRORS
 from aimock.providers.jobs import (
     DEFAULT_PLAN,
+    JOB_FIELD,
     MP4_TYPE,
     Job,
-    JobStore,
+    Keeper,
     VideoPlan,
     mp4,
     origin,
@@ -67,7 +68,6 @@ VERTEX_MODELS = tuple(
     for version in ("v1beta1", "v1")
     for scope in ("projects/{project}/locations/{location}/", "")
 )
-_JOB = "_aimock_job"  # how `render` hands the new job to `remember`
 # A sample's file: the job's id, `n`, the sample's index (lower-case letters and digits only:
 # google-genai's `files.download` takes the name as `[a-z0-9]+`).
 _FILE = re.compile(r"^([0-9a-f]+)n(\d{1,2})$")
@@ -153,19 +153,11 @@ def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> d
             "vertex": request.provider == VERTEX,
         },
     )
-    return {"name": name, _JOB: job}
+    return {"name": name, JOB_FIELD: job}
 
 
-def store(view: ServerView) -> JobStore:
-    return view.keep(KEY, JobStore)
-
-
-def remember(request: CanonicalRequest, body: Any, view: ServerView) -> None:
-    """Keep the job `render` made (and take it out of the body written)."""
-    del request
-    job = body.pop(_JOB, None) if isinstance(body, dict) else None
-    if isinstance(job, Job):
-        store(view).add(job)
+KEEPER = Keeper(KEY)
+store, remember = KEEPER.store, KEEPER.remember
 
 
 def operation(job: Job) -> dict[str, Any]:
