@@ -125,3 +125,31 @@ def test_speech_is_journaled(server: ServerProcess, client: ElevenLabs) -> None:
     assert entry["path"] == f"/v1/text-to-speech/{VOICE}"
     body = entry["body"]
     assert isinstance(body, dict) and body["text"] == "Journal this."
+
+
+def test_music_lasts_the_asked_length(client: ElevenLabs) -> None:
+    music = b"".join(client.music.compose(prompt="a calm piano piece", music_length_ms=3000))
+    assert mp3_frames(music) == -(-3000 // 24)  # 24 ms frames, rounded up
+    streamed = b"".join(client.music.stream(prompt="a calm piano piece", music_length_ms=3000))
+    assert streamed == music
+
+
+def test_a_designed_voice_is_created_listed_and_deleted(client: ElevenLabs) -> None:
+    design = client.text_to_voice.design(voice_description="a warm, slow narrator")
+    assert len(design.previews) == 3
+    preview = design.previews[0]
+    assert mp3_frames(base64.b64decode(preview.audio_base_64)) >= 1
+    again = client.text_to_voice.design(voice_description="a warm, slow narrator")
+    assert again.previews[0].generated_voice_id == preview.generated_voice_id  # deterministic
+    voice = client.text_to_voice.create(
+        voice_name="Narrator",
+        voice_description="a warm, slow narrator",
+        generated_voice_id=preview.generated_voice_id,
+    )
+    assert voice.voice_id == preview.generated_voice_id
+    assert "Narrator" in [v.name for v in client.voices.get_all().voices]
+    client.voices.delete(voice.voice_id)
+    assert "Narrator" not in [v.name for v in client.voices.get_all().voices]
+    with pytest.raises(ApiError) as missing:
+        client.text_to_voice.design(voice_description="")
+    assert missing.value.status_code == 422

@@ -50,6 +50,8 @@ CANNOT_CARRY = {
     # transcript is text only.
     "openai.speech": {"text", "tools", "thinking"},
     "openai.transcriptions": {"tools", "thinking"},
+    # ElevenLabs' timestamps stream carries audio and the text spoken, nothing else.
+    "elevenlabs.tts": {"tools", "thinking"},
 }
 
 

@@ -19,14 +19,24 @@ not validate gets the 422 `{"detail": [{"loc", "msg", "type"}]}`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
+import binascii
+import contextlib
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext
-from aimock.fixtures.compiled import Reply
-from aimock.providers.audio import MS_PER_CHARACTER, GivenAudio, given_audio, mp3_silence, tone
+from aimock.fixtures.compiled import Reply, extensions
+from aimock.providers.audio import (
+    MS_PER_CHARACTER,
+    GivenAudio,
+    given_audio,
+    mp3_silence,
+    sniffed_type,
+    tone,
+)
 from aimock.providers.common import expect_object, slices
 from aimock.surface import (
     ErrorDialect,
@@ -40,11 +50,12 @@ from aimock.surface import (
     ServerView,
     Surface,
 )
-from aimock.wire import json_response
+from aimock.wire import json_response, parse_json, read_body
 
 PROVIDER_NAME = "elevenlabs"
 TTS = "elevenlabs.tts"
 SOUND = "elevenlabs.sound"
+MUSIC = "elevenlabs.music"
 DEFAULT_FORMAT = "mp3_44100_128"
 DEFAULT_MODEL = "eleven_multilingual_v2"
 MAX_TEXT = 40_000
@@ -176,6 +187,35 @@ def parse_sound(body: Any, context: RequestContext, params: Mapping[str, str]) -
     )
 
 
+def parse_music(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
+    """`/v1/music` (and `/stream`): a prompt, or a composition plan, and a length."""
+    del params
+    body = expect_object(body)
+    prompt = body.get("prompt")
+    plan = body.get("composition_plan")
+    if prompt is None and plan is None:
+        raise _invalid("prompt", "Either prompt or composition_plan is required", "missing")
+    if prompt is not None and not isinstance(prompt, str):
+        raise _invalid("prompt", "Input should be a valid string", "string_type")
+    length = body.get("music_length_ms")
+    if length is not None and (
+        isinstance(length, bool) or not isinstance(length, int) or not 3_000 <= length <= 600_000
+    ):
+        raise _invalid("music_length_ms", "Input should be between 3000 and 600000", "value_error")
+    text = prompt if isinstance(prompt, str) else "composition plan"
+    codec, rate = output_format(context)
+    return CanonicalRequest(
+        surface=MUSIC,
+        provider=PROVIDER_NAME,
+        endpoint="audio-gen",
+        model=_model({"model_id": body.get("model_id", "music_v1")}),
+        context=context,
+        messages=(Message("user", text),),
+        inputs=(f"format={codec}_{rate}",),
+        extras={"codec": codec, "rate": rate, "duration_ms": length or 10_000},
+    )
+
+
 def mu_law(pcm: bytes) -> bytes:
     """PCM16 little-endian as G.711 mu-law, a byte a sample."""
     out = bytearray()
@@ -196,7 +236,8 @@ def audio_for(request: CanonicalRequest, reply: Reply) -> GivenAudio:
         return given
     text = reply.content or request.last_user_text or ""
     ms = float(request.extras.get("duration_ms") or len(text) * MS_PER_CHARACTER)
-    codec, rate = str(request.extras["codec"]), int(request.extras["rate"])
+    codec = str(request.extras.get("codec", "mp3"))
+    rate = int(request.extras.get("rate", 44100))
     if codec == "mp3":
         data = mp3_silence(ms)
     elif codec == "ulaw":
@@ -258,6 +299,28 @@ def stream_timestamps(
         yield Event(data, tokens=1)
 
 
+def collapse_timestamps(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded timestamps stream back into its audio and its text (record mode)."""
+    audio: list[bytes] = []
+    text: list[str] = []
+    for _, data in events:
+        if not isinstance(data, dict):
+            continue
+        piece = data.get("audio_base64")
+        if isinstance(piece, str):
+            with contextlib.suppress(binascii.Error, ValueError):
+                audio.append(base64.b64decode(piece))
+        timing = data.get("alignment")
+        if isinstance(timing, dict):
+            text.extend(c for c in timing.get("characters") or () if isinstance(c, str))
+    sound = b"".join(audio)
+    return Reply(
+        kind="audio",
+        content="".join(text) or None,
+        extensions=extensions(GivenAudio(sound, sniffed_type(sound))),
+    )
+
+
 def fallback(request: CanonicalRequest) -> Reply:
     """A miss, when not strict: generated audio for the text."""
     del request
@@ -265,7 +328,14 @@ def fallback(request: CanonicalRequest) -> Reply:
 
 
 def _surface(
-    name: str, path: str, parse: Any, render: Any, *, stream: Any = None, endpoint: str
+    name: str,
+    path: str,
+    parse: Any,
+    render: Any,
+    *,
+    stream: Any = None,
+    collapse: Any = None,
+    endpoint: str,
 ) -> Surface:
     return Surface(
         name=name,
@@ -277,6 +347,7 @@ def _surface(
         render=render,
         errors=ERRORS,
         stream=stream,
+        collapse=collapse,
         framing="ndjson",
         fallback=fallback,
     )
@@ -299,9 +370,12 @@ SURFACES = (
         parse_timestamp_stream,
         render_timestamps,
         stream=stream_timestamps,
+        collapse=collapse_timestamps,
         endpoint="elevenlabs-tts",
     ),
     _surface(SOUND, "/v1/sound-generation", parse_sound, render_audio, endpoint="audio-gen"),
+    _surface(MUSIC, "/v1/music", parse_music, render_audio, endpoint="audio-gen"),
+    _surface(MUSIC, "/v1/music/stream", parse_music, render_audio, endpoint="audio-gen"),
 )
 
 # -- voices ---------------------------------------------------------------------------------------
@@ -330,27 +404,103 @@ def _voice(voice_id: str, name: str, labels: Mapping[str, str]) -> dict[str, Any
     }
 
 
+# Voices made through voice design, kept by the server (a full reset forgets them).
+CREATED = "elevenlabs.voices"
+
+
+def _all_voices(view: ServerView) -> list[dict[str, Any]]:
+    made: dict[str, dict[str, Any]] = view.keep(CREATED, dict)
+    return [*(_voice(*v) for v in VOICES), *made.values()]
+
+
 async def list_voices(request: web.Request, view: ServerView) -> web.StreamResponse:
-    return json_response({"voices": [_voice(*v) for v in VOICES]})
+    return json_response({"voices": _all_voices(view)})
 
 
 async def search_voices(request: web.Request, view: ServerView) -> web.StreamResponse:
     wanted = (request.query.get("search") or "").lower()
-    found = [_voice(*v) for v in VOICES if wanted in v[1].lower()]
+    found = [v for v in _all_voices(view) if wanted in str(v["name"]).lower()]
     return json_response(
         {"voices": found, "has_more": False, "total_count": len(found), "next_page_token": None}
     )
 
 
-async def get_voice(request: web.Request, view: ServerView) -> web.StreamResponse:
-    voice_id = request.match_info["voice_id"]
-    for voice in VOICES:
-        if voice[0] == voice_id:
-            return json_response(_voice(*voice))
+def _unknown_voice(voice_id: str) -> web.Response:
     info = ErrorInfo(
         404, f"A voice with voice_id {voice_id[:64]} was not found.", code="voice_not_found"
     )
     return json_response(error_body(info), 404)
+
+
+async def get_voice(request: web.Request, view: ServerView) -> web.StreamResponse:
+    voice_id = request.match_info["voice_id"]
+    for voice in _all_voices(view):
+        if voice["voice_id"] == voice_id:
+            return json_response(voice)
+    return _unknown_voice(voice_id)
+
+
+async def delete_voice(request: web.Request, view: ServerView) -> web.StreamResponse:
+    voice_id = request.match_info["voice_id"]
+    made: dict[str, dict[str, Any]] = view.keep(CREATED, dict)
+    if made.pop(voice_id, None) is None:
+        return _unknown_voice(voice_id)
+    return json_response({"status": "ok"})
+
+
+async def _body(request: web.Request, view: ServerView) -> dict[str, Any]:
+    body = parse_json(await read_body(request, view.max_body_bytes), request.method)
+    return expect_object(body)
+
+
+def _required_text(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        raise _invalid(name, "Field required", "missing")
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(name, "Input should be a non-empty string", "string_type")
+    return value
+
+
+async def design_voice(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """Three previews of a voice the description asks for, the same for the same one."""
+    body = await _body(request, view)
+    description = _required_text(body, "voice_description")
+    text = body.get("text")
+    spoken = text if isinstance(text, str) and text else f"A voice that is {description[:200]}."
+    seed = hashlib.sha256(description.encode()).hexdigest()
+    audio = base64.b64encode(mp3_silence(len(spoken) * MS_PER_CHARACTER)).decode("ascii")
+    seconds = round(len(spoken) * MS_PER_CHARACTER / 1000, 2)
+    previews = [
+        {
+            "audio_base_64": audio,
+            "generated_voice_id": f"{seed[i * 8 : i * 8 + 20]}",
+            "media_type": "audio/mpeg",
+            "duration_secs": seconds,
+            "language": "en",
+        }
+        for i in range(3)
+    ]
+    return json_response({"previews": previews, "text": spoken})
+
+
+async def create_voice(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """A voice from a design preview; it is listed with the others from then on."""
+    body = await _body(request, view)
+    name = _required_text(body, "voice_name")
+    description = _required_text(body, "voice_description")
+    voice_id = _required_text(body, "generated_voice_id")
+    given = body.get("labels")
+    labels: dict[str, Any] = given if isinstance(given, dict) else {}
+    made: dict[str, dict[str, Any]] = view.keep(CREATED, dict)
+    voice = {
+        **_voice(voice_id, name, {str(k): str(v) for k, v in labels.items()}),
+        "category": "generated",
+        "description": description,
+        "is_owner": True,
+    }
+    made[voice_id] = voice
+    return json_response(voice)
 
 
 PROVIDER = Provider(
@@ -361,6 +511,25 @@ PROVIDER = Provider(
         PlainRoute("elevenlabs.voices", PROVIDER_NAME, "GET", "/v2/voices", search_voices, ERRORS),
         PlainRoute(
             "elevenlabs.voices", PROVIDER_NAME, "GET", "/v1/voices/{voice_id}", get_voice, ERRORS
+        ),
+        PlainRoute(
+            "elevenlabs.voices",
+            PROVIDER_NAME,
+            "DELETE",
+            "/v1/voices/{voice_id}",
+            delete_voice,
+            ERRORS,
+        ),
+        PlainRoute(
+            "elevenlabs.voices",
+            PROVIDER_NAME,
+            "POST",
+            "/v1/text-to-voice/design",
+            design_voice,
+            ERRORS,
+        ),
+        PlainRoute(
+            "elevenlabs.voices", PROVIDER_NAME, "POST", "/v1/text-to-voice", create_voice, ERRORS
         ),
     ),
     # The SDK reads its key from the environment; its base URL is `ElevenLabs(base_url=...)`.
