@@ -46,7 +46,6 @@ from aimock.surface import (
     ErrorDialect,
     ErrorInfo,
     PlainRoute,
-    ProtocolError,
     Provider,
     RenderOptions,
     ServerView,
@@ -192,12 +191,8 @@ def task(job: Job) -> dict[str, Any]:
 
 
 def _job(view: ServerView, task_id: str) -> Job:
-    job = store(view).get(task_id)
-    if job is None:
-        raise ProtocolError(
-            ErrorInfo(404, f'Unknown video task id "{task_id[:100]}".', code="NotFound")
-        )
-    return job
+    missing = ErrorInfo(404, f'Unknown video task id "{task_id[:100]}".', code="NotFound")
+    return KEEPER.find(view, task_id, missing)
 
 
 async def poll(request: web.Request, view: ServerView) -> web.StreamResponse:

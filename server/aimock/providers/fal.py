@@ -152,10 +152,7 @@ def status(job: Job) -> str:
 
 def _job(request: web.Request, view: ServerView) -> Job:
     request_id = request.match_info["request_id"]
-    job = store(view).get(request_id)
-    if job is None:
-        raise ProtocolError(ErrorInfo(404, f"Request {request_id[:100]} not found"))
-    return job
+    return KEEPER.find(view, request_id, ErrorInfo(404, f"Request {request_id[:100]} not found"))
 
 
 async def poll(request: web.Request, view: ServerView) -> web.StreamResponse:

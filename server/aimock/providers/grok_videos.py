@@ -108,10 +108,7 @@ def status_body(job: Job) -> dict[str, Any]:
 
 
 def _job(view: ServerView, job_id: str) -> Job:
-    job = store(view).get(job_id)
-    if job is None:
-        raise ProtocolError(ErrorInfo(404, f"Video request {job_id[:100]} not found."))
-    return job
+    return KEEPER.find(view, job_id, ErrorInfo(404, f"Video request {job_id[:100]} not found."))
 
 
 async def poll(request: web.Request, view: ServerView) -> web.StreamResponse:

@@ -35,7 +35,7 @@ from aimock.fixtures.compiled import Reply
 from aimock.models.fixture import Fixture, Response
 from aimock.providers.common import check_type, expect_object, missing, not_blank
 from aimock.providers.images_media import generated_png
-from aimock.surface import ServerView, within
+from aimock.surface import ErrorInfo, ProtocolError, ServerView, within
 
 MP4_TYPE = "video/mp4"
 DEFAULT_POLLS = 2
@@ -247,6 +247,13 @@ class Keeper:
     def store(self, view: ServerView) -> JobStore:
         found: JobStore = view.keep(self.key, JobStore)
         return found
+
+    def find(self, view: ServerView, job_id: str, missing: ErrorInfo) -> Job:
+        """The kept job `job_id`, or `missing` (the provider's 404) raised."""
+        job = self.store(view).get(job_id)
+        if job is None:
+            raise ProtocolError(missing)
+        return job
 
     def remember(self, request: CanonicalRequest, body: Any, view: ServerView) -> None:
         del request

@@ -164,10 +164,7 @@ store, remember = KEEPER.store, KEEPER.remember
 
 def _job(request: web.Request, view: ServerView) -> Job:
     video_id = request.match_info["video_id"]
-    job = store(view).get(video_id)
-    if job is None:
-        raise openai_store.not_found("video", video_id)
-    return job
+    return KEEPER.find(view, video_id, openai_store.not_found("video", video_id).info)
 
 
 async def retrieve(request: web.Request, view: ServerView) -> web.StreamResponse:

@@ -31,7 +31,6 @@ from aimock.providers.openai_base import OPENROUTER, OPENROUTER_ERRORS
 from aimock.surface import (
     ErrorInfo,
     PlainRoute,
-    ProtocolError,
     Provider,
     RenderOptions,
     ServerView,
@@ -95,10 +94,7 @@ def status_body(job: Job) -> dict[str, Any]:
 
 def _job(request: web.Request, view: ServerView) -> Job:
     job_id = request.match_info["job_id"]
-    job = store(view).get(job_id)
-    if job is None:
-        raise ProtocolError(ErrorInfo(404, f"Video job {job_id[:100]} not found"))
-    return job
+    return KEEPER.find(view, job_id, ErrorInfo(404, f"Video job {job_id[:100]} not found"))
 
 
 async def poll(request: web.Request, view: ServerView) -> web.StreamResponse:
