@@ -134,10 +134,23 @@ def allowed_but_refused(
 
 
 def adopt_crds(cluster: ControlPlane, release: str, namespace: str) -> None:
-    """Hand existing aimock (and kopf) CRDs to RELEASE so Helm can upgrade them."""
-    existing = cluster.kubectl("get", "crd", "-o", "name").split()
+    """Hand existing aimock (and kopf) CRDs to RELEASE so Helm can upgrade them.
+
+    A CRD an earlier release's uninstall is still deleting is waited out first: annotating it
+    races its removal, and Helm cannot create one that is being deleted."""
+    listed = json.loads(cluster.kubectl("get", "crd", "-o", "json"))["items"]
+    ours = set(AIMOCK_CRDS) | set(KOPF_CRDS)
+    existing = set()
+    for item in listed:
+        crd = item["metadata"]["name"]
+        if crd not in ours:
+            continue
+        if item["metadata"].get("deletionTimestamp"):
+            cluster.kubectl("wait", "--for=delete", f"crd/{crd}", "--timeout=120s", check=False)
+        else:
+            existing.add(crd)
     for crd in (*AIMOCK_CRDS, *KOPF_CRDS):
-        if f"customresourcedefinition.apiextensions.k8s.io/{crd}" not in existing:
+        if crd not in existing:
             continue
         cluster.kubectl(
             "annotate",
