@@ -299,6 +299,9 @@ def streamed(
         surface.remember(canonical, events, state)
     framing = surface.framing_for(canonical) if surface.framing_for else surface.framing
     own = surface.headers(canonical) if surface.headers is not None else None
+    if framing == "raw" and events and isinstance(events[0].data, RawBody):
+        # Raw bytes (audio) go out with their own content type, not the framing's.
+        own = {**(own or {}), "Content-Type": events[0].data.content_type}
     return Streamed(events, framing, own)
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from aimock.canonical import CanonicalRequest, RequestContext
 from aimock.fixtures.compiled import Extend, Physics, Reply
 
-Framing = Literal["sse", "ndjson", "eventstream", "json-array"]
+Framing = Literal["sse", "ndjson", "eventstream", "json-array", "raw"]
 T = TypeVar("T")
 
 

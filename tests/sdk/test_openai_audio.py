@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import math
+import socket
 import struct
 import wave
 from collections.abc import Iterator
@@ -23,6 +24,11 @@ from tests.conftest import ServerProcess, serving_fixtures
 OPUS = base64.b64encode(b"OggS fixture opus bytes").decode()
 FIXTURES: list[dict[str, Any]] = [
     {"match": {"userMessage": "custom audio"}, "response": {"audio": OPUS, "format": "opus"}},
+    {
+        "match": {"endpoint": "speech", "userMessage": "paced speech"},
+        "response": {"content": "A sentence long enough to be spoken in several pieces."},
+        "streamingProfile": {"ttft": 0, "tps": 40},
+    },
     {
         "match": {"endpoint": "transcription", "inputText": "file=meeting.wav"},
         "response": {"transcription": {"text": "Hello world. How are you today?"}},
@@ -185,6 +191,48 @@ def test_speech_pcm_with_streaming_response(client: OpenAI) -> None:
         model="gpt-4o-mini-tts", voice="alloy", input=text, response_format="pcm", speed=0.5
     )
     assert len(slow.content) == 2 * len(data)
+
+
+def _http_chunks(url: str, path: str, body: dict[str, Any]) -> list[bytes]:
+    """The HTTP/1.1 chunks of one answer as written on the wire (clients hide them)."""
+    address = httpx.URL(url)
+    payload = json.dumps(body).encode()
+    with socket.create_connection((address.host, address.port)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {address.host}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        raw = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower(), head
+    chunks = []
+    while True:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return chunks
+        chunks.append(rest[:size])
+        rest = rest[size + 2 :]
+
+
+def test_speech_streams_its_bytes_as_they_are_made(client: OpenAI, server: ServerProcess) -> None:
+    """Plain speech streams as the API's does: chunked, no length up front, and paced by the
+    fixture's physics, a piece of 12,000 bytes at a time (40 pieces a second here)."""
+    request = {"model": "gpt-4o-mini-tts", "voice": "alloy", "input": "paced speech"}
+    whole = client.audio.speech.create(**request, response_format="pcm").content
+    with client.audio.speech.with_streaming_response.create(
+        **request, response_format="pcm"
+    ) as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in response.headers
+        assert response.headers["content-type"] == "audio/pcm"
+        assert b"".join(response.iter_bytes()) == whole
+    # The fixture's content is what is spoken, and each piece is a write of its own.
+    assert len(whole) == len("A sentence long enough to be spoken in several pieces.") * 65 * 48
+    chunks = _http_chunks(server.url, "/v1/audio/speech", {**request, "response_format": "pcm"})
+    assert b"".join(chunks) == whole
+    assert [len(c) for c in chunks[:-1]] == [12_000] * (len(whole) // 12_000)
 
 
 def test_speech_sse_events_carry_the_audio(client: OpenAI) -> None:

@@ -5,7 +5,9 @@ Speech (endpoint kind `speech`) answers audio for the request's `input`, which i
 (a fixture without audio, or a miss when not strict) a quiet tone as long as the text takes to
 say, in the requested `response_format`: a WAV file, raw 24 kHz PCM16, silent MPEG-1 Layer III
 frames, or silent FLAC. Opus and AAC are not encoded (a 400 naming the format).
-`stream_format: sse` sends the audio as `speech.audio.delta` events and a `speech.audio.done`.
+The audio streams as the API's does: its bytes as they are made, over chunked transfer
+encoding (paced by the fixture's physics, a piece of `DELTA_BYTES` a token), or with
+`stream_format: sse` as `speech.audio.delta` events and a `speech.audio.done`.
 
 Transcriptions and translations (kinds `transcription` and `translation`) take a
 multipart/form-data upload (`Surface.body = "multipart"`). A fixture's `transcription: {text,
@@ -59,6 +61,7 @@ from aimock.providers.common import (
 from aimock.surface import (
     ErrorInfo,
     Event,
+    Framing,
     ProtocolError,
     Provider,
     RawBody,
@@ -121,10 +124,16 @@ def parse_speech(body: Any, context: RequestContext, params: Mapping[str, str]) 
         model=model,
         context=context,
         messages=(Message("user", text),),
-        stream=stream_format == "sse",
+        # Speech always streams: raw bytes, or events when `stream_format` is sse.
+        stream=True,
         inputs=(f"voice={voice}", f"format={fmt}"),
         response_format=fmt,
-        extras={"format": fmt, "speed": float(speed), "voice": voice},
+        extras={
+            "format": fmt,
+            "speed": float(speed),
+            "voice": voice,
+            "sse": stream_format == "sse",
+        },
     )
 
 
@@ -160,11 +169,20 @@ def render_speech(request: CanonicalRequest, reply: Reply, options: RenderOption
     return RawBody(audio.data, audio.content_type)
 
 
+def speech_framing(request: CanonicalRequest) -> Framing:
+    return "sse" if request.extras.get("sse") else "raw"
+
+
 def stream_speech(
     request: CanonicalRequest, reply: Reply, options: RenderOptions
 ) -> Iterator[Event]:
     del options
-    data = speech_audio(request, reply).data
+    audio = speech_audio(request, reply)
+    data = audio.data
+    if not request.extras.get("sse"):
+        for start in range(0, len(data), DELTA_BYTES):
+            yield Event(RawBody(data[start : start + DELTA_BYTES], audio.content_type), tokens=1)
+        return
     for start in range(0, len(data), DELTA_BYTES):
         piece = base64.b64encode(data[start : start + DELTA_BYTES]).decode("ascii")
         yield Event({"type": "speech.audio.delta", "audio": piece}, tokens=1)
@@ -176,10 +194,13 @@ def stream_speech(
 
 
 def collapse_speech(events: Sequence[tuple[str | None, Any]]) -> Reply:
-    """A recorded `sse` speech stream back into its audio (record mode)."""
+    """A recorded speech stream (raw bytes, or `sse` events) back into its audio (record
+    mode)."""
     pieces = []
     for _, data in events:
-        if isinstance(data, dict) and data.get("type") == "speech.audio.delta":
+        if isinstance(data, bytes):
+            pieces.append(data)
+        elif isinstance(data, dict) and data.get("type") == "speech.audio.delta":
             audio = data.get("audio")
             if isinstance(audio, str):
                 with contextlib.suppress(binascii.Error, ValueError):
@@ -611,6 +632,7 @@ SPEECH = Surface(
     render=render_speech,
     errors=openai_base.ERRORS,
     stream=stream_speech,
+    framing_for=speech_framing,
     collapse=collapse_speech,
     fallback=fallback_speech,
 )

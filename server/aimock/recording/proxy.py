@@ -37,7 +37,7 @@ from aimock.kube import KubeError
 from aimock.models.fixture import Fixture
 from aimock.recording import cluster, files
 from aimock.recording.options import RecordOptions
-from aimock.streaming import eventstream, jsonarray, ndjson, sse
+from aimock.streaming import eventstream, jsonarray, ndjson, raw, sse
 from aimock.surface import ErrorInfo, Event, ProtocolError, Surface
 
 log = logging.getLogger("aimock.record")
@@ -78,6 +78,7 @@ DECODERS = {
     "ndjson": ndjson.decode,
     "eventstream": eventstream.decode,
     "json-array": jsonarray.decode,
+    "raw": raw.decode,
 }
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 # How a key from AIMOCK_PROVIDER_<NAME>_KEY travels, per provider (Bearer otherwise).

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from aimock.fixtures.compiled import Physics
-from aimock.streaming import eventstream, jsonarray, ndjson, sse
+from aimock.streaming import eventstream, jsonarray, ndjson, raw, sse
 
 Framer = Callable[[Any, str | None], bytes]
 FRAMERS: dict[str, tuple[Framer, str]] = {
@@ -35,6 +35,7 @@ FRAMERS: dict[str, tuple[Framer, str]] = {
     "ndjson": (ndjson.frame, ndjson.CONTENT_TYPE),
     "eventstream": (eventstream.frame, eventstream.CONTENT_TYPE),
     "json-array": (jsonarray.frame, jsonarray.CONTENT_TYPE),
+    "raw": (raw.frame, raw.CONTENT_TYPE),
 }
 
 
