@@ -81,8 +81,9 @@ _PLAIN_HEAD = {
 class FastLane:
     """The lane of one application (see the module's docstring)."""
 
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, *, secure: bool = False) -> None:
         self._app = app
+        self._secure = secure  # it serves over TLS (answers' own URLs say https)
         self._state = app[STATE]
         self._surfaces = app[SURFACES]
         self._recording = app.get(RECORDER) is not None
@@ -109,7 +110,7 @@ class FastLane:
             if query_string
             else NO_QUERY
         )
-        context = context_of(head.headers, query)
+        context = context_of(head.headers, query, secure=self._secure)
         server_rates = state.chaos_for(context.test_id)
         if not chaos.quiet(head.headers, None, server_rates, state.chaos_policies):
             return None
@@ -162,7 +163,7 @@ class FastLane:
             body = pacing.whole(response.events, response.framing)
             entry.response_body = body
             # The media type alone, as aiohttp's `content_type` gives it on the full path.
-            entry.response_type = pacing.FRAMERS[response.framing][1].partition(";")[0]
+            entry.response_type = response.headers["Content-Type"].partition(";")[0]
             chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
             return self._head_bytes(lines) + chunk + b"0\r\n\r\n", 200, False
         whole = response.body
