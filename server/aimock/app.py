@@ -156,7 +156,8 @@ async def start(
     await runner.setup()
     site: web.BaseSite
     if fast_lane_enabled():
-        lane, doors = fastlane.FastLane(app), http1.Doors(idle)
+        lane = fastlane.FastLane(app, secure=ssl_context is not None)
+        doors = http1.Doors(idle)
         site = FrontSite(runner, host, port, lane, doors, ssl_context=ssl_context)
     else:
         site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)

@@ -54,9 +54,18 @@ class RequestContext:
     strict_override: bool | None = None
     # The URL's query parameters (e.g. Azure's `api-version`).
     query: Mapping[str, str] = field(default_factory=dict)
+    secure: bool = False  # the client reached the mock over TLS
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    @property
+    def origin(self) -> str:
+        """scheme://host the client reached the mock at, for URLs the mock answers with (its
+        media files): https over TLS or behind a proxy that says it terminated TLS."""
+        host = self.headers.get("host") or "127.0.0.1"
+        scheme = self.headers.get("x-forwarded-proto") or ("https" if self.secure else "http")
+        return f"{scheme}://{host}"
 
 
 @dataclass(frozen=True)

@@ -100,10 +100,13 @@ CHAOS_ACTIONS = tuple(a for a in chaos.ACTIONS if a != "truncate")
 
 
 def request_context(request: web.Request) -> RequestContext:
-    return context_of({k.lower(): v for k, v in request.headers.items()}, request.query)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return context_of(headers, request.query, secure=request.secure)
 
 
-def context_of(headers: dict[str, str], query: Mapping[str, str]) -> RequestContext:
+def context_of(
+    headers: dict[str, str], query: Mapping[str, str], *, secure: bool = False
+) -> RequestContext:
     """The request's context from its headers (lower-cased names) and query."""
     test_id = headers.get("x-test-id") or query.get("testId") or DEFAULT_TEST_ID
     strict_raw = headers.get("x-aimock-strict", "").strip().lower()
@@ -112,7 +115,9 @@ def context_of(headers: dict[str, str], query: Mapping[str, str]) -> RequestCont
         strict = True
     elif strict_raw in ("false", "0"):
         strict = False
-    return RequestContext(headers=headers, test_id=test_id, strict_override=strict, query=query)
+    return RequestContext(
+        headers=headers, test_id=test_id, strict_override=strict, query=query, secure=secure
+    )
 
 
 def open_entry(

@@ -129,6 +129,54 @@ def test_dall_e_b64_json_on_request(client: OpenAI) -> None:
     assert png_size(base64.b64decode(str(result.data[0].b64_json))) == (64, 64)
 
 
+def test_streamed_generation_sends_partials_then_the_image(client: OpenAI) -> None:
+    whole = client.images.generate(model="gpt-image-1", prompt="a red kite", size="1024x1536")
+    events = list(
+        client.images.generate(
+            model="gpt-image-1",
+            prompt="a red kite",
+            size="1024x1536",
+            stream=True,
+            partial_images=2,
+        )
+    )
+    assert [event.type for event in events] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    partials, done = events[:2], events[2]
+    assert [p.partial_image_index for p in partials] == [0, 1]  # type: ignore[union-attr]
+    assert whole.data is not None and done.b64_json == whole.data[0].b64_json
+    assert done.usage.output_tokens > 0  # type: ignore[union-attr]
+    assert done.size == "1024x1536" and done.output_format == "png"
+    drawn = [base64.b64decode(event.b64_json) for event in events]
+    assert [png_size(image) for image in drawn] == [(43, 64)] * 3
+    assert len({*drawn}) == 3  # each partial is a render of its own
+
+
+def test_streamed_fixture_images_and_edits(client: OpenAI, tmp_path: Path) -> None:
+    owls = list(client.images.generate(model="gpt-image-1", prompt="two owls", stream=True))
+    assert [event.type for event in owls] == ["image_generation.completed"] * 2
+    assert [event.b64_json for event in owls] == ["b3dsIDE=", "b3dsIDI="]
+    edits = list(
+        client.images.edit(
+            model="gpt-image-1",
+            image=("cat.png", b"\x89PNG cat", "image/png"),
+            prompt="redraw the cat",
+            stream=True,
+            partial_images=1,
+        )
+    )
+    assert [event.type for event in edits] == ["image_edit.partial_image", "image_edit.completed"]
+
+
+def test_dall_e_does_not_stream(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.generate(model="dall-e-3", prompt="a dog", stream=True)
+    assert caught.value.param == "stream"
+
+
 def test_image_fixture_never_answers_chat(client: OpenAI) -> None:
     reply = client.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "a lighthouse at dusk"}]
@@ -183,6 +231,7 @@ def test_variation_is_gone(client: OpenAI) -> None:
         ({"model": "dall-e-2", "response_format": "png"}, "response_format"),
         ({"model": "dall-e-2", "prompt": "x" * 1001}, "prompt"),
         ({"model": "gpt-image-1", "prompt": ""}, "prompt"),
+        ({"model": "gpt-image-1", "stream": True, "partial_images": 4}, "partial_images"),
     ],
 )
 def test_invalid_requests(client: OpenAI, options: dict[str, Any], param: str) -> None:

@@ -7,6 +7,7 @@ surface in the registry (a new streaming surface without `collapse` fails here).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from aimock.canonical import CanonicalRequest, Message, RequestContext
 from aimock.fixtures.compiled import Reply, ReplyToolCall
 from aimock.providers.registry import PROVIDERS
-from aimock.surface import RenderOptions, Surface
+from aimock.surface import RawBody, RenderOptions, Surface
 
 STREAMING = [
     pytest.param(surface, id=f"{surface.provider}:{surface.name}:{surface.paths[0]}")
@@ -52,6 +53,9 @@ CANNOT_CARRY = {
     "openai.transcriptions": {"tools", "thinking"},
     # ElevenLabs' timestamps stream carries audio and the text spoken, nothing else.
     "elevenlabs.tts": {"tools", "thinking"},
+    # Images are images: `test_media_streams_collapse_to_their_media` round-trips them.
+    "openai.images": {"text", "tools", "thinking"},
+    "openai.images.edits": {"text", "tools", "thinking"},
 }
 
 
@@ -139,3 +143,42 @@ def test_plain_answer_decodes_to_its_reply(surface: Surface, kind: str) -> None:
 
 
 OPTIONS = RenderOptions(chunk_size=3)
+
+
+def _media(reply: Reply) -> Any:
+    from aimock.providers.audio import GivenAudio
+    from aimock.providers.images_media import ImageReply
+
+    audio = reply.extension(GivenAudio)
+    images = reply.extension(ImageReply)
+    return (audio.data if audio else None, [i.b64_json for i in images.images] if images else None)
+
+
+@pytest.mark.parametrize(
+    ("name", "extras"),
+    [
+        ("openai.speech", {"format": "wav"}),
+        ("openai.speech", {"format": "mp3", "sse": True}),
+        ("openai.images", {"n": 2, "partial_images": 2}),
+        ("openai.images.edits", {"partial_images": 1}),
+    ],
+)
+def test_media_streams_collapse_to_their_media(name: str, extras: dict[str, Any]) -> None:
+    """Speech (raw bytes, or events) and images streamed, framed, decoded and collapsed give
+    back the media a whole answer carries."""
+    from aimock.recording.proxy import DECODERS
+    from aimock.streaming.pacing import whole
+
+    surface = next(s for p in PROVIDERS for s in p.surfaces if s.name == name)
+    assert surface.stream is not None and surface.collapse is not None
+    request = dataclasses.replace(_request(surface), model="gpt-image-1", extras=extras)
+    reply = Reply(kind="audio" if name == "openai.speech" else "image")
+    framing = surface.framing_for(request) if surface.framing_for else surface.framing
+    events = list(surface.stream(request, reply, OPTIONS))
+    collapsed = surface.collapse(DECODERS[framing](whole(events, framing)))
+    rendered = surface.render(request, reply, OPTIONS)
+    if isinstance(rendered, RawBody):  # speech: the same bytes
+        assert _media(collapsed) == (rendered.data, None)
+    else:  # images: the same images as the whole answer
+        assert isinstance(rendered, dict)
+        assert _media(collapsed) == (None, [item["b64_json"] for item in rendered["data"]])

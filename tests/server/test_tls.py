@@ -246,6 +246,13 @@ def test_tls_on_every_loop_and_lane(fixtures: Path, tmp_path: Path, env: dict[st
         context = tls.client_context(tmp_path / "ca.crt")
         assert ask(server.url, context) == ANSWER
         assert ask(server.url, context, stream=True) == ANSWER
+        # The URLs the mock answers with for its own media say https, and serve over it.
+        with httpx.Client(verify=context, timeout=PATIENCE) as http:
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", http_client=http)
+            image = client.images.generate(model="dall-e-3", prompt="a lock")
+            assert image.data is not None and image.data[0].url is not None
+            assert image.data[0].url.startswith(server.url + "/v1/aimock/images/")
+            assert http.get(image.data[0].url).content.startswith(b"\x89PNG")
 
 
 def test_wss_on_the_same_port(made: ServerProcess) -> None:

@@ -128,11 +128,8 @@ def video_plan(fixture: Fixture | None, response: Response) -> VideoPlan | None:
 
 
 def origin(request: CanonicalRequest) -> str:
-    """scheme://host the client reached the mock at, for the URLs a job's media are served at
-    (plain http unless a proxy in front says it terminated TLS)."""
-    host = request.context.header("host") or "127.0.0.1"
-    scheme = request.context.header("x-forwarded-proto") or "http"
-    return f"{scheme}://{host}"
+    """scheme://host the client reached the mock at, for the URLs a job's media are served at."""
+    return request.context.origin
 
 
 @dataclass(slots=True)

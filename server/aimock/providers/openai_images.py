@@ -22,7 +22,7 @@ as OpenAI answers a removed model: 404 `model_not_found`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -51,6 +51,7 @@ from aimock.providers.images_media import (
 )
 from aimock.surface import (
     ErrorInfo,
+    Event,
     PlainRoute,
     ProtocolError,
     Provider,
@@ -91,6 +92,7 @@ _SIZE = re.compile(r"^\d{1,5}x\d{1,5}$")
 # sizes scale with their area.
 _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 MAX_UPLOADS = 16  # gpt-image-1 edits take up to 16 images
+MAX_PARTIALS = 3  # partial images a streamed answer may send before each image
 
 
 def family(model: str) -> str:
@@ -104,6 +106,17 @@ def family(model: str) -> str:
     if "gpt-image" in model or "chatgpt-image" in model:
         return "gpt-image"
     return "other"
+
+
+def _flag(value: Any, param: str) -> bool:
+    """A boolean option: JSON's, or an upload's text field ("true"/"false")."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise bad_request(
+        f"Invalid type for '{param}': expected a boolean.", param=param, code="invalid_type"
+    )
 
 
 def _choice(value: Any, param: str, allowed: tuple[str, ...], model: str | None = None) -> str:
@@ -170,12 +183,15 @@ def read(
     background = fields.get("background")
     if background is not None:
         background = _choice(background, "background", _BACKGROUNDS)
-    if fields.get("stream") not in (None, False, "false"):
+    stream = _flag(fields.get("stream"), "stream")
+    if stream and kind in ("dall-e-2", "dall-e-3"):
         raise bad_request(
-            "Streamed image generation (stream: true) is not supported by aimock.",
+            f"Streaming is not supported for model '{model}'.",
             param="stream",
             code="unsupported_value",
         )
+    partials = fields.get("partial_images")
+    partials = 0 if partials is None else within(partials, "partial_images", 0, MAX_PARTIALS)
     return CanonicalRequest(
         surface=surface,
         provider=provider,
@@ -184,7 +200,9 @@ def read(
         context=context,
         messages=(Message("user", prompt),),
         inputs=(prompt,),  # the recorder and a miss's explanation read the prompt here
+        stream=stream,
         extras={
+            "partial_images": partials,
             "n": n,
             "size": size,
             "quality": quality,
@@ -227,13 +245,14 @@ def parse_edit(
     fields: dict[str, Any] = dict(body.fields)
     if params.get("deployment"):
         fields["model"] = params["deployment"]
-    if "n" in fields:
-        try:
-            fields["n"] = int(fields["n"])
-        except ValueError:
-            raise bad_request(
-                "Invalid 'n': expected an integer.", param="n", code="invalid_type"
-            ) from None
+    for name in ("n", "partial_images"):
+        if name in fields:
+            try:
+                fields[name] = int(fields[name])
+            except ValueError:
+                raise bad_request(
+                    f"Invalid '{name}': expected an integer.", param=name, code="invalid_type"
+                ) from None
     canonical = read(fields, context, provider, EDITS)
     uploads = [
         {"filename": upload.filename, "bytes": len(upload.data), "sha256": upload.sha256}
@@ -248,6 +267,7 @@ def parse_edit(
         context=canonical.context,
         messages=canonical.messages,
         inputs=canonical.inputs,
+        stream=canonical.stream,
         extras={
             **canonical.extras,
             "images": uploads,
@@ -272,17 +292,9 @@ def seeds(request: CanonicalRequest, count: int) -> list[str]:
     return [digest(base if i == 0 else f"{base}\n#{i}") for i in range(count)]
 
 
-def _origin(request: CanonicalRequest) -> str:
-    """scheme://host the client reached the mock at (plain http unless a proxy in front says
-    it terminated TLS)."""
-    host = request.context.header("host") or "127.0.0.1"
-    scheme = request.context.header("x-forwarded-proto") or "http"
-    return f"{scheme}://{host}"
-
-
 def image_url(request: CanonicalRequest, seed: str, size: str | None) -> str:
     width, height = dimensions(size)
-    return f"{_origin(request)}/v1/aimock/images/{seed}-{width}x{height}.png"
+    return f"{request.context.origin}/v1/aimock/images/{seed}-{width}x{height}.png"
 
 
 def _wants_url(request: CanonicalRequest) -> bool:
@@ -335,27 +347,73 @@ def _usage(request: CanonicalRequest, reply: Reply, count: int) -> dict[str, Any
     }
 
 
-def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
-    del options
+def _images(request: CanonicalRequest, reply: Reply) -> list[tuple[GivenImage, str]]:
+    """Each image of the answer with the seed it is drawn from when generated."""
     part = reply.extension(ImageReply)
     given = list(part.images) if part is not None and part.images else []
     if not given:
         given = [GivenImage()] * int(request.extras.get("n") or 1)
-    data = [
-        _item(request, image, seed)
-        for image, seed in zip(given, seeds(request, len(given)), strict=True)
-    ]
+    return list(zip(given, seeds(request, len(given)), strict=True))
+
+
+def _gpt_image_fields(request: CanonicalRequest) -> dict[str, Any]:
+    """What a GPT Image answer says of its images (the whole answer and every event)."""
+    quality = request.extras.get("quality")
+    return {
+        "background": (
+            "transparent" if request.extras.get("background") == "transparent" else "opaque"
+        ),
+        "output_format": request.extras.get("output_format") or "png",
+        "quality": "medium" if quality in (None, "auto") else quality,
+        "size": _answer_size(request),
+    }
+
+
+def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
+    del options
+    data = [_item(request, image, seed) for image, seed in _images(request, reply)]
     body: dict[str, Any] = {"created": reply.created or now(), "data": data}
     if family(request.model) == "gpt-image":
-        body["background"] = (
-            "transparent" if request.extras.get("background") == "transparent" else "opaque"
-        )
-        body["output_format"] = request.extras.get("output_format") or "png"
-        quality = request.extras.get("quality")
-        body["quality"] = "medium" if quality in (None, "auto") else quality
-        body["size"] = _answer_size(request)
+        body.update(_gpt_image_fields(request))
         body["usage"] = _usage(request, reply, len(data))
     return body
+
+
+def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
+    """`stream: true` (GPT Image models): for each image, `partial_images` partial renders
+    (`image_generation.partial_image`, `image_edit.partial_image` for an edit), then its
+    `.completed` event with the image and the usage of the image."""
+    del options
+    kind = "image_edit" if request.surface == EDITS else "image_generation"
+    created = reply.created or now()
+    shared = {**_gpt_image_fields(request), "created_at": created}
+    size = request.extras.get("size")
+    images = _images(request, reply)
+    for image, seed in images:
+        for index in range(int(request.extras.get("partial_images") or 0)):
+            # A partial render is an image of its own, drawn from the seed and its index.
+            partial = image_bytes(GivenImage(), digest(f"{seed}\npartial {index}"), size)
+            data = {"type": f"{kind}.partial_image", "b64_json": partial, **shared}
+            yield Event({**data, "partial_image_index": index}, name=data["type"])
+        done = {
+            "type": f"{kind}.completed",
+            "b64_json": image_bytes(image, seed, size),
+            **shared,
+            "usage": _usage(request, reply, 1),
+        }
+        yield Event(done, name=done["type"])
+
+
+def collapse(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded image stream back into its images (record mode): the completed ones."""
+    images = tuple(
+        GivenImage(b64_json=data["b64_json"])
+        for _, data in events
+        if isinstance(data, dict)
+        and str(data.get("type", "")).endswith(".completed")
+        and isinstance(data.get("b64_json"), str)
+    )
+    return Reply(kind="image", extensions={ImageReply: ImageReply(images)})
 
 
 def fallback(request: CanonicalRequest) -> Reply:
@@ -437,6 +495,8 @@ PROVIDER = Provider(
             name=GENERATIONS,
             endpoint=ENDPOINT,
             render=render,
+            stream=stream,
+            collapse=collapse,
             decode=decode,
             fallback=fallback,
         ),
@@ -447,6 +507,8 @@ PROVIDER = Provider(
             name=EDITS,
             endpoint=ENDPOINT,
             render=render,
+            stream=stream,
+            collapse=collapse,
             decode=decode,
             fallback=fallback,
             body="multipart",
