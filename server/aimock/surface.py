@@ -118,7 +118,8 @@ Fallback = Callable[[CanonicalRequest], Reply]
 # A recorded stream back into one answer: the events as (name, decoded JSON payload) pairs, in
 # order. Lives beside the stream renderer so the two change together (record mode uses it).
 Collapse = Callable[[Sequence[tuple[str | None, Any]]], Reply]
-# A non-streamed answer's JSON back into one answer, beside `render` (record mode).
+# A non-streamed answer's JSON back into one answer, beside `render` (record mode); an answer
+# that is not JSON (audio, a transcript as text or subtitles) comes as a `RawBody`.
 Decode = Callable[[Any], Reply]
 # Headers a successful answer carries besides the body (request ids, content-type echoes).
 SuccessHeaders = Callable[[CanonicalRequest], Mapping[str, str]]

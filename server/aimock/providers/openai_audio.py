@@ -248,8 +248,9 @@ LANGUAGES = {
 
 @dataclass(frozen=True)
 class TranscriptionPart:
-    """A fixture's `transcription` beyond its text (AIMock's shape, given as it is)."""
+    """A fixture's `transcription` (AIMock's shape, given as it is)."""
 
+    text: str = ""
     language: str | None = None
     languages: Any = None
     duration: float | None = None
@@ -257,14 +258,34 @@ class TranscriptionPart:
     words: Any = None
     segments: Any = None
 
+    def fixture_fields(self) -> Mapping[str, Any]:
+        """What a recording writes back (`recording.files.Recordable`)."""
+        given = {
+            "text": self.text,
+            "language": self.language,
+            "languages": self.languages,
+            "duration": self.duration,
+            "usage": self.usage,
+            "words": self.words,
+            "segments": self.segments,
+        }
+        return {"transcription": {k: v for k, v in given.items() if v is not None}}
+
 
 def transcription_part(fixture: Fixture | None, response: Response) -> TranscriptionPart | None:
     given = response.transcription
     if not isinstance(given, dict) or not isinstance(given.get("text"), str):
         return None
+    return _part_of(given)
+
+
+def _part_of(given: Mapping[str, Any]) -> TranscriptionPart:
+    """A transcript's parts beside its text (a fixture's `transcription`, or a recorded
+    answer)."""
     duration = given.get("duration")
     language = given.get("language")
     return TranscriptionPart(
+        text=str(given.get("text") or ""),
         language=language if isinstance(language, str) else None,
         languages=given.get("languages"),
         duration=float(duration)
@@ -612,6 +633,51 @@ def collapse_transcription(events: Sequence[tuple[str | None, Any]]) -> Reply:
     return Reply(kind="transcription", content="".join(deltas))
 
 
+_CUE_TIME = re.compile(r"(\d+):(\d{2}):(\d{2})[.,](\d{3})")
+
+
+def _seconds(stamp: str) -> float:
+    found = _CUE_TIME.fullmatch(stamp.strip())
+    if found is None:
+        raise ValueError(f"not a cue time: {stamp[:40]!r}")
+    hours, minutes, secs, ms = (int(group) for group in found.groups())
+    return hours * 3600 + minutes * 60 + secs + ms / 1000
+
+
+def _cues(document: str) -> list[dict[str, Any]]:
+    """The cues of SRT or WebVTT subtitles as segments (`text`, `start`, `end`)."""
+    segments = []
+    for block in re.split(r"\n\s*\n", document.replace("\r\n", "\n")):
+        lines = [line for line in block.strip().splitlines() if line.strip()]
+        timed = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timed is None:
+            continue  # the WEBVTT header, a NOTE
+        start, _, end = lines[timed].partition("-->")
+        text = " ".join(lines[timed + 1 :])
+        segments.append(
+            {"text": " " + text, "start": _seconds(start), "end": _seconds(end.split()[0])}
+        )
+    return segments
+
+
+def decode_transcription(body: Any) -> Reply:
+    """A whole transcript back into a fixture's `transcription` (record mode): json and
+    verbose_json as they are, text as its text, srt and vtt as their cues' text and times."""
+    if isinstance(body, RawBody):
+        document = body.data.decode("utf-8")
+        if "-->" not in document:
+            return Reply(kind="transcription", content=document.removesuffix("\n"))
+        segments = _cues(document)
+        text = "".join(segment["text"] for segment in segments).strip()
+        part = TranscriptionPart(
+            text=text, segments=segments, duration=segments[-1]["end"] if segments else None
+        )
+        return Reply(kind="transcription", content=text, extensions=extensions(part))
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        raise ValueError("a transcript has a text")
+    return Reply(kind="transcription", content=body["text"], extensions=extensions(_part_of(body)))
+
+
 def _not_one_of(param: str, value: str, allowed: tuple[str, ...]) -> ProtocolError:
     return bad_request(
         f"Invalid value for '{param}': '{value}'. Supported values are: "
@@ -648,6 +714,7 @@ TRANSCRIPTIONS = Surface(
     errors=openai_base.ERRORS,
     stream=stream_transcription,
     collapse=collapse_transcription,
+    decode=decode_transcription,
     body="multipart",
 )
 
@@ -660,6 +727,7 @@ TRANSLATIONS = Surface(
     parse=parse_translation,
     render=render_transcription,
     errors=openai_base.ERRORS,
+    decode=decode_transcription,
     body="multipart",
 )
 

@@ -38,7 +38,7 @@ from aimock.models.fixture import Fixture
 from aimock.recording import cluster, files
 from aimock.recording.options import RecordOptions
 from aimock.streaming import eventstream, jsonarray, ndjson, raw, sse
-from aimock.surface import ErrorInfo, Event, ProtocolError, Surface
+from aimock.surface import ErrorInfo, Event, ProtocolError, RawBody, Surface
 
 log = logging.getLogger("aimock.record")
 
@@ -146,7 +146,7 @@ class Recorder:
                 raise _unreachable(exc) from None
         response = web.Response(body=body, status=upstream.status, headers=_relayed(upstream))
         if upstream.status < 300:
-            reply = _decoded(surface, body)
+            reply = _decoded(surface, body, upstream.content_type)
         else:
             reply = _error_reply(upstream.status, body, upstream.headers.get("retry-after"))
         if reply is None:
@@ -334,10 +334,12 @@ def _remember(
         log.warning("cannot keep the upstream answer of %s: %s", surface.name, exc)
 
 
-def _decoded(surface: Surface, body: bytes) -> Reply | None:
+def _decoded(surface: Surface, body: bytes, content_type: str) -> Reply | None:
     if surface.decode is None:
         return None
     try:
+        if "json" not in content_type:  # audio, a transcript as text or subtitles
+            return surface.decode(RawBody(body, content_type))
         return surface.decode(orjson.loads(body))
     except (orjson.JSONDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
         log.warning("cannot read the upstream answer of %s: %s", surface.name, exc)
