@@ -6,11 +6,13 @@ IMAGE modality."""
 from __future__ import annotations
 
 import base64
+import io
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import PIL.Image
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -85,6 +87,24 @@ def test_imagen_generated(vertex: genai.Client) -> None:
     assert all(png_size(picture) == (64, 36) for picture in pictures)
     again = generate_images(vertex, "a quiet lake", number_of_images=3, aspect_ratio="16:9")
     assert [generated.image.image_bytes for generated in again.generated_images] == pictures
+
+
+def test_imagen_jpeg_on_request(vertex: genai.Client) -> None:
+    result = generate_images(
+        vertex, "a quiet lake", aspect_ratio="4:3", output_mime_type="image/jpeg"
+    )
+    image = result.generated_images[0].image
+    assert image.mime_type == "image/jpeg"
+    with PIL.Image.open(io.BytesIO(image.image_bytes)) as decoded:
+        assert (decoded.format, decoded.size) == ("JPEG", (64, 48))
+    rougher = generate_images(
+        vertex,
+        "a quiet lake",
+        aspect_ratio="4:3",
+        output_mime_type="image/jpeg",
+        output_compression_quality=10,
+    )
+    assert len(rougher.generated_images[0].image.image_bytes) < len(image.image_bytes)
 
 
 def test_imagen_bad_count(vertex: genai.Client) -> None:

@@ -5,6 +5,7 @@ PNG upload, `images.create_variation`, and errors in OpenAI's envelope."""
 from __future__ import annotations
 
 import base64
+import io
 import struct
 import zlib
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import openai
+import PIL.Image
 import pytest
 from openai import OpenAI
 
@@ -121,6 +123,30 @@ def test_generated_b64_is_deterministic(client: OpenAI) -> None:
     assert png_size(data) == (64, 43)
     assert first.data[0].b64_json == second.data[0].b64_json != other.data[0].b64_json
     assert first.usage is not None and first.usage.output_tokens > 0
+
+
+@pytest.mark.parametrize(("fmt", "kind"), [("jpeg", "JPEG"), ("webp", "WEBP")])
+def test_generated_image_in_the_asked_format(client: OpenAI, fmt: str, kind: str) -> None:
+    def generate(**options: Any) -> bytes:
+        result = client.images.generate(
+            model="gpt-image-1", prompt="a red kite", size="1024x1536", **options
+        )
+        assert result.data is not None and result.output_format == fmt
+        return base64.b64decode(str(result.data[0].b64_json))
+
+    data = generate(output_format=fmt)
+    with PIL.Image.open(io.BytesIO(data)) as image:
+        assert (image.format, image.size) == (kind, (43, 64))
+    assert generate(output_format=fmt) == data  # the same bytes for the same request
+    rougher = generate(output_format=fmt, output_compression=5)
+    assert len(rougher) < len(data)
+    # Streamed, every partial and the image are in the format too.
+    events = client.images.generate(
+        model="gpt-image-1", prompt="a red kite", output_format=fmt, stream=True, partial_images=1
+    )
+    for event in events:
+        with PIL.Image.open(io.BytesIO(base64.b64decode(event.b64_json))) as image:
+            assert image.format == kind
 
 
 def test_dall_e_b64_json_on_request(client: OpenAI) -> None:
@@ -232,6 +258,10 @@ def test_variation_is_gone(client: OpenAI) -> None:
         ({"model": "dall-e-2", "prompt": "x" * 1001}, "prompt"),
         ({"model": "gpt-image-1", "prompt": ""}, "prompt"),
         ({"model": "gpt-image-1", "stream": True, "partial_images": 4}, "partial_images"),
+        (
+            {"model": "gpt-image-1", "output_format": "jpeg", "output_compression": 101},
+            "output_compression",
+        ),
     ],
 )
 def test_invalid_requests(client: OpenAI, options: dict[str, Any], param: str) -> None:

@@ -349,6 +349,12 @@ def _imagen_parse(provider: str) -> Parse:
                 f"Unsupported output mime type {mime!r}; supported: {', '.join(IMAGE_TYPES)}.",
                 param="outputOptions.mimeType",
             )
+        quality = typed(output, "compressionQuality", int, "an integer", "outputOptions")
+        if quality is not None and not 0 <= quality <= 100:
+            raise bad_request(
+                "compressionQuality must be between 0 and 100.",
+                param="outputOptions.compressionQuality",
+            )
         enhance = typed(parameters, "enhancePrompt", bool, "a boolean", "parameters")
         return CanonicalRequest(
             surface=IMAGES,
@@ -358,7 +364,13 @@ def _imagen_parse(provider: str) -> Parse:
             context=context,
             messages=(Message("user", prompt),),
             inputs=(prompt,),
-            extras={"count": count, "aspect_ratio": ratio, "enhance": bool(enhance)},
+            extras={
+                "count": count,
+                "aspect_ratio": ratio,
+                "enhance": bool(enhance),
+                "mime": mime or PNG_TYPE,
+                "quality": quality,
+            },
         )
 
     return parse
@@ -377,12 +389,15 @@ def render_images(
         given = [GivenImage()] * int(request.extras.get("count") or 1)
     base = request.last_user_text or ""
     size = request.extras.get("aspect_ratio")
+    mime = str(request.extras.get("mime") or PNG_TYPE)
+    fmt = "jpeg" if mime == "image/jpeg" else "png"
+    quality = request.extras.get("quality")
     predictions = []
     for i, image in enumerate(given):
         seed = digest(base if i == 0 else f"{base}\n#{i}")
         item: dict[str, Any] = {
-            "bytesBase64Encoded": image_bytes(image, seed, size),
-            "mimeType": image.mime_type if image.b64_json else PNG_TYPE,
+            "bytesBase64Encoded": image_bytes(image, seed, size, fmt, quality),
+            "mimeType": image.mime_type if image.b64_json else mime,
         }
         if image.revised_prompt is not None:
             item["prompt"] = image.revised_prompt

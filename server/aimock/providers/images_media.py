@@ -2,8 +2,9 @@
 images (OpenAI's `/v1/images/*`, Imagen's `:predict`, Gemini's IMAGE output).
 
 A mock cannot draw what a prompt asks for, but it can send a real image: a small valid PNG
-whose pixels follow from the prompt (a SHA-256 of it), so a client's decoder, storage and
-display code runs, and the same prompt always gives the same bytes. A fixture's `image` /
+(or JPEG, or WebP, when the request asks for one) whose pixels follow from the prompt (a
+SHA-256 of it), so a client's decoder, storage and display code runs, and the same prompt
+always gives the same bytes. A fixture's `image` /
 `images` (AIMock's shapes: `{url?, b64Json?, revisedPrompt?}`) gives the images instead.
 
 Not a surface: the image providers import it, never each other.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import re
 import struct
 import zlib
@@ -24,6 +26,11 @@ from aimock.models.fixture import Fixture, Response
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TYPE = "image/png"
+# The encodings a generated image comes in, by name (OpenAI's `output_format`).
+IMAGE_TYPES = {"png": PNG_TYPE, "jpeg": "image/jpeg", "webp": "image/webp"}
+# The lossy encodings' quality when the request gives none (OpenAI's `output_compression`
+# defaults to 100); WebP without one is lossless.
+DEFAULT_QUALITY = 100
 # The longest side of a generated image: small enough to cost nothing, large enough to look at.
 MAX_SIDE = 64
 DEFAULT_SIDE = 64
@@ -100,8 +107,31 @@ def pixels(seed: str, width: int, height: int) -> bytes:
 
 def generated_png(seed: str, size: str | None = None) -> bytes:
     """The PNG answered for a prompt's digest `seed` (see `digest`) at a requested size."""
+    return generated_image(seed, size)
+
+
+def generated_image(
+    seed: str, size: str | None = None, fmt: str = "png", quality: int | None = None
+) -> bytes:
+    """The image answered for a prompt's digest `seed` at a requested size, encoded as `fmt`
+    (`IMAGE_TYPES`); `quality` (0-100) for JPEG and WebP."""
     width, height = dimensions(size)
-    return encode_png(width, height, pixels(seed, width, height))
+    rgb = pixels(seed, width, height)
+    if fmt == "png":
+        return encode_png(width, height, rgb)
+    # Pillow is imported here: only a request for JPEG or WebP pays for it.
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.frombytes("RGB", (width, height), rgb)
+    if fmt == "jpeg":
+        image.save(out, "JPEG", quality=DEFAULT_QUALITY if quality is None else quality)
+    elif fmt == "webp":
+        lossless = quality is None
+        image.save(out, "WEBP", lossless=lossless, quality=100 if lossless else quality)
+    else:
+        raise ValueError(f"no encoder for {fmt!r}")
+    return out.getvalue()
 
 
 def prompt_png(prompt: str, size: str | None = None) -> bytes:
@@ -187,7 +217,9 @@ def image_reply(fixture: Fixture | None, response: Response) -> ImageReply | Non
     return ImageReply(found)
 
 
-def image_bytes(given: GivenImage, seed: str, size: str | None) -> str:
-    """A fixture image's base64 bytes: its own, else the generated PNG for `seed` (a fixture
-    that gives only a URL still answers a request for bytes)."""
-    return given.b64_json or b64(generated_png(seed, size))
+def image_bytes(
+    given: GivenImage, seed: str, size: str | None, fmt: str = "png", quality: int | None = None
+) -> str:
+    """A fixture image's base64 bytes: its own, else the image generated for `seed` in `fmt`
+    (a fixture that gives only a URL still answers a request for bytes)."""
+    return given.b64_json or b64(generated_image(seed, size, fmt, quality))

@@ -180,6 +180,9 @@ def read(
     output_format = fields.get("output_format")
     if output_format is not None:
         output_format = _choice(output_format, "output_format", _OUTPUT_FORMATS)
+    compression = fields.get("output_compression")
+    if compression is not None:
+        compression = within(compression, "output_compression", 0, 100)
     background = fields.get("background")
     if background is not None:
         background = _choice(background, "background", _BACKGROUNDS)
@@ -208,6 +211,7 @@ def read(
             "quality": quality,
             "response_format": response_format,
             "output_format": output_format,
+            "output_compression": compression,
             "background": background,
         },
     )
@@ -245,7 +249,7 @@ def parse_edit(
     fields: dict[str, Any] = dict(body.fields)
     if params.get("deployment"):
         fields["model"] = params["deployment"]
-    for name in ("n", "partial_images"):
+    for name in ("n", "partial_images", "output_compression"):
         if name in fields:
             try:
                 fields[name] = int(fields[name])
@@ -303,6 +307,16 @@ def _wants_url(request: CanonicalRequest) -> bool:
     return request.extras.get("response_format") in (None, "url")
 
 
+def encoded(request: CanonicalRequest, given: GivenImage, seed: str) -> str:
+    """An image's base64 bytes: the fixture's, else generated in the `output_format` a GPT
+    Image model was asked for (PNG for the others), at its `output_compression`."""
+    fmt = "png"
+    if family(request.model) == "gpt-image":
+        fmt = request.extras.get("output_format") or "png"
+    quality = request.extras.get("output_compression")
+    return image_bytes(given, seed, request.extras.get("size"), fmt, quality)
+
+
 def _item(request: CanonicalRequest, given: GivenImage, seed: str) -> dict[str, Any]:
     size = request.extras.get("size")
     item: dict[str, Any] = {}
@@ -314,7 +328,7 @@ def _item(request: CanonicalRequest, given: GivenImage, seed: str) -> dict[str, 
         else:
             item["url"] = image_url(request, seed, size)
     else:
-        item["b64_json"] = image_bytes(given, seed, size)
+        item["b64_json"] = encoded(request, given, seed)
     if given.revised_prompt is not None:
         item["revised_prompt"] = given.revised_prompt
     return item
@@ -387,17 +401,15 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
     kind = "image_edit" if request.surface == EDITS else "image_generation"
     created = reply.created or now()
     shared = {**_gpt_image_fields(request), "created_at": created}
-    size = request.extras.get("size")
-    images = _images(request, reply)
-    for image, seed in images:
+    for image, seed in _images(request, reply):
         for index in range(int(request.extras.get("partial_images") or 0)):
             # A partial render is an image of its own, drawn from the seed and its index.
-            partial = image_bytes(GivenImage(), digest(f"{seed}\npartial {index}"), size)
+            partial = encoded(request, GivenImage(), digest(f"{seed}\npartial {index}"))
             data = {"type": f"{kind}.partial_image", "b64_json": partial, **shared}
             yield Event({**data, "partial_image_index": index}, name=data["type"])
         done = {
             "type": f"{kind}.completed",
-            "b64_json": image_bytes(image, seed, size),
+            "b64_json": encoded(request, image, seed),
             **shared,
             "usage": _usage(request, reply, 1),
         }
