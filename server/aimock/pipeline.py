@@ -166,6 +166,7 @@ def begin(
     entry.model = canonical.model or None
     if surface.recall is not None:
         canonical = surface.recall(canonical, state, lenient)
+        entry.model = canonical.model or None  # what it continues may name the model
 
     queued = injected(state, entry)
     if queued is not None:
