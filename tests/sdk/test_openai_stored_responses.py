@@ -1,7 +1,8 @@
 """Stored Responses through the official `openai` SDK against a real server process: `store`,
-`responses.retrieve`, `responses.delete`, `responses.input_items.list`, and a tool loop chained
-with `previous_response_id` whose second turn's fixture needs the whole history
-(`turnIndex: 1`, `hasToolResult`)."""
+`responses.retrieve` (also as a replayed stream), `responses.delete`,
+`responses.input_items.list`, a tool loop chained with `previous_response_id` whose second
+turn's fixture needs the whole history (`turnIndex: 1`, `hasToolResult`), background mode with
+`responses.cancel`, `responses.input_tokens.count` and `responses.compact`."""
 
 from __future__ import annotations
 
@@ -177,6 +178,189 @@ async def test_a_socket_continues_a_response_stored_over_http(
     assert text == "It is sunny in Paris."
     assert final.type == "response.completed"
     assert client.responses.retrieve(final.response.id).output_text == text
+
+
+# --------------------------------------------------------------------------- background mode
+
+
+def test_a_background_response_is_queued_then_progresses_on_retrievals(client: OpenAI) -> None:
+    plain = client.responses.create(model=MODEL, input="stored hello")
+    created = client.responses.create(model=MODEL, input="stored hello", background=True)
+    assert (created.status, created.background, created.output) == ("queued", True, [])
+    assert created.usage is None
+    statuses = [client.responses.retrieve(created.id) for _ in range(3)]
+    assert [found.status for found in statuses] == ["in_progress", "completed", "completed"]
+    done = statuses[-1]
+    assert done.id == created.id and done.output_text == plain.output_text == "Hello, kept."
+    assert done.usage is not None and done.usage.output_tokens > 0
+    assert client.responses.cancel(created.id).status == "completed"  # finished: as it is
+
+
+def test_cancel_a_background_response(client: OpenAI) -> None:
+    created = client.responses.create(model=MODEL, input="stored hello", background=True)
+    cancelled = client.responses.cancel(created.id)
+    assert (cancelled.id, cancelled.status, cancelled.output) == (created.id, "cancelled", [])
+    assert client.responses.retrieve(created.id).status == "cancelled"
+    assert client.responses.cancel(created.id).status == "cancelled"  # idempotent
+    polled = client.responses.create(model=MODEL, input="stored hello", background=True)
+    assert client.responses.retrieve(polled.id).status == "in_progress"
+    assert client.responses.cancel(polled.id).status == "cancelled"
+
+
+def test_cancel_refuses_a_plain_response_and_knows_no_unknown_one(client: OpenAI) -> None:
+    created = client.responses.create(model=MODEL, input="stored hello")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.cancel(created.id)
+    assert caught.value.message.endswith("Cannot cancel a synchronous response.")
+    assert client.responses.retrieve(created.id).status == "completed"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.cancel("resp_unknown")
+
+
+def test_a_background_response_is_kept_for_polling_even_unstored(client: OpenAI) -> None:
+    created = client.responses.create(
+        model=MODEL, input="stored hello", background=True, store=False
+    )
+    client.responses.retrieve(created.id)
+    assert client.responses.retrieve(created.id).output_text == "Hello, kept."
+
+
+def test_a_background_stream_opens_queued_and_is_stored_complete(client: OpenAI) -> None:
+    events = list(
+        client.responses.create(model=MODEL, input="stored hello", background=True, stream=True)
+    )
+    assert [e.type for e in events[:3]] == [
+        "response.queued",
+        "response.created",
+        "response.in_progress",
+    ]
+    assert events[0].response.status == "queued"  # type: ignore[union-attr]
+    final = events[-1]
+    assert final.type == "response.completed"
+    assert client.responses.retrieve(final.response.id).status == "completed"
+
+
+# --------------------------------------------------------------------------- stream replay
+
+
+def test_retrieve_as_a_stream_replays_the_events(client: OpenAI) -> None:
+    created = client.responses.create(
+        model=MODEL, input="stored weather", tools=[WEATHER_TOOL], reasoning={"effort": "low"}
+    )
+    events = list(client.responses.retrieve(created.id, stream=True))
+    kinds = [event.type for event in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == "response.completed"
+    assert "response.function_call_arguments.delta" in kinds
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    assert events[-1].response.model_dump() == created.model_dump()  # type: ignore[union-attr]
+    later = list(client.responses.retrieve(created.id, stream=True, starting_after=2))
+    assert [e.sequence_number for e in later] == list(range(3, len(events)))
+    assert [e.type for e in later] == kinds[3:]
+
+
+def test_a_streamed_replay_carries_the_text(client: OpenAI) -> None:
+    with client.responses.stream(model=MODEL, input="stored hello") as stream:
+        first = stream.get_final_response()
+    replay = client.responses.retrieve(first.id, stream=True, include_obfuscation=False)
+    text = "".join(e.delta for e in replay if e.type == "response.output_text.delta")
+    assert text == "Hello, kept."
+
+
+def test_a_background_response_streamed_runs_to_its_end(client: OpenAI) -> None:
+    created = client.responses.create(model=MODEL, input="stored hello", background=True)
+    events = list(client.responses.retrieve(created.id, stream=True))
+    assert events[0].type == "response.queued"
+    assert events[-1].type == "response.completed"
+    assert client.responses.retrieve(created.id).status == "completed"
+    cancelled = client.responses.create(model=MODEL, input="stored hello", background=True)
+    client.responses.cancel(cancelled.id)
+    kinds = [e.type for e in client.responses.retrieve(cancelled.id, stream=True)]
+    assert kinds == ["response.queued", "response.created", "response.in_progress"]
+
+
+def test_a_replay_of_the_unknown_or_with_a_bad_cursor_is_refused(client: OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve("resp_unknown", stream=True)
+    created = client.responses.create(model=MODEL, input="stored hello")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.retrieve(created.id, stream=True, starting_after=-5)
+    assert caught.value.param == "starting_after"
+
+
+# --------------------------------------------------------------------------- input tokens
+
+
+def test_input_tokens_count_grows_with_the_input(client: OpenAI) -> None:
+    short = client.responses.input_tokens.count(model=MODEL, input="hello")
+    assert short.object == "response.input_tokens" and short.input_tokens >= 1
+    longer = client.responses.input_tokens.count(model=MODEL, input="hello " * 50)
+    assert longer.input_tokens > short.input_tokens
+    instructed = client.responses.input_tokens.count(
+        model=MODEL, input="hello " * 50, instructions="Answer in French, briefly."
+    )
+    assert instructed.input_tokens > longer.input_tokens
+    assert client.responses.input_tokens.count(input="hello").input_tokens == short.input_tokens
+
+
+def test_input_tokens_count_the_usage_a_response_reports(client: OpenAI) -> None:
+    created = client.responses.create(model=MODEL, input="stored hello " * 10)
+    counted = client.responses.input_tokens.count(model=MODEL, input="stored hello " * 10)
+    assert created.usage is not None
+    assert counted.input_tokens == created.usage.input_tokens
+    chained = client.responses.input_tokens.count(
+        model=MODEL, input="and again", previous_response_id=created.id
+    )
+    alone = client.responses.input_tokens.count(model=MODEL, input="and again")
+    assert chained.input_tokens > alone.input_tokens  # the stored conversation counts
+
+
+def test_input_tokens_count_refuses_a_bad_body(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.input_tokens.count(model=MODEL, input=7)  # type: ignore[arg-type]
+    assert caught.value.param == "input"
+    with pytest.raises(openai.BadRequestError) as missing_id:
+        client.responses.input_tokens.count(
+            model=MODEL,
+            input=[{"type": "function_call_output", "output": "x"}],
+        )
+    assert missing_id.value.param == "input[0].call_id"
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.responses.input_tokens.count(model=MODEL, input="x", previous_response_id="resp_no")
+    assert unknown.value.code == "previous_response_not_found"
+
+
+# --------------------------------------------------------------------------- compaction
+
+
+def test_compact_keeps_the_user_messages_and_one_compaction_item(client: OpenAI) -> None:
+    first = client.responses.create(model=MODEL, input="stored weather", tools=[WEATHER_TOOL])
+    call = first.output[0]
+    assert call.type == "function_call"
+    ask: Any = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    compacted = client.responses.compact(model=MODEL, previous_response_id=first.id, input=ask)
+    assert compacted.object == "response.compaction" and compacted.id.startswith("resp_")
+    kinds = [(item.type, getattr(item, "role", None)) for item in compacted.output]
+    assert kinds == [("message", "user"), ("compaction", None)]
+    assert compacted.usage.input_tokens > 0 and compacted.usage.output_tokens > 0
+    again = client.responses.compact(model=MODEL, previous_response_id=first.id, input=ask)
+    summary = compacted.output[-1]
+    assert summary.type == "compaction" and again.output[-1].type == "compaction"
+    assert summary.encrypted_content == again.output[-1].encrypted_content  # deterministic
+    # The compacted output continues the conversation: the fixture of the tool loop's
+    # second turn (`turnIndex: 1`, `hasToolResult`) matches it.
+    # (The SDK types a user message of the output as an assistant one: dump it as it came.)
+    items: Any = [item.model_dump(exclude_none=True, warnings=False) for item in compacted.output]
+    second = client.responses.create(model=MODEL, input=items, tools=[WEATHER_TOOL])
+    assert second.output_text == "It is sunny in Paris."
+
+
+def test_compact_refuses_a_bad_body(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.compact(model=None, input="x")
+    assert caught.value.param == "model"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.compact(model=MODEL, input="x", previous_response_id="resp_no")
 
 
 # --------------------------------------------------------------------------- conversations

@@ -17,6 +17,15 @@ same `remember`, so it knows the responses it saw): there (and on a socket) a
 `function_call_output` whose call is not in the conversation gets a stand-in assistant tool
 call, so the turn counts as it would with the full history.
 
+`background: true` answers the response `queued` at once and keeps it (even unstored): each
+retrieval moves it on, `in_progress` then its end (`Stored.poll`), and `POST .../cancel`
+cancels it before then; a response created without it cannot be cancelled (400).
+`GET /v1/responses/{id}?stream=true` replays a kept response's events (`starting_after` a
+sequence number), re-rendered from its final body by the same walk as a new stream (`_walk`).
+`POST /v1/responses/input_tokens` counts a body's input as its response's usage would, and
+`POST /v1/responses/compact` answers the conversation's user messages and one `compaction`
+item that restores the whole conversation when sent back as input; neither consults a fixture.
+
 Conversations (`/v1/conversations` and its items) are kept beside them; a request naming a
 `conversation` continues its items as it would a previous response, and adds its input and
 output items to it.
@@ -24,7 +33,7 @@ output items to it.
 The reply is built once as the final list of output items (reasoning, message, function
 calls); the plain body is the response around them, and the stream walks the same items:
 
-    response.created, response.in_progress,
+    (background: response.queued,) response.created, response.in_progress,
     per item: output_item.added,
       reasoning: reasoning_summary_part.added, reasoning_summary_text.delta xN,
                  reasoning_summary_text.done, reasoning_summary_part.done
@@ -48,6 +57,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from aimock.canonical import CanonicalRequest, Message, RequestContext, ToolCall
@@ -69,6 +79,7 @@ from aimock.providers.common import (
     token_counts,
 )
 from aimock.state import STATE
+from aimock.streaming import sse
 from aimock.surface import (
     ErrorInfo,
     Event,
@@ -111,6 +122,7 @@ def parse(
     messages.extend(_input_messages(body.get("input"), earlier))
     names, echoed_tools = _tools(optional(body, "tools", list, "an array") or [])
     text = _text_config(optional(body, "text", dict, "an object"))
+    echo = _echo(body, instructions, echoed_tools, text)
     return CanonicalRequest(
         surface=SURFACE,
         provider=provider,
@@ -124,8 +136,9 @@ def parse(
         extras={
             "input": body.get("input"),  # kept for `recall` and `input_items`
             "conversation": _conversation_id(body),
-            "echo": _echo(body, instructions, echoed_tools, text),
+            "echo": echo,
             "include": _include(body),
+            "finished": Finished() if echo["background"] else None,
             "obfuscation": openai_base.obfuscates(
                 provider, optional(body, "stream_options", dict, "an object") or {}
             ),
@@ -189,6 +202,8 @@ class _Conversation:
             self._tool_call(item, param, "arguments" if kind == "function_call" else "input")
         elif kind in ("function_call_output", "custom_tool_call_output"):
             self._tool_output(item, param)
+        elif kind == "compaction":
+            self._restore(item, param)
         # Anything else (reasoning, item_reference, built-in tool calls) carries no text a
         # fixture matches on; it is accepted and left out.
 
@@ -228,6 +243,19 @@ class _Conversation:
         text = text_of(item["output"], f"{param}.output", TEXT_PARTS)
         self.messages.append(Message("tool", text, tool_call_id=call_id))
 
+    def _restore(self, item: dict[str, Any], param: str) -> None:
+        """A compaction `POST /v1/responses/compact` made: the conversation it stands for, in
+        place of everything before it (the user messages kept beside it are in it too). One
+        made upstream is opaque: left out, as reasoning is."""
+        restored = _uncompacted(item.get("encrypted_content"))
+        if restored is None:
+            return
+        self.messages, self._call_ids = [], set()
+        for index, entry in enumerate(restored):
+            where = f"{param}.encrypted_content[{index}]"
+            if check_type(entry, where, dict, "an object").get("type") != "compaction":
+                self.add(entry, where)
+
     def _assistant(self, message: Message) -> None:
         """Append an assistant message, folding it into the previous one of the same turn."""
         last = self.messages[-1] if self.messages else None
@@ -240,6 +268,29 @@ class _Conversation:
             text="".join(texts) if texts else None,
             tool_calls=last.tool_calls + message.tool_calls,
         )
+
+
+# What a compaction's `encrypted_content` starts with, once base64-decoded: the JSON of the
+# input items that say the compacted conversation again follows.
+COMPACTION_MARK = b"aimock-compaction:"
+
+
+def _compacted(items: list[dict[str, Any]]) -> str:
+    return base64.b64encode(COMPACTION_MARK + orjson.dumps(items)).decode()
+
+
+def _uncompacted(content: Any) -> list[Any] | None:
+    """The items a compaction of ours holds; None for any other content."""
+    if not isinstance(content, str):
+        return None
+    try:
+        raw = base64.b64decode(content, validate=True)
+        if not raw.startswith(COMPACTION_MARK):
+            return None
+        items = orjson.loads(raw[len(COMPACTION_MARK) :])
+    except ValueError:  # not base64, or not JSON after the mark
+        return None
+    return items if isinstance(items, list) else None
 
 
 def _field(item: Mapping[str, Any], param: str, key: str, kind: type, what: str) -> Any:
@@ -459,9 +510,35 @@ def _finish(envelope: dict[str, Any], request: CanonicalRequest, reply: Reply) -
     }
 
 
+def _pending(final: dict[str, Any], status: str) -> dict[str, Any]:
+    """The response before its outcome (a stream's opening, a background response queued,
+    in progress or cancelled): the final one's id and settings, no output, no usage."""
+    return {
+        **final,
+        "status": status,
+        "completed_at": None,
+        "incomplete_details": None,
+        "output": [],
+        "usage": None,
+    }
+
+
+class Finished:
+    """Where `render` leaves a background response's final body for `remember`: the client
+    is answered the response `queued`, and the store shows the rest on later retrievals."""
+
+    def __init__(self) -> None:
+        self.response: dict[str, Any] | None = None
+
+
 def render(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> dict[str, Any]:
     del options
-    return _finish(_envelope(request, reply), request, reply)
+    final = _finish(_envelope(request, reply), request, reply)
+    finished = request.extras.get("finished")
+    if isinstance(finished, Finished):  # background: answered at once, still queued
+        finished.response = final
+        return _pending(final, PROGRESSION[0])
+    return final
 
 
 # --------------------------------------------------------------------------- stream
@@ -481,21 +558,65 @@ class _Events:
 
 
 def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> Iterator[Event]:
-    event = _Events(padded=bool(request.extras.get("obfuscation")))
-    envelope = _envelope(request, reply)
-    final = _finish(envelope, request, reply)
+    final = _finish(_envelope(request, reply), request, reply)
+    return _walk(final, options.chunk_size, padded=bool(request.extras.get("obfuscation")))
+
+
+# The event that ends a stream, by the response's final status; a cancelled response's
+# stream ends after its opening events (the API has no event for it).
+TERMINAL_EVENTS = {
+    "completed": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+}
+
+
+def _walk(final: dict[str, Any], size: int, padded: bool) -> Iterator[Event]:
+    """The events of a response, from its final body: a new stream's, or a stored one's
+    replayed (`GET /v1/responses/{id}?stream=true`)."""
+    event = _Events(padded)
+    envelope = _pending(final, "in_progress")
+    if final.get("background") is True:
+        yield event("response.queued", response=_pending(final, PROGRESSION[0]))
     yield event("response.created", response=envelope)
     yield event("response.in_progress", response=envelope)
-    for index, item in enumerate(final["output"]):
+    terminal = TERMINAL_EVENTS.get(str(final.get("status")))
+    if terminal is None:
+        return
+    for index, item in enumerate(final.get("output") or ()):
         yield event("response.output_item.added", output_index=index, item=_opening(item))
-        yield from _item_events(event, index, item, options.chunk_size)
+        if _renderable(item):
+            yield from _item_events(event, index, item, size)
         yield event("response.output_item.done", output_index=index, item=item)
-    terminal = "response.completed" if final["status"] == "completed" else "response.incomplete"
     yield event(terminal, response=final)
 
 
-def _opening(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as `output_item.added` announces it: in progress, its text still empty."""
+PIECEWISE_PARTS = ("summary_text", "output_text", "refusal")
+
+
+def _renderable(item: Any) -> bool:
+    """Whether an output item is one this module renders piece by piece (a stored response
+    recorded from upstream may hold others: they are announced and done, nothing between)."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        return False
+    kind = item.get("type")
+    if kind == "function_call":
+        return isinstance(item.get("arguments"), str) and isinstance(item.get("name"), str)
+    parts = item.get("summary") if kind == "reasoning" else item.get("content")
+    if kind not in ("reasoning", "message") or not isinstance(parts, list) or len(parts) != 1:
+        return False
+    part = parts[0]
+    if not isinstance(part, dict):
+        return False
+    key = "refusal" if part.get("type") == "refusal" else "text"
+    return part.get("type") in PIECEWISE_PARTS and isinstance(part.get(key), str)
+
+
+def _opening(item: Any) -> Any:
+    """An item as `output_item.added` announces it: in progress, its text still empty (one
+    this module does not render piece by piece, as it is)."""
+    if not _renderable(item):
+        return item
     if item["type"] == "reasoning":
         return {"id": item["id"], "type": "reasoning", "summary": []}
     if item["type"] == "message":
@@ -627,16 +748,55 @@ STORE_KEY = "openai.responses"
 MAX_STORED = 10_000
 
 
+# The statuses a background response shows before its end, one a retrieval: created
+# `queued`, the first retrieval `in_progress`, the second its end (as video jobs go on polls).
+PROGRESSION = ("queued", "in_progress")
+
+
 class Stored:
     """One kept response: its final body, its request's input items (with ids, as
-    `input_items` lists them), and the conversation it ends (for `previous_response_id`)."""
+    `input_items` lists them), the conversation it ends (for `previous_response_id`), where
+    a background one is in its progression, and whether its stream pads text deltas."""
 
     def __init__(
-        self, response: dict[str, Any], items: list[dict[str, Any]], messages: tuple[Message, ...]
+        self,
+        response: dict[str, Any],
+        items: list[dict[str, Any]],
+        messages: tuple[Message, ...],
+        pending: bool = False,
+        padded: bool = False,
     ) -> None:
         self.response = response
         self.items = items
         self.messages = messages
+        self.stage = 0 if pending else len(PROGRESSION)
+        self.padded = padded
+
+    def shown(self) -> dict[str, Any]:
+        """The response as it stands: still queued or in progress, or final."""
+        if self.stage < len(PROGRESSION):
+            return _pending(self.response, PROGRESSION[self.stage])
+        return self.response
+
+    def poll(self) -> dict[str, Any]:
+        """A retrieval: a background response moves one step on."""
+        self.stage = min(self.stage + 1, len(PROGRESSION))
+        return self.shown()
+
+    def finish(self) -> dict[str, Any]:
+        """Its final body, a background response run to its end (a stream of it)."""
+        self.stage = len(PROGRESSION)
+        return self.response
+
+    def cancel(self) -> dict[str, Any]:
+        """A background response not finished yet is `cancelled`, with no output; one that
+        is finished answers as it is (cancelling twice is idempotent, as in the API)."""
+        if self.response.get("background") is not True:
+            raise bad_request("Cannot cancel a synchronous response.")
+        if self.stage < len(PROGRESSION):
+            self.response = _pending(self.response, "cancelled")
+            self.stage = len(PROGRESSION)
+        return self.response
 
 
 class Store:
@@ -701,9 +861,15 @@ def recall(request: CanonicalRequest, view: ServerView, lenient: bool) -> Canoni
 
 def remember(request: CanonicalRequest, answer: Any, view: ServerView) -> None:
     """Keep a response (`answer`: the plain body, or the stream's events, whose last one
-    holds the final response) unless the request said `store: false`; a response in a
-    conversation adds its input and output items to it."""
-    final = answer if isinstance(answer, dict) else answer[-1].data["response"]
+    holds the final response) unless the request said `store: false` (a background one is
+    kept anyway, to be polled); a response in a conversation adds its input and output
+    items to it. A background response answered `queued` is kept as `render` finished it."""
+    finished = request.extras.get("finished")
+    kept = finished.response if isinstance(finished, Finished) else None
+    if kept is not None:
+        final = kept
+    else:
+        final = answer if isinstance(answer, dict) else answer[-1].data["response"]
     items = _listed_items(request.extras["input"])
     conversation_id = request.extras["conversation"]
     if conversation_id is not None:
@@ -711,8 +877,9 @@ def remember(request: CanonicalRequest, answer: Any, view: ServerView) -> None:
         if conversation is not None:
             output = [item for item in final.get("output") or () if isinstance(item, dict)]
             conversation.add([*items, *output])
-    if request.extras["echo"]["store"]:
-        keep(store_of(view), request, final, items)
+    echo = request.extras["echo"]
+    if echo["store"] or echo["background"]:
+        keep(store_of(view), request, final, items, pending=kept is not None)
 
 
 def keep(
@@ -720,9 +887,14 @@ def keep(
     request: CanonicalRequest,
     final: dict[str, Any],
     items: list[dict[str, Any]] | None = None,
+    pending: bool = False,
 ) -> None:
     listed = items if items is not None else _listed_items(request.extras["input"])
-    store.put(str(final["id"]), Stored(final, listed, _continued(request, final)))
+    padded = bool(request.extras.get("obfuscation"))
+    store.put(
+        str(final["id"]),
+        Stored(final, listed, _continued(request, final), pending=pending, padded=padded),
+    )
 
 
 ITEM_PREFIXES = {
@@ -732,6 +904,7 @@ ITEM_PREFIXES = {
     "custom_tool_call": "ctc_",
     "custom_tool_call_output": "ctco_",
     "reasoning": "rs_",
+    "compaction": "cmp_",
 }
 
 
@@ -777,8 +950,124 @@ def _kept(request: web.Request, view: ServerView) -> tuple[str, Stored]:
 
 
 async def retrieve(request: web.Request, view: ServerView) -> web.StreamResponse:
-    """`GET /v1/responses/{id}`: the kept response as it was answered."""
-    return json_response(_kept(request, view)[1].response)
+    """`GET /v1/responses/{id}`: the kept response as it was answered (a background one a
+    step further on each time). `stream=true` replays its events as server-sent events,
+    those after `starting_after` (a sequence number) only, re-rendered from the stored
+    response in the server's default chunks; a background response streamed runs to its
+    end. `include_obfuscation=false` leaves out the padding its request's stream had."""
+    stored = _kept(request, view)[1]
+    query = request.query
+    if not _flag(query, "stream", False):
+        return json_response(stored.poll())
+    after = query.get("starting_after")
+    skipped = (
+        -1
+        if after is None
+        else within(_integer(after, "starting_after"), "starting_after", 0, MAX_EVENTS)
+    )
+    padded = stored.padded and _flag(query, "include_obfuscation", True)
+    events = _walk(stored.finish(), RenderOptions().chunk_size, padded)
+    frames = [sse.frame(e.data, e.name) for e in events if e.data["sequence_number"] > skipped]
+    return web.Response(
+        body=b"".join(frames), content_type=sse.CONTENT_TYPE, headers={"Cache-Control": "no-cache"}
+    )
+
+
+MAX_EVENTS = 2**31 - 1  # the largest `starting_after` taken: no stream has more events
+
+
+def _flag(query: Mapping[str, str], key: str, default: bool) -> bool:
+    """A boolean query parameter (`true` or `false`, as the SDK sends it)."""
+    value = query.get(key)
+    if value is None:
+        return default
+    if value not in ("true", "false"):
+        raise bad_request(
+            f"Invalid value for '{key}': expected a boolean, but got {value[:64]!r}.",
+            param=key,
+            code="invalid_value",
+        )
+    return value == "true"
+
+
+async def cancel(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/responses/{id}/cancel`: a background response not finished yet is cancelled;
+    one created without `background` is a 400, as the API answers."""
+    return json_response(_kept(request, view)[1].cancel())
+
+
+def _asked(body: dict[str, Any], view: ServerView) -> CanonicalRequest:
+    """A body checked as `POST /v1/responses` checks it, with the conversation its
+    `previous_response_id` or `conversation` continues before its input."""
+    return recall(parse(body, RequestContext(headers={}), {}), view, False)
+
+
+async def count_input_tokens(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/responses/input_tokens`: the input tokens a response to the same body
+    would report in its usage (the same estimate). `model` may be left out here; given, it
+    is checked as create checks it. No fixture is consulted."""
+    body = await _body(request, view)
+    asked = _asked({**body, "model": _or(body.get("model"), "")}, view)
+    tokens = _usage(asked, Reply(kind="message"))["input_tokens"]
+    return json_response({"object": "response.input_tokens", "input_tokens": tokens})
+
+
+async def compact(request: web.Request, view: ServerView) -> web.StreamResponse:
+    """`POST /v1/responses/compact`: the conversation (the input, after what its
+    `previous_response_id` continues) compacted: its user messages as they were, then one
+    `compaction` item holding the rest, which a later request's input restores. No fixture
+    is consulted; the same conversation compacts to the same content."""
+    asked = _asked(await _body(request, view), view)
+    messages = asked.messages
+    if asked.extras["echo"]["instructions"] is not None:
+        messages = messages[1:]  # instructions are not part of the conversation
+    summary = _compacted(_as_items(messages))
+    compaction = {
+        "id": new_id("cmp_", ID_LENGTH),
+        "type": "compaction",
+        "encrypted_content": summary,
+    }
+    kept = [_user_item(m) for m in messages if m.role == "user"]
+    usage = _usage(asked, Reply(kind="message", output_tokens=estimate_tokens(summary)))
+    return json_response(
+        {
+            "id": new_id("resp_", ID_LENGTH),
+            "object": "response.compaction",
+            "created_at": now(),
+            "output": [*kept, compaction],
+            "usage": usage,
+        }
+    )
+
+
+def _user_item(message: Message) -> dict[str, Any]:
+    return {
+        "id": new_id("msg_", ID_LENGTH),
+        "type": "message",
+        "status": "completed",
+        "role": "user",
+        "content": [{"type": "input_text", "text": message.text or ""}],
+    }
+
+
+def _as_items(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Canonical messages as the input items that say them again (a system message as a
+    developer one)."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool":
+            output = message.text or ""
+            call_id = message.tool_call_id or ""
+            items.append({"type": "function_call_output", "call_id": call_id, "output": output})
+            continue
+        role = "developer" if message.role == "system" else message.role
+        if message.text is not None or role != "assistant":
+            items.append({"type": "message", "role": role, "content": message.text or ""})
+        items.extend(
+            {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.arguments}
+            for c in message.tool_calls
+        )
+    return items
 
 
 async def delete(request: web.Request, view: ServerView) -> web.StreamResponse:
@@ -840,11 +1129,15 @@ def _integer(value: str, param: str) -> Any:
 
 def _stored_routes(provider: str, root: str) -> tuple[PlainRoute, ...]:
     errors = openai_base.errors_for(provider)
-    one = f"{root}{ROUTE}/{{response_id}}"
+    many = f"{root}{ROUTE}"
+    one = f"{many}/{{response_id}}"
     return (
         PlainRoute(SURFACE, provider, "GET", one, retrieve, errors),
         PlainRoute(SURFACE, provider, "DELETE", one, delete, errors),
         PlainRoute(SURFACE, provider, "GET", f"{one}/input_items", input_items, errors),
+        PlainRoute(SURFACE, provider, "POST", f"{one}/cancel", cancel, errors),
+        PlainRoute(SURFACE, provider, "POST", f"{many}/input_tokens", count_input_tokens, errors),
+        PlainRoute(SURFACE, provider, "POST", f"{many}/compact", compact, errors),
     )
 
 
