@@ -205,6 +205,15 @@ def test_cancel_a_background_response(client: OpenAI) -> None:
     polled = client.responses.create(model=MODEL, input="stored hello", background=True)
     assert client.responses.retrieve(polled.id).status == "in_progress"
     assert client.responses.cancel(polled.id).status == "cancelled"
+    # A response continuing a cancelled one sees its input, not the output it never gave.
+    finished = client.responses.create(model=MODEL, input="stored hello")
+    after = {
+        previous: client.responses.input_tokens.count(
+            model=MODEL, input="next", previous_response_id=previous
+        ).input_tokens
+        for previous in (created.id, finished.id)
+    }
+    assert after[created.id] < after[finished.id]
 
 
 def test_cancel_refuses_a_plain_response_and_knows_no_unknown_one(client: OpenAI) -> None:

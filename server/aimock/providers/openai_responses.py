@@ -765,10 +765,12 @@ class Stored:
         messages: tuple[Message, ...],
         pending: bool = False,
         padded: bool = False,
+        asked: tuple[Message, ...] = (),
     ) -> None:
         self.response = response
         self.items = items
         self.messages = messages
+        self.asked = asked  # the conversation before its output (what a cancel leaves)
         self.stage = 0 if pending else len(PROGRESSION)
         self.padded = padded
 
@@ -795,6 +797,7 @@ class Stored:
             raise bad_request("Cannot cancel a synchronous response.")
         if self.stage < len(PROGRESSION):
             self.response = _pending(self.response, "cancelled")
+            self.messages = self.asked  # a response continuing it sees no output
             self.stage = len(PROGRESSION)
         return self.response
 
@@ -893,7 +896,14 @@ def keep(
     padded = bool(request.extras.get("obfuscation"))
     store.put(
         str(final["id"]),
-        Stored(final, listed, _continued(request, final), pending=pending, padded=padded),
+        Stored(
+            final,
+            listed,
+            _continued(request, final),
+            pending=pending,
+            padded=padded,
+            asked=request.messages,
+        ),
     )
 
 
