@@ -763,6 +763,7 @@ class Stored:
         response: dict[str, Any],
         items: list[dict[str, Any]],
         messages: tuple[Message, ...],
+        *,
         pending: bool = False,
         padded: bool = False,
         asked: tuple[Message, ...] = (),
