@@ -41,7 +41,8 @@ def family_of(app: web.Application, path: str, default: Route) -> Route:
     """The family nearest `path`, as a route that never rolls chaos: the one sharing the most
     leading segments with it, then with paths of the closest length (`/api/x` is Ollama's
     `/api/chat`'s, not Chroma's `/api/v2/...`), then `default`'s if it is among them
-    (OpenAI's under /v1), then the one with the most routes there; else `default`."""
+    (OpenAI's under /v1, and whenever only the first segment is shared), then the one with the
+    most routes there; else `default`."""
     wanted = segments(path)
     ranked: dict[ErrorDialect, list[Any]] = {}  # envelope -> [(shared, -distance), count, route]
     for fixed, route in app.get(FAMILIES, []):
@@ -61,6 +62,10 @@ def family_of(app: web.Application, path: str, default: Route) -> Route:
     if not ranked:
         return default
     top = max(held[0] for held in ranked.values())
+    if top[0] == 1 and default.errors in ranked:
+        # Only the first segment (`/v1`) in common: the length of one provider's deepest
+        # route there is no sign the path is that provider's.
+        return default
     nearest = {errors: held for errors, held in ranked.items() if held[0] == top}
     if default.errors in nearest:
         return default

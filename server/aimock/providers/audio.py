@@ -15,11 +15,13 @@ import math
 import struct
 import sys
 import wave
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aimock.fixtures.compiled import Reply, extensions
 from aimock.models.fixture import Fixture, Response
+from aimock.surface import Event, RawBody
 
 PCM_RATE = 24000  # OpenAI Realtime and Gemini Live's output rate, mono 16-bit little-endian
 PITCH_HZ = 440.0
@@ -317,3 +319,20 @@ def sniffed_type(audio: bytes) -> str:
     if audio.startswith(b"fLaC"):
         return SPEECH_TYPES["flac"]
     return SPEECH_TYPES["pcm"]
+
+
+# Bytes of audio a streamed piece carries (a token each, for pacing).
+PIECE_BYTES = 12_000
+
+
+def pieces(audio: GivenAudio, size: int = PIECE_BYTES) -> Iterator[Event]:
+    """Audio sent as it is made (the `raw` framing: chunked bytes), `size` bytes a piece."""
+    data = audio.data
+    for start in range(0, len(data), size):
+        yield Event(RawBody(data[start : start + size], audio.content_type), tokens=1)
+
+
+def collapse_pieces(events: Sequence[tuple[str | None, Any]]) -> Reply:
+    """A recorded raw audio stream back into its audio (record mode)."""
+    data = b"".join(piece for _, piece in events if isinstance(piece, bytes))
+    return Reply(kind="audio", extensions=extensions(GivenAudio(data, sniffed_type(data))))

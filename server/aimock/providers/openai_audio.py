@@ -6,7 +6,7 @@ Speech (endpoint kind `speech`) answers audio for the request's `input`, which i
 say, in the requested `response_format`: a WAV file, raw 24 kHz PCM16, silent MPEG-1 Layer III
 frames, or silent FLAC. Opus and AAC are not encoded (a 400 naming the format).
 The audio streams as the API's does: its bytes as they are made, over chunked transfer
-encoding (paced by the fixture's physics, a piece of `DELTA_BYTES` a token), or with
+encoding (paced by the fixture's physics, a piece of `audio.PIECE_BYTES` a token), or with
 `stream_format: sse` as `speech.audio.delta` events and a `speech.audio.done`.
 
 Transcriptions and translations (kinds `transcription` and `translation`) take a
@@ -40,11 +40,14 @@ from aimock.providers import openai_base
 from aimock.providers.audio import (
     MS_PER_CHARACTER,
     PCM_RATE,
+    PIECE_BYTES,
     SPEECH_TYPES,
     GivenAudio,
+    collapse_pieces,
     flac_silence,
     given_audio,
     mp3_silence,
+    pieces,
     sniffed_type,
     tone,
     wav,
@@ -76,8 +79,8 @@ GENERATED = ("mp3", "wav", "pcm", "flac")  # the formats the mock encodes itself
 MAX_INPUT_CHARS = 4096
 # The models that cannot stream speech as events (the API's 400).
 NO_SSE_MODELS = ("tts-1", "tts-1-hd")
-# Bytes of audio a `speech.audio.delta` event carries.
-DELTA_BYTES = 12_000
+# Bytes of audio a `speech.audio.delta` event carries: a raw piece's.
+DELTA_BYTES = PIECE_BYTES
 
 
 def parse_speech(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:
@@ -180,8 +183,7 @@ def stream_speech(
     audio = speech_audio(request, reply)
     data = audio.data
     if not request.extras.get("sse"):
-        for start in range(0, len(data), DELTA_BYTES):
-            yield Event(RawBody(data[start : start + DELTA_BYTES], audio.content_type), tokens=1)
+        yield from pieces(audio)
         return
     for start in range(0, len(data), DELTA_BYTES):
         piece = base64.b64encode(data[start : start + DELTA_BYTES]).decode("ascii")
@@ -196,16 +198,16 @@ def stream_speech(
 def collapse_speech(events: Sequence[tuple[str | None, Any]]) -> Reply:
     """A recorded speech stream (raw bytes, or `sse` events) back into its audio (record
     mode)."""
-    pieces = []
+    if any(isinstance(data, bytes) for _, data in events):
+        return collapse_pieces(events)
+    found = []
     for _, data in events:
-        if isinstance(data, bytes):
-            pieces.append(data)
-        elif isinstance(data, dict) and data.get("type") == "speech.audio.delta":
+        if isinstance(data, dict) and data.get("type") == "speech.audio.delta":
             audio = data.get("audio")
             if isinstance(audio, str):
                 with contextlib.suppress(binascii.Error, ValueError):
-                    pieces.append(base64.b64decode(audio))
-    audio = b"".join(pieces)
+                    found.append(base64.b64decode(audio))
+    audio = b"".join(found)
     return Reply(kind="audio", extensions=extensions(GivenAudio(audio, sniffed_type(audio))))
 
 
