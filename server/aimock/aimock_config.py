@@ -3,7 +3,8 @@
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
 the `mcp` section becomes one MCP server (see `_mcp`), the `a2a` section A2A agents (see
-`_a2a`), the `vector` section vector collections (see `_vector`). Every translation from
+`_a2a`), the `vector` section vector collections (see `_vector`), and `auth.apiKeys` the
+inbound API keys. Every translation from
 AIMock's shapes into ours lives in this module; the models know nothing of AIMock's file.
 
 `services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from aimock.auth import InboundKeys
 from aimock.models.base import first_problem
 from aimock.models.fixture import ChaosRates
 from aimock.models.services import a2a, mcp, vector
@@ -31,7 +33,7 @@ from aimock.recording.options import RecordOptions
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("aimock.models.stack")
-PENDING_SECTIONS = ("agui", "auth")
+PENDING_SECTIONS = ("agui",)
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = (
     "fixtures",
@@ -74,6 +76,8 @@ class AimockConfig:
     record: RecordOptions | None = None
     # Service sections by key (`mcp`, `a2a`, `vector`): they replace the stack spec's.
     sections: dict[str, BaseModel] = field(default_factory=dict)
+    # `auth.apiKeys`: the inbound API keys (AIMOCK_API_KEYS, when set, wins, as in AIMock).
+    api_keys: InboundKeys | None = None
 
 
 def _typed(
@@ -137,10 +141,25 @@ def load(path: Path) -> AimockConfig:
         translated = translate(data, path)
         if translated is not None:
             config.sections[key] = translated
+    if data.get("auth") is not None:
+        config.api_keys = _api_keys(data["auth"], path)
     for section in PENDING_SECTIONS:
         if section in data:
             log.warning("%s: the %r section is not served by this version yet", path, section)
     return config
+
+
+def _api_keys(auth: Any, path: Path) -> InboundKeys:
+    """AIMock's `auth: {apiKeys: [...]}`."""
+    if not isinstance(auth, dict):
+        raise ConfigError(f"{path}: auth: expected an object")
+    keys = auth.get("apiKeys")
+    if not isinstance(keys, list):
+        raise ConfigError(f"{path}: auth.apiKeys: expected an array of keys")
+    try:
+        return InboundKeys(keys, "auth.apiKeys")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def _check_services(data: dict[str, Any], path: Path) -> None:

@@ -157,6 +157,14 @@ def _parser() -> argparse.ArgumentParser:
         "(env AIMOCK_OPEN_CONTROL=1)",
     )
 
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an inbound API key (repeatable): a request without one of them is refused with "
+        "its provider's own 401 (env AIMOCK_API_KEYS, comma-separated)",
+    )
     _add_tls_flags(serve)
     _add_record_flags(serve)
 
@@ -685,6 +693,7 @@ def serve(args: argparse.Namespace) -> int:
     config_chaos = None
     config_sections = {}
     config_record = None
+    config_keys = None
     replay_speed = args.replay_speed
     if args.config is not None:
         try:
@@ -701,6 +710,7 @@ def serve(args: argparse.Namespace) -> int:
         config_chaos = config.chaos
         config_sections = config.sections
         config_record = config.record
+        config_keys = config.api_keys
         replay_speed = replay_speed if replay_speed is not None else config.replay_speed
     host = host if host is not None else DEFAULT_HOST
     port = port if port is not None else DEFAULT_PORT
@@ -734,7 +744,12 @@ def serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
+    api_keys = _api_keys(args.api_key, config_keys)
+    if isinstance(api_keys, str):
+        print(f"error: {api_keys}", file=sys.stderr)
+        return 2
     options = ServeOptions(
+        api_keys=api_keys,  # type: ignore[arg-type]
         paths=tuple(paths),
         strict=strict,
         profile=args.profile,
@@ -771,6 +786,21 @@ def serve(args: argparse.Namespace) -> int:
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded, tls=served_tls)
 
 
+def _api_keys(flags: list[str], configured: Any) -> object:
+    """The inbound keys: `--api-key` flags, else AIMOCK_API_KEYS, else aimock.json's `auth`
+    (None: the stack spec decides); or why they are refused."""
+    from aimock import auth
+
+    try:
+        if flags:
+            return auth.InboundKeys(flags, "--api-key")
+        if auth.ENVIRONMENT in os.environ:
+            return auth.from_environment(os.environ[auth.ENVIRONMENT])
+    except ValueError as exc:
+        return str(exc)
+    return configured
+
+
 def inventory(state: Any, application: Any, tls: Any = None) -> str:
     """What the server serves besides its fixtures, for the second ready line: surfaces,
     each service's named items, chaos, the record mode, the control API's guard, TLS."""
@@ -790,6 +820,8 @@ def inventory(state: Any, application: Any, tls: Any = None) -> str:
     recorder = application.get(RECORDER)
     if recorder is not None:
         parts.append(f"{recorder.options.mode} mode")
+    if settings.api_keys is not None:
+        parts.append(f"inbound API keys ({len(settings.api_keys)})")
     token = settings.admin_token is not None
     parts.append("control API behind an admin token" if token else "control API without a token")
     parts.append(tls.describe() if tls is not None else "plain HTTP (no TLS)")

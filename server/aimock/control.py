@@ -366,6 +366,7 @@ ROUTE = Route(
     journal=False,
     cors=False,
     log_level=logging.DEBUG,
+    guarded=False,  # its own token guards it; probes stay open
 )
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

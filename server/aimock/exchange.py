@@ -70,6 +70,8 @@ class Route:
     # The level of the request's log line: the control API's (probes every few seconds in a
     # cluster) is DEBUG.
     log_level: int = logging.INFO
+    # Whether the inbound API keys (`aimock.auth`) guard it: the control API has its token.
+    guarded: bool = True
 
 
 class Miss(Exception):
@@ -259,6 +261,11 @@ async def serve(request: web.Request, route: Route, handler: Handler) -> web.Str
 async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
     """The handler's answer, or the route's error answer for whatever it raised."""
     route = exchange.route
+    keys = exchange.state.settings.api_keys
+    if keys is not None and route.guarded:
+        given = keys.refusal(exchange.context.headers, exchange.request.query)
+        if given is not None:
+            return error_response(route.errors, route.errors.unauthorized(given))
     try:
         if route.chaos == "before" and (found := exchange.roll()) is not None:
             await exchange.suffer(found)

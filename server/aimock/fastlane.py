@@ -111,6 +111,9 @@ class FastLane:
             else NO_QUERY
         )
         context = context_of(head.headers, query, secure=self._secure)
+        keys = state.settings.api_keys
+        if keys is not None and keys.refusal(head.headers, query) is not None:
+            return None  # the full path refuses it, in the provider's words
         server_rates = state.chaos_for(context.test_id)
         if not chaos.quiet(head.headers, None, server_rates, state.chaos_policies):
             return None

@@ -55,7 +55,19 @@ def redact_query(path: str) -> str:
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if is_secret(k) else v) for k, v in headers.items()}
+    return {k: _redacted_header(k, v) for k, v in headers.items()}
+
+
+# A browser's OpenAI Realtime socket offers its key as a subprotocol (`aimock.auth`).
+_KEY_PROTOCOL = re.compile(r"openai-insecure-api-key\.[^,\s]*")
+
+
+def _redacted_header(name: str, value: str) -> str:
+    if is_secret(name):
+        return REDACTED
+    if name.lower() == "sec-websocket-protocol":
+        return _KEY_PROTOCOL.sub(f"openai-insecure-api-key.{REDACTED}", value)
+    return value
 
 
 def redact_body(body: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 from pydantic import BaseModel
 
+from aimock.auth import InboundKeys
 from aimock.chaos import ActivePolicy, activate
 from aimock.fixtures.compiled import PROFILES, Extend, ServerDefaults
 from aimock.fixtures.loading import FixtureSet, SourcedFixture
@@ -66,6 +67,9 @@ class ServeOptions:
     # HTTPS and WSS (`--tls`, `--tls-cert`..., `MockServer(tls=...)`); None: the stack spec's
     # `tls` decides (`aimock.tls.wanted`). Read at start, like the bound address.
     tls: TLSOptions | None = None
+    # Inbound API keys (`--api-key`, `AIMOCK_API_KEYS`, aimock.json's `auth`); None: the
+    # stack spec's `apiKeys` decide.
+    api_keys: InboundKeys | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class Settings:
     openai_prefixes: tuple[str, ...] = ()
     # Every service's section (`mcp`, `a2a`, `vector`...), by key; read with `section()`.
     sections: Mapping[str, BaseModel] = field(default_factory=dict)
+    # The keys a request must carry one of (`aimock.auth`); None: no key is asked for.
+    api_keys: InboundKeys | None = None
 
     def serves(self, surface: str, provider: str) -> bool:
         return self.surfaces is None or surface in self.surfaces or provider in self.surfaces
@@ -120,6 +126,9 @@ def resolve(options: ServeOptions, stack: StackSpec | None) -> Settings:
             dict.fromkeys((*options.openai_prefixes, *(spec.openai_prefixes or ())))
         ),
         sections=_sections(options, spec),
+        api_keys=options.api_keys
+        if options.api_keys is not None
+        else (InboundKeys(spec.api_keys, "spec.apiKeys") if spec.api_keys else None),
     )
 
 

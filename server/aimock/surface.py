@@ -92,6 +92,12 @@ class RenderOptions:
     chunk_size: int = 20
 
 
+def default_unauthorized(given: bool) -> ErrorInfo:
+    """The refusal of a protocol without words of its own for it: 401 `invalid_api_key`."""
+    message = "Invalid API key" if given else "Missing API key"
+    return ErrorInfo(401, message, type="authentication_error", code="invalid_api_key")
+
+
 @dataclass(frozen=True)
 class ErrorDialect:
     """How a protocol family spells an error: its body and any headers that go with it."""
@@ -100,6 +106,10 @@ class ErrorDialect:
     headers: Callable[[ErrorInfo], dict[str, str]] = lambda info: {}
     # The status that says "overloaded, try later" on this wire (Anthropic's is 529).
     overloaded_status: int = 503
+    # The refusal of a request without a configured inbound API key (`aimock.auth`), given
+    # whether it sent a wrong one (True) or none (False): each provider's own status, type
+    # and words.
+    unauthorized: Callable[[bool], ErrorInfo] = default_unauthorized
 
 
 @dataclass(frozen=True)

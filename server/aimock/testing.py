@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from aimock import reloading
+from aimock.auth import InboundKeys
 from aimock.fixtures.loading import FixtureSet, SourcedFixture, load_paths
 from aimock.models.fixture import Fixture
 from aimock.state import STATE, ServeOptions, ServerState
@@ -50,6 +51,7 @@ class MockServer:
         port: int = 0,
         profile: str | None = None,
         tls: bool | TLSOptions | None = None,
+        api_keys: Sequence[str] | None = None,
     ) -> None:
         # None: as the fixture paths' stack spec says (its `tls`), like `aimock serve -f`.
         options = TLSOptions(enabled=tls) if isinstance(tls, bool) else tls
@@ -59,6 +61,8 @@ class MockServer:
             profile=profile,
             host=host,
             tls=options,
+            # Inbound API keys (`aimock.auth`); None: the stack spec's `apiKeys` decide.
+            api_keys=InboundKeys(api_keys, "api_keys") if api_keys is not None else None,
         )
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None

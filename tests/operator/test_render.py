@@ -230,6 +230,18 @@ def test_spec_sets_image_replicas_resources_scheduling_and_admin_token() -> None
     assert rendered.generated_token_secret is None
 
 
+def test_inbound_api_keys_come_from_their_secret() -> None:
+    rendered = render(stack_body(apiKeysSecret="mock-keys"))
+    env = pod_spec(rendered)["containers"][0]["env"]
+    assert env == [
+        ADMIN_TOKEN_ENV,
+        {
+            "name": "AIMOCK_API_KEYS",
+            "valueFrom": {"secretKeyRef": {"name": "mock-keys", "key": "keys"}},
+        },
+    ]
+
+
 # --- the admin token ---------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimock.models.stack import StackSpec
-from aimock_operator.render import admin_token, names, recording, tls
+from aimock_operator.render import admin_token, api_keys, names, recording, tls
 from aimock_operator.render.errors import SpecError
 
 SCHEDULING_KEYS = ("nodeSelector", "tolerations", "affinity")
@@ -53,7 +53,8 @@ def _probe(path: str, period: int, secure: bool = False) -> dict[str, Any]:
 
 def _env(spec: StackSpec, stack: str) -> list[dict[str, Any]]:
     recorder = recording.env(spec.record) if spec.record else []
-    return [*recorder, admin_token.env(stack, spec)]
+    keys = [api_keys.env(spec.api_keys_secret)] if spec.api_keys_secret else []
+    return [*recorder, admin_token.env(stack, spec), *keys]
 
 
 def container(spec: StackSpec, image: str, *, stack: str, namespace: str) -> dict[str, Any]:

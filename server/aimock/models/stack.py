@@ -19,6 +19,7 @@ from pydantic import (
     NonNegativeFloat,
     NonNegativeInt,
     PositiveInt,
+    StringConstraints,
     create_model,
 )
 from pydantic.alias_generators import to_camel
@@ -263,6 +264,17 @@ class StackBase(SpecModel):
         None,
         description="Secret whose `token` key guards the control API; unset, the operator "
         "generates `<stack>-admin-token`.",
+    )
+    api_keys: list[Annotated[str, StringConstraints(min_length=1, max_length=4096)]] | None = Field(
+        None,
+        description="Inbound API keys: a request without one of them is refused with its "
+        "provider's own 401 (in a cluster, prefer apiKeysSecret: a spec is not secret).",
+        max_length=1000,
+    )
+    api_keys_secret: str | None = Field(
+        None,
+        description="Secret whose `keys` key (comma-separated) holds the inbound API keys "
+        "(Kubernetes only; the pods read it as AIMOCK_API_KEYS).",
     )
     record: RecordSpec | None = Field(
         None,

@@ -90,7 +90,14 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return headers
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers, overloaded_status=529)
+def unauthorized(given: bool) -> ErrorInfo:
+    message = "invalid x-api-key" if given else "x-api-key header is required"
+    return ErrorInfo(401, message, type="authentication_error")
+
+
+ERRORS = ErrorDialect(
+    body=error_body, headers=error_headers, overloaded_status=529, unauthorized=unauthorized
+)
 
 
 # --------------------------------------------------------------------------- request

@@ -40,6 +40,7 @@ EXCEPTIONS = frozenset(
         "ModelNotReadyException",
         "ModelStreamErrorException",
         "ServiceQuotaExceededException",
+        "MissingAuthenticationTokenException",
     }
 )
 
@@ -74,7 +75,21 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return {"x-amzn-ErrorType": exception_name(info), "x-amzn-RequestId": ids.uuid4()}
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+def unauthorized(given: bool) -> ErrorInfo:
+    """AWS's refusals of a request signed with an access key id it does not know, or not
+    signed at all: both 403."""
+    if given:
+        return ErrorInfo(
+            403,
+            "The security token included in the request is invalid.",
+            type="UnrecognizedClientException",
+        )
+    return ErrorInfo(
+        403, "Missing Authentication Token", type="MissingAuthenticationTokenException"
+    )
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, unauthorized=unauthorized)
 
 
 def answer_headers(request: CanonicalRequest) -> dict[str, str]:

@@ -67,7 +67,16 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"error": {"code": code or "InternalServiceError", "message": info.message}}
 
 
-ERRORS = ErrorDialect(body=error_body)
+def unauthorized(given: bool) -> ErrorInfo:
+    del given
+    return ErrorInfo(
+        401,
+        "The API key or AK/SK in the request is missing or invalid.",
+        code="AuthenticationError",
+    )
+
+
+ERRORS = ErrorDialect(body=error_body, unauthorized=unauthorized)
 
 
 @dataclass(frozen=True, slots=True)

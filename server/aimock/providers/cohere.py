@@ -106,7 +106,11 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return {}
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+def unauthorized(given: bool) -> ErrorInfo:
+    return ErrorInfo(401, "invalid api token" if given else "no api key supplied")
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, unauthorized=unauthorized)
 
 
 def invalid(message: str, param: str | None = None) -> ProtocolError:

@@ -99,7 +99,15 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"detail": {"status": info.code or "invalid_request", "message": info.message}}
 
 
-ERRORS = ErrorDialect(body=error_body)
+def unauthorized(given: bool) -> ErrorInfo:
+    if given:
+        return ErrorInfo(401, "Invalid API key", code="invalid_api_key")
+    return ErrorInfo(
+        401, "Please provide an API key in the xi-api-key header.", code="needs_authorization"
+    )
+
+
+ERRORS = ErrorDialect(body=error_body, unauthorized=unauthorized)
 
 
 def _invalid(param: str, message: str, kind: str = "value_error") -> ProtocolError:

@@ -74,7 +74,16 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"detail": info.message}
 
 
-ERRORS = ErrorDialect(body=error_body)
+def unauthorized(given: bool) -> ErrorInfo:
+    message = (
+        "Invalid credentials"
+        if given
+        else "No credentials provided: use 'Authorization: Key <key>'"
+    )
+    return ErrorInfo(401, message)
+
+
+ERRORS = ErrorDialect(body=error_body, unauthorized=unauthorized)
 
 
 @dataclass(frozen=True, slots=True)

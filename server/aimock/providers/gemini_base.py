@@ -146,7 +146,24 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"error": error}
 
 
-ERRORS = ErrorDialect(body=error_body)
+def unauthorized(given: bool) -> ErrorInfo:
+    """The Gemini API's refusals: a key it does not know is a 400 `API_KEY_INVALID`, no key a
+    403 (Google answers neither with a 401)."""
+    if given:
+        return ErrorInfo(
+            400,
+            "API key not valid. Please pass a valid API key.",
+            code="API_KEY_INVALID",
+            metadata={"service": "generativelanguage.googleapis.com"},
+        )
+    return ErrorInfo(
+        403,
+        "Method doesn't allow unregistered callers (callers without established identity). "
+        "Please use API Key or other form of API consumer identity to call this API.",
+    )
+
+
+ERRORS = ErrorDialect(body=error_body, unauthorized=unauthorized)
 
 
 # --------------------------------------------------------------------------- field access

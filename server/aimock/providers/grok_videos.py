@@ -62,7 +62,12 @@ def error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"code": code, "error": info.message}
 
 
-ERRORS = ErrorDialect(body=error_body)
+def unauthorized(given: bool) -> ErrorInfo:
+    message = "Incorrect API key provided." if given else "No API key provided."
+    return ErrorInfo(401, message, code="unauthenticated")
+
+
+ERRORS = ErrorDialect(body=error_body, unauthorized=unauthorized)
 
 
 def parse(body: Any, context: RequestContext, params: Mapping[str, str]) -> CanonicalRequest:

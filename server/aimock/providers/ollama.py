@@ -102,7 +102,12 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return {}
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+def unauthorized(given: bool) -> ErrorInfo:
+    del given
+    return ErrorInfo(401, "unauthorized")
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, unauthorized=unauthorized)
 
 
 # --------------------------------------------------------------------------- request

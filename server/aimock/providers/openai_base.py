@@ -69,7 +69,25 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     }
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+def unauthorized(given: bool) -> ErrorInfo:
+    """OpenAI's 401s: a wrong key, or none."""
+    if given:
+        return ErrorInfo(
+            401,
+            "Incorrect API key provided. You can find your API keys at "
+            "https://platform.openai.com/account/api-keys.",
+            type="invalid_request_error",
+            code="invalid_api_key",
+        )
+    return ErrorInfo(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization "
+        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        type="invalid_request_error",
+    )
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, unauthorized=unauthorized)
 
 
 def azure_error_body(info: ErrorInfo) -> dict[str, Any]:
@@ -85,7 +103,21 @@ def azure_error_body(info: ErrorInfo) -> dict[str, Any]:
     return body
 
 
-AZURE_ERRORS = ErrorDialect(body=azure_error_body, headers=error_headers)
+def azure_unauthorized(given: bool) -> ErrorInfo:
+    """Azure OpenAI's 401, the same for a wrong key and none."""
+    del given
+    return ErrorInfo(
+        401,
+        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+        "provide a valid key for an active subscription and use a correct regional API "
+        "endpoint for your resource.",
+        code="401",
+    )
+
+
+AZURE_ERRORS = ErrorDialect(
+    body=azure_error_body, headers=error_headers, unauthorized=azure_unauthorized
+)
 
 
 def openrouter_error_body(info: ErrorInfo) -> dict[str, Any]:
@@ -101,7 +133,13 @@ def openrouter_error_body(info: ErrorInfo) -> dict[str, Any]:
     return {"error": error}
 
 
-OPENROUTER_ERRORS = ErrorDialect(body=openrouter_error_body, headers=error_headers)
+def openrouter_unauthorized(given: bool) -> ErrorInfo:
+    return ErrorInfo(401, "User not found." if given else "No auth credentials found")
+
+
+OPENROUTER_ERRORS = ErrorDialect(
+    body=openrouter_error_body, headers=error_headers, unauthorized=openrouter_unauthorized
+)
 
 # What the openai SDK (and most OpenAI-compatible clients) read to find the service; the
 # Azure client reads its own three.

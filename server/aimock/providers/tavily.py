@@ -86,7 +86,12 @@ def error_headers(info: ErrorInfo) -> dict[str, str]:
     return {}
 
 
-ERRORS = ErrorDialect(body=error_body, headers=error_headers)
+def unauthorized(given: bool) -> ErrorInfo:
+    del given
+    return ErrorInfo(401, "Unauthorized: missing or invalid API key.")
+
+
+ERRORS = ErrorDialect(body=error_body, headers=error_headers, unauthorized=unauthorized)
 
 
 def invalid(message: str) -> ProtocolError:

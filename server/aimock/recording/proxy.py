@@ -28,6 +28,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from aimock import auth
 from aimock.canonical import CanonicalRequest
 from aimock.exchange import Exchange
 from aimock.fixtures.compiled import Reply, ReplyError
@@ -80,6 +81,8 @@ DECODERS = {
     "json-array": jsonarray.decode,
     "raw": raw.decode,
 }
+# The headers that carry a client's key to the mock when inbound keys are on.
+INBOUND_CREDENTIALS = frozenset({"authorization", *auth.KEY_HEADERS})
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
 # How a key from AIMOCK_PROVIDER_<NAME>_KEY travels, per provider (Bearer otherwise).
 KEY_HEADERS = {"anthropic": "x-api-key", "azure": "api-key", "gemini": "x-goog-api-key"}
@@ -123,14 +126,18 @@ class Recorder:
                 )
             )
         request = exchange.request
-        url = base.rstrip("/") + request.path_qs
+        # With inbound keys on, the client's credential is one of the mock's keys, not the
+        # provider's: it stays here, and the provider's own key (if configured) goes instead.
+        inbound = exchange.state.settings.api_keys is not None
+        target = request.rel_url.without_query_params("key") if inbound else request.rel_url
+        url = base.rstrip("/") + str(target)
         started = time.perf_counter()
         exchange.entry.source = "proxy"
         try:
             upstream = await self.session().request(
                 request.method,
                 url,
-                headers=_forwarded(request, name, self.options.keys.get(name)),
+                headers=_forwarded(request, name, self.options.keys.get(name), inbound),
                 data=raw,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -276,11 +283,18 @@ def _relayed(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
     return [(k, v) for k, v in upstream.headers.items() if k.lower() not in NOT_RELAYED]
 
 
-def _forwarded(request: web.Request, provider: str, key: str | None) -> list[tuple[str, str]]:
+def _forwarded(
+    request: web.Request, provider: str, key: str | None, inbound: bool = False
+) -> list[tuple[str, str]]:
+    """The headers relayed upstream: the client's, less the transport's and ours (and, with
+    inbound keys on, the credential it gave the mock), plus the provider's key if set."""
+    kept = INBOUND_CREDENTIALS if inbound else frozenset()
     headers = [
         (key, value)
         for key, value in request.headers.items()
-        if key.lower() not in NOT_FORWARDED and not key.lower().startswith("x-aimock-")
+        if key.lower() not in NOT_FORWARDED
+        and not key.lower().startswith("x-aimock-")
+        and key.lower() not in kept
     ]
     key = key or os.environ.get(f"AIMOCK_PROVIDER_{provider.upper()}_KEY")
     sent = {name.lower() for name, _ in headers}

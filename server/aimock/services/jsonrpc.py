@@ -158,4 +158,9 @@ def _error_body(info: ErrorInfo) -> dict[str, Any]:
 
 # How the request path answers for a JSON-RPC service (a chaos drop, a fault of ours): an
 # error object with no id, under the HTTP status of the failure.
-ERRORS = ErrorDialect(body=_error_body)
+def _error_headers(info: ErrorInfo) -> dict[str, str]:
+    # A 401 says how to authenticate (MCP's HTTP transport and A2A ask for a bearer token).
+    return {"WWW-Authenticate": 'Bearer realm="aimock"'} if info.status == 401 else {}
+
+
+ERRORS = ErrorDialect(body=_error_body, headers=_error_headers)
