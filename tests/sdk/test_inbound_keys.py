@@ -22,6 +22,7 @@ import httpx2
 import ollama
 import openai
 import pytest
+import websockets
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from elevenlabs import ElevenLabs
@@ -303,3 +304,21 @@ def test_record_mode_keeps_the_mocks_key_from_the_provider(
         assert "authorization" not in relayed["headers"]  # type: ignore[operator]
     recorded = "".join(path.read_text() for path in (folder / "recorded").rglob("*.json"))
     assert "Hi, authenticated." in recorded and KEY not in recorded
+
+
+async def test_a_realtime_socket_needs_a_key_too(server: ServerProcess) -> None:
+    wrong = openai.AsyncOpenAI(base_url=server.base_url, api_key=WRONG, max_retries=0)
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with wrong.realtime.connect(model="gpt-realtime"):
+            pass
+    assert refused.value.response.status_code == 401
+    await wrong.close()
+    right = openai.AsyncOpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
+    async with right.realtime.connect(model="gpt-realtime") as connection:
+        assert json.loads(await connection.recv_bytes())["type"] == "session.created"
+    await right.close()
+    # A browser cannot set headers: it offers the key as a subprotocol.
+    url = server.url.replace("http", "ws") + "/v1/realtime?model=gpt-realtime"
+    protocols: Any = ["realtime", f"openai-insecure-api-key.{KEY}"]
+    async with websockets.connect(url, subprotocols=protocols) as socket:
+        assert json.loads(await socket.recv())["type"] == "session.created"
