@@ -157,7 +157,9 @@ def begin(
     recorder may relay what is unknown here) and select its fixture (the journal entry
     learns model and fixture); or the answer already, when a one-shot error was queued."""
     body: Any
-    if surface.body == "multipart":  # an upload (the fast lane never takes one)
+    if surface.body == "multipart" or (
+        surface.body == "either" and content_type.lower().startswith("multipart/")
+    ):  # an upload (the fast lane never takes one)
         body = parse_form(raw, content_type)
         entry.body = body.describe()
     else:

@@ -121,6 +121,7 @@ class RawBody:
     content_type: str
 
 
+BodyKind = Literal["json", "multipart", "either"]
 Parse = Callable[[Any, RequestContext, Mapping[str, str]], CanonicalRequest]
 Render = Callable[[CanonicalRequest, Reply, RenderOptions], dict[str, Any] | RawBody]
 StreamRender = Callable[[CanonicalRequest, Reply, RenderOptions], Iterable[Event]]
@@ -169,9 +170,10 @@ class Surface:
     decode: Decode | None = None
     headers: SuccessHeaders | None = None
     candidates: Candidates | None = None
-    # What the request body is: JSON (parsed with orjson), or multipart/form-data (an upload:
-    # `parse` then gets an `aimock.multipart.Form`). The fast lane takes only JSON bodies.
-    body: Literal["json", "multipart"] = "json"
+    # What the request body is: JSON (parsed with orjson), multipart/form-data (an upload:
+    # `parse` then gets an `aimock.multipart.Form`), or either, as its Content-Type says (a
+    # route the API takes both ways). The fast lane takes only JSON bodies.
+    body: BodyKind = "json"
     recall: Recall | None = None
     remember: Remember | None = None
 

@@ -388,9 +388,10 @@ def test_derived_job_errors(server: ServerProcess) -> None:
         "video as text": httpx.post(
             f"{base}/videos/edits", files={"prompt": (None, "x"), "video": (None, done.id)}
         ),
-        "remix not JSON": httpx.post(
-            f"{base}/videos/{done.id}/remix", files={"prompt": (None, "night remix")}
+        "JSON video not an object": httpx.post(
+            f"{base}/videos/edits", json={"prompt": "x", "video": done.id}
         ),
+        "JSON without video": httpx.post(f"{base}/videos/edits", json={"prompt": "x"}),
         "remix prompt not text": httpx.post(f"{base}/videos/{done.id}/remix", json={"prompt": 1}),
         "remix no body": httpx.post(f"{base}/videos/{done.id}/remix", json={}),
     }
@@ -399,7 +400,8 @@ def test_derived_job_errors(server: ServerProcess) -> None:
         "no video": (400, "video"),
         "no seconds": (400, "seconds"),
         "video as text": (400, "video"),
-        "remix not JSON": (400, None),
+        "JSON video not an object": (400, "video"),
+        "JSON without video": (400, "video"),
         "remix prompt not text": (400, "prompt"),
         "remix no body": (400, "prompt"),
     }
@@ -407,6 +409,27 @@ def test_derived_job_errors(server: ServerProcess) -> None:
         error = answer.json()["error"]
         assert (answer.status_code, error["param"]) == expected[name], name
         assert error["type"] == "invalid_request_error", name
+
+
+def test_derived_jobs_as_the_api_takes_them_besides_the_sdk(server: ServerProcess) -> None:
+    """The API takes a remix as a form too, and edits and extensions as JSON naming the
+    video by id (`{"video": {"id": ...}}`): the SDK sends the other ways."""
+    client = OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    done = client.videos.create_and_poll(prompt="a cat surfing", seconds="8")
+    base = server.base_url
+    remix = httpx.post(f"{base}/videos/{done.id}/remix", files={"prompt": (None, "night remix")})
+    edit = httpx.post(
+        f"{base}/videos/edits", json={"prompt": "edit in sepia", "video": {"id": done.id}}
+    )
+    extend = httpx.post(
+        f"{base}/videos/extensions",
+        json={"prompt": "extend the wave", "seconds": "4", "video": {"id": done.id}},
+    )
+    for answer in (remix, edit, extend):
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["remixed_from_video_id"] == done.id
+    assert extend.json()["seconds"] == "12"
+    assert client.videos.poll(extend.json()["id"]).status == "completed"
 
 
 def test_characters(server: ServerProcess) -> None:

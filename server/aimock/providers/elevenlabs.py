@@ -36,7 +36,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -60,6 +60,7 @@ from aimock.providers.audio import (
 )
 from aimock.providers.common import expect_object, slices
 from aimock.surface import (
+    BodyKind,
     ErrorDialect,
     ErrorInfo,
     Event,
@@ -867,7 +868,7 @@ def _surface(
     endpoint: str,
     framing: Framing = "ndjson",
     headers: SuccessHeaders | None = None,
-    body: Literal["json", "multipart"] = "json",
+    body: BodyKind = "json",
 ) -> Surface:
     return Surface(
         name=name,

@@ -22,7 +22,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
@@ -42,6 +42,7 @@ from aimock.providers.jobs import (
     video_plan,
 )
 from aimock.surface import (
+    BodyKind,
     ErrorInfo,
     ProtocolError,
     Provider,
@@ -158,8 +159,9 @@ def parse_create(
 def parse_remix(
     body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
 ) -> CanonicalRequest:
-    """`POST /videos/{video_id}/remix`, JSON `{prompt}`; `recall` completes it from the source."""
-    prompt = _prompt(expect_object(body).get("prompt"))
+    """`POST /videos/{video_id}/remix`, `{prompt}` (JSON, or a form); `recall` completes it
+    from the source."""
+    prompt = _prompt(_fields(body).get("prompt"))
     return _job_request(
         prompt,
         DEFAULT_MODEL,
@@ -201,10 +203,31 @@ def clip_seconds(data: bytes) -> float | None:
     return duration / timescale if timescale else None
 
 
-def _source(form: Form) -> dict[str, Any]:
-    """The `video` of an edit or extension: a kept video's id (`video[id]`, the SDK's way of
-    putting `{"id": ...}` in a form) or an uploaded file (described, as `input_reference` is,
-    with its duration when it is an MP4 that says it)."""
+def _fields(body: Any) -> Mapping[str, Any]:
+    """A body the API takes either way: its form's text fields, or its JSON object."""
+    if isinstance(body, Form):
+        return dict(body.fields)
+    return expect_object(body)
+
+
+def _source(body: Any) -> dict[str, Any]:
+    """The `video` of an edit or extension: a kept video's id (JSON `{"id": ...}`, or
+    `video[id]`, the SDK's way of putting it in a form) or an uploaded file (described, as
+    `input_reference` is, with its duration when it is an MP4 that says it)."""
+    if not isinstance(body, Form):
+        video = expect_object(body).get("video")
+        if video is None:
+            raise missing("video")
+        video_id = video.get("id") if isinstance(video, dict) else None
+        if not isinstance(video_id, str):
+            raise bad_request(
+                "Invalid 'video': expected an object with a string 'id'.",
+                param="video",
+                code="invalid_type",
+            )
+        not_blank(video_id, "video.id")
+        return {SOURCE: video_id, SOURCE_PARAM: "video"}
+    form = body
     video_id = form.get("video[id]")
     if video_id is not None:
         not_blank(video_id, "video.id")
@@ -224,26 +247,26 @@ def _source(form: Form) -> dict[str, Any]:
 def parse_edit(
     body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
 ) -> CanonicalRequest:
-    """`POST /videos/edits`, the SDK's form: `prompt`, `video`."""
+    """`POST /videos/edits`: `prompt`, `video` (the SDK's form, or JSON)."""
     del params
-    form = _form(body)
-    prompt = _prompt(form.get("prompt"))
-    return _job_request(prompt, DEFAULT_MODEL, context, provider, **_source(form))
+    prompt = _prompt(_fields(body).get("prompt"))
+    return _job_request(prompt, DEFAULT_MODEL, context, provider, **_source(body))
 
 
 def parse_extend(
     body: Any, context: RequestContext, params: Mapping[str, str], provider: str = "openai"
 ) -> CanonicalRequest:
-    """`POST /videos/extensions`, the SDK's form: `prompt`, `seconds` (the extension's), `video`.
-    An uploaded MP4's duration is added to the extension's (a kept video's by `recall`)."""
+    """`POST /videos/extensions`: `prompt`, `seconds` (the extension's), `video` (the SDK's
+    form, or JSON). An uploaded MP4's duration is added to the extension's (a kept video's by
+    `recall`)."""
     del params
-    form = _form(body)
-    prompt = _prompt(form.get("prompt"))
-    seconds = form.get("seconds")
+    fields = _fields(body)
+    prompt = _prompt(fields.get("prompt"))
+    seconds = fields.get("seconds")
     if seconds is None:
         raise missing("seconds")
     seconds = _choice(seconds, "seconds", EXTEND_SECONDS, "4")
-    source = _source(form)
+    source = _source(body)
     clip = source.get("video_seconds")
     if isinstance(clip, float):
         seconds = _total(clip, seconds)
@@ -438,7 +461,7 @@ async def get_character(request: web.Request, view: ServerView) -> web.StreamRes
 
 
 def _creation(
-    route: str, parse: openai_base.ProviderParse, body: Literal["json", "multipart"] = "multipart"
+    route: str, parse: openai_base.ProviderParse, body: BodyKind = "multipart"
 ) -> Surface:
     """A route that starts a job: matched through the pipeline, its job kept by `remember`,
     its source (a remix, edit or extension) found by `recall`."""
@@ -461,9 +484,10 @@ PROVIDER = Provider(
     name=NAME,
     surfaces=(
         _creation("/videos", parse_create),
-        _creation("/videos/{video_id}/remix", parse_remix, body="json"),
-        _creation("/videos/edits", parse_edit),
-        _creation("/videos/extensions", parse_extend),
+        # The API takes these as JSON or as a form (the SDK sends remix JSON, the others forms).
+        _creation("/videos/{video_id}/remix", parse_remix, body="either"),
+        _creation("/videos/edits", parse_edit, body="either"),
+        _creation("/videos/extensions", parse_extend, body="either"),
     ),
     routes=openai_store.openai_routes(
         NAME,
