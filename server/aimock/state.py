@@ -220,6 +220,10 @@ class ServerState:
     def max_body_bytes(self) -> int:
         return self.settings.max_body_bytes
 
+    @property
+    def chunk_size(self) -> int:
+        return self.settings.defaults.chunk_size
+
     def keep(self, key: str, make: Callable[[], T]) -> T:
         """What is kept under `key` between requests, made by `make` on first use."""
         found = self.kept.get(key)

@@ -187,6 +187,11 @@ class ServerView(Protocol):
     @property
     def max_body_bytes(self) -> int: ...
 
+    @property
+    def chunk_size(self) -> int:
+        """Characters a streamed slice holds when no fixture says (`--chunk-size`)."""
+        ...
+
     def keep(self, key: str, make: Callable[[], T]) -> T:
         """What the server keeps under `key` between requests (made on first use; a full
         reset forgets it): a provider's stored responses, files, jobs."""

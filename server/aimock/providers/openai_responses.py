@@ -964,7 +964,7 @@ async def retrieve(request: web.Request, view: ServerView) -> web.StreamResponse
     """`GET /v1/responses/{id}`: the kept response as it was answered (a background one a
     step further on each time). `stream=true` replays its events as server-sent events,
     those after `starting_after` (a sequence number) only, re-rendered from the stored
-    response in the server's default chunks; a background response streamed runs to its
+    response in the server's chunks (`--chunk-size`); a background response streamed runs to its
     end. `include_obfuscation=false` leaves out the padding its request's stream had."""
     stored = _kept(request, view)[1]
     query = request.query
@@ -977,7 +977,7 @@ async def retrieve(request: web.Request, view: ServerView) -> web.StreamResponse
         else within(_integer(after, "starting_after"), "starting_after", 0, MAX_EVENTS)
     )
     padded = stored.padded and _flag(query, "include_obfuscation", True)
-    events = _walk(stored.finish(), RenderOptions().chunk_size, padded)
+    events = _walk(stored.finish(), view.chunk_size, padded)
     frames = [sse.frame(e.data, e.name) for e in events if e.data["sequence_number"] > skipped]
     return web.Response(
         body=b"".join(frames), content_type=sse.CONTENT_TYPE, headers={"Cache-Control": "no-cache"}
