@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -302,7 +303,13 @@ def test_the_json_log_format_carries_the_fields(tmp_path: Path) -> None:
                 headers={"X-Test-Id": "t-1"},
             )
             http.post("/v1/chat/completions", json={"model": "m", "messages": [user("nope")]})
-        lines = [json.loads(line) for line in server.output if line.startswith("{")]
+        # The log is read from the server's output by another thread: wait for both lines.
+        deadline = time.monotonic() + 30
+        while True:
+            lines = [json.loads(line) for line in server.output if line.startswith("{")]
+            if any("nearestFixtures" in line for line in lines) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     hit = next(line for line in lines if line.get("status") == 200)
     assert hit["fixture"] == "refunds" and hit["testId"] == "t-1" and hit["matched"] is True
     assert hit["path"] == "/v1/chat/completions?key=[REDACTED]"  # a key never reaches the log
