@@ -261,7 +261,31 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("fixtures") / "recorded",
         help="folder to write into (fixtures/recorded)",
     )
+    _add_convert(commands)
     return parser
+
+
+CONVERT_TOOLS = ("aimock", "vidaimock", "mockllm", "wiremock")  # aimock.convert.TOOLS
+
+
+def _add_convert(commands: Any) -> None:
+    convert = commands.add_parser(
+        "convert",
+        help="turn other tools' mocks (AIMock, VidaiMock, mock-llm, WireMock) into fixtures",
+        description="Convert other tools' mock definitions into aimock fixture files, or a "
+        "MockStack and Fixture manifests; what does not carry over is listed on stderr and "
+        "at the top of each file written.",
+    )
+    convert.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="files or folders")
+    convert.add_argument(
+        "--from", dest="tool", choices=CONVERT_TOOLS, help="the tool (default: guessed)"
+    )
+    convert.add_argument("--out", "-o", type=Path, metavar="DIR", help="folder (default: stdout)")
+    convert.add_argument(
+        "--manifests", action="store_true", help="write a MockStack and Fixture manifests"
+    )
+    convert.add_argument("--name", default="converted", help="the MockStack's name (converted)")
+    convert.add_argument("--namespace", "-n", help="the manifests' namespace")
 
 
 def _bounded(
@@ -520,6 +544,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return pull_recordings(args)
     if args.command == "journal":
         return stack_journal(args)
+    if args.command == "convert":
+        from aimock import convert
+
+        return convert.run(
+            args.inputs,
+            args.tool,
+            args.out,
+            manifests=args.manifests,
+            name=args.name,
+            namespace=args.namespace,
+        )
     return serve(args)
 
 
