@@ -19,21 +19,27 @@ PACKAGE = "@copilotkit/aimock@>=1.43.0"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aimock" / "peers"
 
 
-def aimock_bin() -> Path:
-    """AIMock's `llmock` CLI, installed on first use."""
-    binary = CACHE / "node_modules" / ".bin" / "llmock"
-    if not binary.exists():
+def npm_installed(package: str, prefix: Path, marker: Path) -> Path:
+    """`marker` (a file the install makes), installing `package` into `prefix` on first use.
+    Each package has a prefix of its own: two installs into one would rewrite each other's
+    tree."""
+    if not marker.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("npm is needed to run AIMock beside aimock (apt-get install npm)")
-        CACHE.mkdir(parents=True, exist_ok=True)
+            raise RuntimeError(f"npm is needed to install {package} (apt-get install npm)")
+        prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", PACKAGE],
+            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", package],
             check=True,
             capture_output=True,
             timeout=600,
         )
-    return binary
+    return marker
+
+
+def aimock_bin() -> Path:
+    """AIMock's `llmock` CLI, installed on first use."""
+    return npm_installed(PACKAGE, CACHE, CACHE / "node_modules" / ".bin" / "llmock")
 
 
 def _free_port() -> int:

@@ -3,8 +3,8 @@
 Its `llm` section (fixtures, latency, chunkSize, chaos) and top-level port, host and strict
 apply now; other `llm` keys (record, replaySpeed, ...) are reported as not applied, and
 the `mcp` section becomes one MCP server (see `_mcp`), the `a2a` section A2A agents (see
-`_a2a`), the `vector` section vector collections (see `_vector`), and `auth.apiKeys` the
-inbound API keys. Every translation from
+`_a2a`), the `vector` section vector collections (see `_vector`), the `agui` section the
+default AG-UI agent (see `_agui`), and `auth.apiKeys` the inbound API keys. Every translation from
 AIMock's shapes into ours lives in this module; the models know nothing of AIMock's file.
 
 `services: {search, rerank, moderate}` are AIMock's switches for match-all handlers on
@@ -28,12 +28,12 @@ from pydantic import BaseModel, ValidationError
 from aimock.auth import InboundKeys
 from aimock.models.base import first_problem
 from aimock.models.fixture import ChaosRates
-from aimock.models.services import a2a, mcp, vector
+from aimock.models.services import a2a, agui, mcp, vector
 from aimock.recording.options import RecordOptions
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("aimock.models.stack")
-PENDING_SECTIONS = ("agui",)
+PENDING_SECTIONS: tuple[str, ...] = ()
 SERVICE_SWITCHES = ("search", "rerank", "moderate")
 APPLIED_LLM_KEYS = (
     "fixtures",
@@ -421,9 +421,55 @@ def _aimock_result(result: Any) -> Any:
     return {**rest, "id": str(result.get("id"))}
 
 
+# --- agui --------------------------------------------------------------------------------------
+
+
+def _agui(data: dict[str, Any], path: Path) -> agui.AguiSpec | None:
+    """AIMock's `agui: {path, fixtures: [{match, text | events, delayMs}]}` as our default
+    AG-UI agent: the same keys, with AIMock's two readings of a fixture kept. A `text` fixture
+    with a `message` matches on the message alone (AIMock's `onMessage` drops the other keys);
+    `text` wins over `events` when both are given; a fixture with neither is skipped, with a
+    warning, as AIMock skips it."""
+    section = data.get("agui")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or not isinstance(section.get("fixtures", []), list):
+        raise ConfigError(f"{path}: agui: expected an object with a fixtures list")
+    for key in section:
+        if key not in ("path", "fixtures"):
+            log.warning("%s: agui.%s is not applied by this version", path, key)
+    fixtures = []
+    for index, fixture in enumerate(section.get("fixtures") or []):
+        converted = _aimock_agui_fixture(fixture)
+        if converted is None:
+            log.warning("%s: agui.fixtures[%d] has neither text nor events: skipped", path, index)
+        else:
+            fixtures.append(converted)
+    mount = section.get("path", agui.DEFAULT_MOUNT)
+    if isinstance(mount, str) and len(mount) > 1:
+        mount = mount.rstrip("/")  # AIMock's mount takes `/agui/` as `/agui`
+    spec = {"path": mount, "fixtures": fixtures}
+    return _validated(agui.AguiSpec, spec, path, "agui")
+
+
+def _aimock_agui_fixture(fixture: Any) -> Any:
+    if not isinstance(fixture, dict):
+        return fixture  # validation names the problem
+    match = fixture.get("match")
+    if fixture.get("text"):
+        text_fixture = {k: v for k, v in fixture.items() if k != "events"}
+        if isinstance(match, dict) and match.get("message") is not None:
+            text_fixture["match"] = {"message": match["message"]}
+        return text_fixture
+    if fixture.get("events") is not None:
+        return {k: v for k, v in fixture.items() if k != "text"}
+    return None
+
+
 # Each service section AIMock's file can carry, and how it becomes ours.
 TRANSLATIONS = {
     mcp.SECTION.key: _mcp,
     a2a.SECTION.key: _a2a,
     vector.SECTION.key: _vector,
+    agui.SECTION.key: _agui,
 }

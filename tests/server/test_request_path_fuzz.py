@@ -35,7 +35,8 @@ KNOWN_PATHS = sorted(
             *(p for socket in provider.sockets for p in socket.paths),
         )
     }
-    | {"/mcp", "/a2a/agent", "/collections", "/api/v2/heartbeat", "/indexes", "/no/such/route"}
+    | {"/mcp", "/a2a/agent", "/agui", "/collections", "/api/v2/heartbeat", "/indexes"}
+    | {"/no/such/route"}
     # Pinecone's data plane at the root (the one index there is).
     | {"/query", "/vectors/upsert", "/vectors/fetch", "/vectors/delete", "/describe_index_stats"}
 )
