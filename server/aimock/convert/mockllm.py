@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from aimock.convert import bodies
-from aimock.convert.writer import Conversion, ConvertError
+from aimock.convert.writer import TEMPLATE_MARK, Conversion, ConvertError, templated_answer
 from aimock.fixtures.loading import LoadError, read_documents
 
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_SENTINEL = "@@aimock-template@@"
+_SENTINEL = TEMPLATE_MARK
 _LITERAL = r"(?:'(?P<q{n}>(?:[^'\\]|\\.)*)'|`\"(?P<b{n}>[^\"`]*)\"`)"
 _LAST_CONTENT = r"body\.messages\[-1\]\.content"
 _TERMS: list[tuple[re.Pattern[str], str, str]] = [
@@ -246,35 +246,13 @@ def _answer(response: Any, file: str, where: str, conversion: Conversion) -> dic
         # A template outside a string (`"message": {{jmes request body.messages[0]}}`).
         conversion.note(file, f"{where}.content", "not JSON once its templates are set aside")
         return None
-    answer, notes = bodies.decode(body, status)
-    for path, reason in notes:
-        conversion.note(
-            file,
-            f"{where}.content{path.removeprefix('$')}",
-            reason,
-            "dropped" if answer is None else "approximated",
-        )
-    if answer is None:
-        return None
-    for key in ("content", "refusal", "reasoning", "toolCalls", "error"):
-        if _SENTINEL in repr(answer.get(key, "")):
-            conversion.note(
-                file,
-                f"{where}.content",
-                f"its {key} echoes the request ({_templates(content)}): no fixture can say that",
-            )
-            return None
-    template_keys = [k for k, v in answer.items() if _SENTINEL in str(v)]
-    for key in template_keys:
-        del answer[key]
-    if template_keys:
-        conversion.note(
-            file,
-            f"{where}.content",
-            f"{', '.join(template_keys)}: templates; aimock sets its own",
-            "approximated",
-        )
-    return answer
+    return templated_answer(
+        conversion,
+        file,
+        f"{where}.content",
+        bodies.decode(body, status),
+        f"echoes the request ({_templates(content)})",
+    )
 
 
 def _templates(content: str) -> str:

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from aimock.convert import bodies
-from aimock.convert.writer import Conversion, ConvertError
+from aimock.convert.writer import TEMPLATE_MARK, Conversion, ConvertError, templated_answer
 from aimock.fixtures.loading import LoadError, read_documents
 
-_SENTINEL = "@@aimock-template@@"
+_SENTINEL = TEMPLATE_MARK
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
 _TAG = re.compile(r"\{%-?\s*(.*?)\s*-?%\}", re.S)
 _EXPR = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
@@ -367,30 +367,9 @@ def _answer(
     if parsed is None:
         conversion.note(file, where, "not JSON once its {{ ... }} are set aside")
         return None
-    answer, notes = bodies.decode(parsed, status)
-    for path, reason in notes:
-        conversion.note(
-            file,
-            f"{where}{path.removeprefix('$')}",
-            reason,
-            "dropped" if answer is None else "approximated",
-        )
-    if answer is None:
-        return None
-    for key in ("content", "refusal", "reasoning", "toolCalls", "error"):
-        if _SENTINEL in str(answer.get(key, "")):
-            conversion.note(
-                file, where, f"its {key} is rendered from the request: no fixture can say that"
-            )
-            return None
-    templated = [k for k, v in answer.items() if _SENTINEL in str(v)]
-    for key in templated:
-        del answer[key]
-    if templated:
-        conversion.note(
-            file, where, f"{', '.join(templated)}: templates; aimock sets its own", "approximated"
-        )
-    return answer
+    return templated_answer(
+        conversion, file, where, bodies.decode(parsed, status), "is rendered from the request"
+    )
 
 
 def _mark(body: str) -> str:

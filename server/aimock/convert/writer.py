@@ -201,3 +201,39 @@ def summary(conversions: list[Conversion]) -> str:
         f"converted {fixtures} fixture(s) from {len(conversions)} input(s); "
         f"{dropped} thing(s) dropped, {approximated} carried differently (listed above)"
     )
+
+
+# What a template of another tool's answer (text only a request knows) is marked with before
+# its JSON is read, so where it landed can be told afterwards.
+TEMPLATE_MARK = "@@aimock-template@@"
+_ANSWER_KEYS = ("content", "refusal", "reasoning", "toolCalls", "error")
+
+
+def templated_answer(
+    conversion: Conversion,
+    file: str,
+    where: str,
+    decoded: tuple[dict[str, Any] | None, list[tuple[str, str]]],
+    echoes: str,
+) -> dict[str, Any] | None:
+    """A decoded answer whose JSON held marked templates (`TEMPLATE_MARK`): None, noted, when
+    one stands in what it says (`echoes` says why no fixture can say that); else the answer,
+    less the fields templates filled (noted: aimock sets its own)."""
+    answer, notes = decoded
+    for path, reason in notes:
+        kind: Literal["dropped", "approximated"] = "dropped" if answer is None else "approximated"
+        conversion.note(file, f"{where}{path.removeprefix('$')}", reason, kind)
+    if answer is None:
+        return None
+    for key in _ANSWER_KEYS:
+        if TEMPLATE_MARK in repr(answer.get(key, "")):
+            conversion.note(file, where, f"its {key} {echoes}: no fixture can say that")
+            return None
+    templated = [key for key, value in answer.items() if TEMPLATE_MARK in str(value)]
+    for key in templated:
+        del answer[key]
+    if templated:
+        conversion.note(
+            file, where, f"{', '.join(templated)}: templates; aimock sets its own", "approximated"
+        )
+    return answer
