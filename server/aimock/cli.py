@@ -165,6 +165,16 @@ def _parser() -> argparse.ArgumentParser:
         help="an inbound API key (repeatable): a request without one of them is refused with "
         "its provider's own 401 (env AIMOCK_API_KEYS, comma-separated)",
     )
+    serve.add_argument(
+        "--agui-record",
+        action="store_true",
+        help="AG-UI record mode: a run no fixture matches goes to --agui-upstream and is saved "
+        "under <first -f>/agui-recorded (AIMock's flag; spec.agui.record in a stack file)",
+    )
+    serve.add_argument("--agui-upstream", metavar="URL", help="the real AG-UI agent (http/https)")
+    serve.add_argument(
+        "--agui-proxy-only", action="store_true", help="AG-UI: relay a missed run, save nothing"
+    )
     _add_tls_flags(serve)
     _add_record_flags(serve)
 
@@ -779,6 +789,12 @@ def serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
+    agui = _agui_record(args, config_sections, loaded, paths)
+    if isinstance(agui, str):
+        print(f"error: {agui}", file=sys.stderr)
+        return 1
+    if agui is not None:
+        config_sections = {**config_sections, "agui": agui}
     api_keys = _api_keys(args.api_key, config_keys)
     if isinstance(api_keys, str):
         print(f"error: {api_keys}", file=sys.stderr)
@@ -819,6 +835,30 @@ def serve(args: argparse.Namespace) -> int:
             print(f"error: {flag} {exc}{hint}", file=sys.stderr)
             return 2
     return _run(options, loaded, host, port, watch=args.watch, embedded=embedded, tls=served_tls)
+
+
+def _agui_record(args: argparse.Namespace, sections: Any, loaded: Any, paths: list[Path]) -> Any:
+    """AIMock's `--agui-record`/`--agui-proxy-only` with `--agui-upstream`: the default AG-UI
+    agent's record mode, over the `agui` section in force (aimock.json's, else the stack's);
+    None without them, or why they are refused."""
+    if not (args.agui_record or args.agui_proxy_only):
+        return None
+    if not args.agui_upstream:
+        return "--agui-record/--agui-proxy-only requires --agui-upstream"
+    from pydantic import ValidationError
+
+    from aimock.models.services import agui
+
+    base = sections.get("agui") or (loaded.stack.section(agui.SECTION) if loaded.stack else None)
+    try:
+        record = agui.AguiRecord(
+            upstream=args.agui_upstream,
+            proxy_only=bool(args.agui_proxy_only),
+            fixture_path=str(Path(paths[0]) / "agui-recorded"),
+        )
+    except ValidationError as exc:
+        return f"--agui-upstream: {exc.errors()[0]['msg']}"
+    return (base or agui.AguiSpec()).model_copy(update={"record": record})
 
 
 def _api_keys(flags: list[str], configured: Any) -> object:

@@ -7,6 +7,8 @@ the tool call whose result ends the conversation), and answers the next such run
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,33 @@ def test_upstream_errors_are_relayed_and_strict_never_leaves(
         assert types(strict.text) == ["RUN_STARTED", "RUN_ERROR"]
         assert recordings(tmp_path) == []
         assert len(upstream.journal(testId="__default__")) >= 1
+
+
+def test_aimocks_flags_turn_record_mode_on(tmp_path: Path, upstream: ServerProcess) -> None:
+    """`--agui-record --agui-upstream URL` (AIMock's flags): the default agent records into
+    `<first -f>/agui-recorded`, over the `agui` section the stack file gives."""
+    folder = tmp_path / "fixtures"
+    folder.mkdir()
+    stack(folder, upstream.url + "/agui")  # its own record section is replaced by the flags
+    flags = ["--agui-record", "--agui-upstream", upstream.url + "/agui"]
+    with serving("-f", str(folder), *flags) as recorder:
+        local = httpx.post(recorder.url + "/agui", json=run_body("local"), timeout=10)
+        assert "answered locally" in local.text  # the stack's fixtures still answer
+        relayed = httpx.post(recorder.url + "/agui", json=run_body("agui-hello"), timeout=10)
+        assert relayed.status_code == 200
+    [saved] = [json.loads(p.read_text()) for p in (folder / "agui-recorded").glob("agui-*.json")]
+    assert saved["fixtures"][0]["match"] == {"message": "agui-hello"}
+    # Started again on the same folder, the recording is one of the default agent's fixtures.
+    with serving("-f", str(folder), "--strict") as replay:
+        again = httpx.post(replay.url + "/agui", json=run_body("agui-hello"), timeout=10)
+        assert again.status_code == 200 and types(again.text) == types(relayed.text)
+    alone = subprocess.run(
+        [sys.executable, "-m", "aimock", "serve", "-f", str(folder), "--agui-record"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert alone.returncode == 1
+    assert "--agui-record/--agui-proxy-only requires --agui-upstream" in alone.stderr
