@@ -322,3 +322,26 @@ async def test_a_realtime_socket_needs_a_key_too(server: ServerProcess) -> None:
     protocols: Any = ["realtime", f"openai-insecure-api-key.{KEY}"]
     async with websockets.connect(url, subprotocols=protocols) as socket:
         assert json.loads(await socket.recv())["type"] == "session.created"
+
+
+async def test_a2a_asks_for_a_bearer_token() -> None:
+    from a2a.client import ClientConfig, ClientFactory
+    from a2a.client.errors import AgentCardResolutionError
+    from a2a.helpers.proto_helpers import get_message_text, new_text_message
+    from a2a.types.a2a_pb2 import Role, SendMessageRequest
+
+    stack = Path(__file__).resolve().parent / "fixtures_a2a"
+    with serving("-f", str(stack), "--api-key", KEY) as a2a:
+        agent = f"{a2a.url}/a2a/travel"
+        async with httpx.AsyncClient(timeout=10) as anonymous:
+            # The agent card is behind the key too: the SDK cannot resolve it.
+            with pytest.raises(AgentCardResolutionError) as refused:
+                await ClientFactory(ClientConfig(httpx_client=anonymous)).create_from_url(agent)
+            assert "401" in str(refused.value)
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with httpx.AsyncClient(timeout=10, headers=headers) as keyed:
+            config = ClientConfig(httpx_client=keyed, streaming=False)
+            client = await ClientFactory(config).create_from_url(agent)
+            message = new_text_message("please a2a-itinerary", role=Role.ROLE_USER)
+            [event] = [e async for e in client.send_message(SendMessageRequest(message=message))]
+            assert get_message_text(event.task.status.message) == "Here is your itinerary"
