@@ -565,3 +565,21 @@ def test_afterwards_the_journal_reads_and_every_example_is_still_served(
     for example in ALL:
         assert send(client, example, example.body).status_code == 200
     assert "Traceback" not in "".join(server.output)
+
+
+def test_a_falsy_call_id_of_the_wrong_type_is_refused(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    """Found by the property above under the compiled build: a functionCall `id` of 0 or {}
+    passed the check (`id or ""`) and reached code typed for a string."""
+    for bad in (0.0, {}, []):
+        call = {"functionCall": {"name": "get_weather", "args": {}, "id": bad}}
+        body = {
+            "contents": [
+                {"role": "user", "parts": [{"text": "hello"}]},
+                {"role": "model", "parts": [call]},
+            ]
+        }
+        answer = client.post("/v1beta/models/gemini-2.5-flash:generateContent", json=body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"

@@ -367,7 +367,8 @@ def _read_parts(
 def _named(obj: dict[str, Any], path: str) -> dict[str, Any]:
     if not isinstance(obj.get("name"), str) or not obj["name"]:
         raise bad_request(f"* {path}.name: Name cannot be empty.", param=f"{path}.name")
-    check_type(obj.get("id") or "", f"{path}.id", str, "a string")
+    if obj.get("id") is not None:  # a falsy non-string (0, {}) is as wrong as any other
+        check_type(obj["id"], f"{path}.id", str, "a string")
     return obj
 
 
