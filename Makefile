@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 4010
 
-.PHONY: setup browser wrk run test lint format bench generate clean pure
+.PHONY: setup browser wrk run test lint format bench generate clean pure image
 
 # The compiled request path (scripts/compile.py, aimock.native): mypyc's extension modules
 # beside the sources, rebuilt when any source changes (from a cache outside the clone when the
@@ -43,6 +43,13 @@ wrk:
 
 run: setup
 	$(BIN)/aimock serve --port $(PORT) $(if $(FIXTURES),-f $(FIXTURES))
+
+# The image the Helm chart installs, tagged with the chart's appVersion, built with docker,
+# podman or buildah (whichever the machine has; a clear error names them when none is).
+APP_VERSION := $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' charts/aimock/Chart.yaml)
+IMAGE ?= ghcr.io/aimock/aimock
+image:
+	scripts/build-image.sh $(IMAGE):$(APP_VERSION)
 
 lint: setup
 	$(BIN)/ruff check server operator tests bench scripts
