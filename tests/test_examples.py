@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = sorted(
     p
     for p in EXAMPLES.rglob("*")
-    if p.suffix in (".yaml", ".yml", ".json") and p.name != "rbac.yaml"
+    if p.suffix in (".yaml", ".yml", ".json") and p.name not in ("rbac.yaml", "kustomization.yaml")
 )
 
 
@@ -202,8 +202,13 @@ def test_mockstack_manifest_serves_locally() -> None:
 
 
 def test_gitops_fixtures_and_the_chaos_drill_run_locally() -> None:
+    gitops = EXAMPLES / "gitops" / "base"
     server = start_server(
-        ["-f", str(EXAMPLES / "gitops"), "-f", str(EXAMPLES / "chaos-drill.yaml")]
+        [
+            *("-f", str(gitops / "checkout-faq.yaml")),
+            *("-f", str(gitops / "checkout-failures.yaml")),
+            *("-f", str(EXAMPLES / "chaos-drill.yaml")),
+        ]
     )
     try:
         client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)

@@ -100,6 +100,14 @@ def test_hidden_files_and_folders_are_skipped(tmp_path: Path) -> None:
     assert contents([tmp_path]) == ["shown"]
 
 
+def test_a_gitops_folder_skips_its_kustomization(tmp_path: Path) -> None:
+    """kustomize's own file sits beside the manifests of a GitOps folder (examples/gitops)."""
+    kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+    write(tmp_path / "kustomization.yaml", kustomization + "resources: [shown.json]\n")
+    write(tmp_path / "shown.json", fixture_json(("x", "shown")))
+    assert contents([tmp_path]) == ["shown"]
+
+
 def test_a_kubernetes_configmap_mount_loads_each_file_once(tmp_path: Path) -> None:
     # A mounted ConfigMap: real files live in a timestamped hidden folder, `..data` points
     # at it, and each key is a symlink through `..data`.
