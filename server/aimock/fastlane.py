@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
+from typing import Any
 
 import yarl
 from aiohttp import hdrs, web
@@ -88,6 +89,7 @@ class FastLane:
         self._surfaces = app[SURFACES]
         self._recording = app.get(RECORDER) is not None
         self._resolved: dict[tuple[str, str], Spot | None] = {}
+        self._index: dict[str, list[Any]] | None = None  # resources by index key, built once
         self._date = (0, b"")
 
     @property
@@ -211,10 +213,25 @@ class FastLane:
         spot = self._resolved[key] = self._resolve(method, path)
         return spot
 
+    def _candidates(self, path: str) -> Iterator[Any]:
+        """The resources that may serve `path`, in the order aiohttp's router tries them: by
+        the fixed part of their path, the longest prefix of `path` first, then in
+        registration order (`UrlDispatcher.resolve`)."""
+        if self._index is None:
+            self._index = {}
+            for resource in self._app.router.resources():
+                self._index.setdefault(_index_key(resource.canonical), []).append(resource)
+        part = path
+        while part:
+            yield from self._index.get(part, ())
+            if part == "/":
+                return
+            part = part.rpartition("/")[0] or "/"
+
     def _resolve(self, method: str, path: str) -> Spot | None:
         """The surface serving `method path`, found as aiohttp's router finds its handler:
-        the first resource whose path matches and that takes the method."""
-        for resource in self._app.router.resources():
+        the first candidate whose path matches and that takes the method."""
+        for resource in self._candidates(path):
             try:
                 match = _match(resource.get_info(), path)
             except _Elsewhere:
@@ -291,6 +308,14 @@ def _defect(route: Route, head: Head) -> web.Response:
     log.exception("internal error serving %s %s", head.method, head.target)
     info = ErrorInfo(500, "aimock internal error; see the server log", type="server_error")
     return error_response(route.errors, info)
+
+
+def _index_key(canonical: str) -> str:
+    """A resource's key in the router's index: its path up to the segment holding its first
+    variable (as aiohttp keys it)."""
+    if "{" in canonical:
+        canonical = canonical.partition("{")[0].rpartition("/")[0]
+    return canonical.rstrip("/") or "/"
 
 
 def _match(info: Mapping[str, object], path: str) -> dict[str, str] | None:

@@ -334,9 +334,7 @@ PROVIDER = Provider(
         # AIMock's own paths first: `/fal/{model:.+}` would take them.
         _surface(("/fal/queue/submit/{model:.+}",), "queue"),
         _surface(("/fal/run/{model:.+}",), "sync"),
-        # Never AIMock's `/fal/queue/requests/...` (a `POST .../cancel` is no submission):
-        # the fast lane resolves routes in registration order, and these come first.
-        _surface(("/fal/{model:(?!queue/requests/).+}",), "auto"),
+        _surface(("/fal/{model:.+}",), "auto"),
     ),
     routes=(
         *_queue_routes(),
