@@ -57,6 +57,7 @@ from aimock.surface import (
     Provider,
     RenderOptions,
     ServerView,
+    Surface,
     bad_request,
     within,
 )
@@ -497,34 +498,30 @@ def _variation_routes() -> tuple[PlainRoute, ...]:
 GENERATIONS_ROUTE = "/images/generations"
 EDITS_ROUTE = "/images/edits"
 
+
+def _images_surfaces(
+    route: str, parse: openai_base.ProviderParse, **fields: Any
+) -> tuple[Surface, ...]:
+    """Generations and edits: the same answers, from a JSON body or an upload."""
+    return openai_base.surfaces(
+        route,
+        openai_base.azure_deployment_path(route),
+        parse,
+        endpoint=ENDPOINT,
+        render=render,
+        stream=stream,
+        collapse=collapse,
+        decode=decode,
+        fallback=fallback,
+        **fields,
+    )
+
+
 PROVIDER = Provider(
     name="openai.images",
     surfaces=(
-        *openai_base.surfaces(
-            GENERATIONS_ROUTE,
-            openai_base.azure_deployment_path(GENERATIONS_ROUTE),
-            parse_generation,
-            name=GENERATIONS,
-            endpoint=ENDPOINT,
-            render=render,
-            stream=stream,
-            collapse=collapse,
-            decode=decode,
-            fallback=fallback,
-        ),
-        *openai_base.surfaces(
-            EDITS_ROUTE,
-            openai_base.azure_deployment_path(EDITS_ROUTE),
-            parse_edit,
-            name=EDITS,
-            endpoint=ENDPOINT,
-            render=render,
-            stream=stream,
-            collapse=collapse,
-            decode=decode,
-            fallback=fallback,
-            body="multipart",
-        ),
+        *_images_surfaces(GENERATIONS_ROUTE, parse_generation, name=GENERATIONS),
+        *_images_surfaces(EDITS_ROUTE, parse_edit, name=EDITS, body="multipart"),
     ),
     routes=(
         PlainRoute(
