@@ -61,7 +61,8 @@ class InboundKeys:
         return None if all(self._known(candidate) for candidate in found) else True
 
     def _known(self, candidate: str) -> bool:
-        given = candidate.encode()
+        # A header that is not UTF-8 reaches here with its bytes escaped: never a key.
+        given = candidate.encode("utf-8", "surrogateescape")
         # Every key is compared, so the time taken says nothing of which one came close.
         matches = [hmac.compare_digest(given, key) for key in self._keys]
         return any(matches)

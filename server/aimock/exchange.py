@@ -262,11 +262,11 @@ async def _answer(exchange: Exchange, handler: Handler) -> web.StreamResponse:
     """The handler's answer, or the route's error answer for whatever it raised."""
     route = exchange.route
     keys = exchange.state.settings.api_keys
-    if keys is not None and route.guarded:
-        given = keys.refusal(exchange.context.headers, exchange.request.query)
-        if given is not None:
-            return error_response(route.errors, route.errors.unauthorized(given))
     try:
+        if keys is not None and route.guarded:
+            given = keys.refusal(exchange.context.headers, exchange.request.query)
+            if given is not None:
+                return error_response(route.errors, route.errors.unauthorized(given))
         if route.chaos == "before" and (found := exchange.roll()) is not None:
             await exchange.suffer(found)
         return await handler(exchange)

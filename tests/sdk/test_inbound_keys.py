@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -345,3 +346,21 @@ async def test_a2a_asks_for_a_bearer_token() -> None:
             message = new_text_message("please a2a-itinerary", role=Role.ROLE_USER)
             [event] = [e async for e in client.send_message(SendMessageRequest(message=message))]
             assert get_message_text(event.task.status.message) == "Here is your itinerary"
+
+
+def test_hostile_credentials_are_refused_in_the_envelope(server: ServerProcess) -> None:
+    """A credential that is not UTF-8 is a wrong key (401 in OpenAI's envelope), never a 500."""
+    address = httpx.URL(server.url)
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]})
+    for header in (b"Authorization: Bearer \xff\xfe", b"x-api-key: \xc3\x28"):
+        request = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\n" + header + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body.encode()
+        )
+        with socket.create_connection((address.host, address.port)) as sock:
+            sock.sendall(request)
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 401"), head
+        assert json.loads(rest)["error"]["code"] == "invalid_api_key"

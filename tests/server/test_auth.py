@@ -88,3 +88,9 @@ def test_any_headers_get_a_verdict(headers: dict[str, str], query: dict[str, str
         assert carried and all(c in ("key-one", "key-two") for c in carried)
     elif verdict is False:
         assert carried == []
+
+
+def test_a_header_that_is_not_utf8_is_a_wrong_key() -> None:
+    """aiohttp hands a non-UTF-8 header over with its bytes escaped (surrogates)."""
+    assert KEYS.refusal({"authorization": "Bearer \udcff\udcfe"}, {}) is True
+    assert KEYS.refusal({"x-api-key": "key-\udcc3one"}, {}) is True
