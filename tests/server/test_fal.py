@@ -6,24 +6,19 @@
 AIMock's audio queue: its `fal-audio` fixtures (`audio` as base64 with `format`, or
 `{b64Json, contentType}`; or `json`) on `/fal/queue/submit/...` and `/fal/run/...`, answered
 as a fal File whose URL the mock serves with the fixture's bytes; its
-`/fal/queue/requests/{id}[/status|/cancel]` routes; and the official `fal-client`, when it is
-installed, against the mock over TLS."""
+`/fal/queue/requests/{id}[/status|/cancel]` routes. The official `fal-client` against the
+mock over TLS: tests/sdk/test_fal_client.py."""
 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from aimock.providers.audio import flac_silence, mp3_silence, spoken, wav
-from tests.conftest import ROOT, ServerProcess, serving_fixtures
+from tests.conftest import ServerProcess, serving_fixtures
 
 MODEL = "fal-ai/veo3"
 RESULT = {"video": {"url": "https://v3.fal.media/files/cat.mp4", "content_type": "video/mp4"}}
@@ -242,54 +237,3 @@ def test_audio_misses_strict_journal_and_bad_input(server: ServerProcess) -> Non
         assert bad.status_code == 400 and set(bad.json()) == {"detail"}, bad.text
     huge = httpx.post(submit, json={"prompt": "x" * (11 * 1024 * 1024)})
     assert huge.status_code == 413 and set(huge.json()) == {"detail"}
-
-
-# --------------------------------------------------------------------------- fal-client
-
-FAL_CLIENT = """
-import fal_client
-import httpx
-
-client = fal_client.SyncClient(key="test")
-handle = client.submit("fal-ai/stable-audio", {"prompt": "a jingle"})
-print(type(handle.status()).__name__)
-file = handle.get()["audio"]
-print(file["file_name"], httpx.get(file["url"]).content == open(0, "rb").read())
-print(client.run("fal-ai/veo3", {"prompt": "a cat surfing"})["video"]["url"])
-slow = client.submit("fal-ai/flux/dev", {"prompt": "a slow one"})
-print(type(slow.status()).__name__)
-slow.cancel()
-"""
-
-
-def test_official_fal_client(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """fal-client dials `https://{FAL_RUN_HOST}/{app}` and `https://{FAL_QUEUE_RUN_HOST}/{app}`
-    (read from the environment at import): pointed at the mock's `/fal/run` and `/fal` over
-    TLS, trusting the CA `aimock serve --tls` made."""
-    tls = tmp_path_factory.mktemp("fal-tls")
-    folder = tmp_path_factory.mktemp("fal-client")
-    with serving_fixtures(folder, FIXTURES, "--tls", "--tls-dir", str(tls)) as running:
-        host = running.url.removeprefix("https://")
-        env = {
-            **os.environ,
-            "FAL_RUN_HOST": f"{host}/fal/run",
-            "FAL_QUEUE_RUN_HOST": f"{host}/fal",
-            "SSL_CERT_FILE": str(Path(tls) / "ca.crt"),
-            "PYTHONPATH": str(ROOT),
-        }
-        ran = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(FAL_CLIENT)],
-            env=env,
-            input=JINGLE,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    assert ran.returncode == 0, ran.stderr.decode()
-    assert ran.stdout.decode().split() == [
-        "InProgress",
-        "generated_audio.wav",
-        "True",  # the File's bytes, downloaded over TLS, are the fixture's
-        "https://v3.fal.media/files/cat.mp4",
-        "InProgress",
-    ]
