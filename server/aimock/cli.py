@@ -65,8 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--watch", "-w", action="store_true", help="reload fixtures on change")
     serve.add_argument(
         "--profile",
-        choices=["instant", "fast", "reasoning", "overloaded"],
-        help="default stream physics (instant)",
+        type=_profile,
+        help="default stream physics: instant (the default), fast, reasoning, overloaded, or"
+        " a fixture's streamingProfile inline, e.g. '{ttft: 500, tps: 40}' (tps: chunks a"
+        " second)",
     )
     serve.add_argument(
         "--latency", "-l", type=_bounded(float, 0), help="ms before every streamed chunk"
@@ -296,6 +298,34 @@ def _add_convert(commands: Any) -> None:
     )
     convert.add_argument("--name", default="converted", help="the MockStack's name (converted)")
     convert.add_argument("--namespace", "-n", help="the manifests' namespace")
+
+
+def _profile(raw: str) -> Any:
+    """An argparse type: a named profile, or a `streamingProfile` mapping in YAML or JSON."""
+    import yaml
+    from pydantic import ValidationError
+
+    from aimock.fixtures.compiled import PROFILES
+    from aimock.models.fixture import StreamingProfile
+
+    if raw in PROFILES:
+        return raw
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        names = ", ".join(PROFILES)
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is neither a profile ({names}) nor a mapping such as '{{ttft: 500, tps: 40}}'"
+        )
+    try:
+        return StreamingProfile.model_validate(value)
+    except ValidationError as error:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']}" for e in error.errors()
+        )
+        raise argparse.ArgumentTypeError(f"{raw!r}: {reasons}") from None
 
 
 def _bounded(

@@ -24,7 +24,7 @@ from aimock.fixtures.matching import FixtureIndex, MatchState
 from aimock.journal import Journal
 from aimock.metrics import Metrics
 from aimock.models.base import Section, SpecT
-from aimock.models.fixture import ChaosRates
+from aimock.models.fixture import ChaosRates, StreamingProfile
 from aimock.models.services import SECTIONS
 from aimock.models.stack import StackSpec
 from aimock.recording.options import RecordOptions
@@ -38,7 +38,7 @@ class ServeOptions:
 
     paths: Sequence[Path] = ()
     strict: bool | None = None
-    profile: str | None = None
+    profile: str | StreamingProfile | None = None  # a name of PROFILES, or one of its own
     latency: float | None = None
     chunk_size: int | None = None
     replay_speed: float | None = None

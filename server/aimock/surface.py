@@ -28,12 +28,14 @@ class Event:  # stream builds one per chunk; nothing changes an event once made
     """One streamed item. `data` is JSON-serialised unless it is already a string (e.g. the
     `[DONE]` terminator); `tokens` weighs the event for tokens-per-second pacing. A `preamble`
     event opening a stream (a notice while the model starts) goes out at once, before the
-    first-token wait, and is not a chunk."""
+    first-token wait, and is not a chunk; a `trailer` (a summary or terminator closing it)
+    goes out with the event before it, unpaced."""
 
     data: Any
     name: str | None = None
     tokens: int = 0
     preamble: bool = False
+    trailer: bool = False
 
 
 @dataclass(frozen=True)

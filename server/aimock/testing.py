@@ -32,7 +32,7 @@ from aiohttp import web
 from aimock import reloading
 from aimock.auth import InboundKeys
 from aimock.fixtures.loading import FixtureSet, SourcedFixture, load_paths
-from aimock.models.fixture import Fixture
+from aimock.models.fixture import Fixture, StreamingProfile
 from aimock.state import STATE, ServeOptions, ServerState
 from aimock.tls import ServerTLS, TLSOptions, client_context, prepare, wanted
 
@@ -49,7 +49,7 @@ class MockServer:
         strict: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
-        profile: str | None = None,
+        profile: str | StreamingProfile | None = None,
         tls: bool | TLSOptions | None = None,
         api_keys: Sequence[str] | None = None,
     ) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from aimock import NATIVE, __version__, cli, native
+from aimock.fixtures.compiled import PROFILES
 from tests.conftest import READY, ROOT
 
 
@@ -201,6 +202,33 @@ def test_out_of_range_flags_are_refused(flag: str, value: str, message: str) -> 
     result = run_cli("serve", flag, value)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("slow", "'slow' is neither a profile (instant, fast, reasoning, overloaded) nor a mapping"),
+        ("{tps: 0}", "tps: Input should be greater than 0"),
+        ("{ttft: 5, tpss: 4}", "tpss: Extra inputs are not permitted"),
+        ("{tps: 4, tokensPerSecond: 9}", "set tps (chunks a second) or tokensPerSecond"),
+        ("[1, 2]", "nor a mapping"),
+    ],
+)
+def test_a_bad_profile_is_refused_with_the_reason(value: str, message: str) -> None:
+    result = run_cli("serve", "--profile", value)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_an_inline_profile_means_what_a_fixture_profile_means() -> None:
+    from aimock.state import ServeOptions, resolve
+
+    args = cli._parser().parse_args(["serve", "--profile", "{ttft: 500, tps: 40, jitter: 0.1}"])
+    defaults = resolve(ServeOptions(profile=args.profile), None).defaults
+    assert defaults.profile is not None
+    assert (defaults.profile.ttft, defaults.profile.tps, defaults.profile.jitter) == (500, 40, 0.1)
+    named = cli._parser().parse_args(["serve", "--profile", "fast"]).profile
+    assert resolve(ServeOptions(profile=named), None).defaults.profile == PROFILES["fast"]
 
 
 def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:

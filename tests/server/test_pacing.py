@@ -29,29 +29,37 @@ def test_instant_physics_has_no_delay() -> None:
     assert [delay_ms(physics, i, 3, RNG) for i in range(3)] == [0, 0, 0]
 
 
-def test_ttft_before_the_first_event_only() -> None:
-    physics = Physics(ttft=250)
+def test_ttft_before_the_first_event_then_the_latency() -> None:
+    physics = Physics(profiled=True, ttft=250, latency=4)
     assert delay_ms(physics, 0, 1, RNG) == 250
-    assert delay_ms(physics, 1, 1, RNG) == 0
+    assert delay_ms(physics, 1, 1, RNG) == 4  # no rate: AIMock falls back to the latency
 
 
-def test_tps_weights_each_later_event_by_its_tokens() -> None:
-    physics = Physics(ttft=100, tps=50)
-    assert delay_ms(physics, 0, 10, RNG) == 100  # the first event waits ttft, not tokens
+def test_tps_counts_events_not_tokens() -> None:
+    """AIMock's meaning: every event after the first waits 1000/tps, whatever it carries."""
+    physics = Physics(profiled=True, ttft=100, tps=40, latency=7)
+    assert delay_ms(physics, 0, 10, RNG) == 100  # the first event waits ttft; no latency on top
+    assert [delay_ms(physics, i, t, RNG) for i, t in ((1, 5), (2, 1), (3, 0))] == [25, 25, 25]
+
+
+def test_a_profile_without_ttft_paces_the_first_event_too() -> None:
+    assert delay_ms(Physics(profiled=True, tps=50), 0, 9, RNG) == 20
+
+
+def test_tokens_per_second_weighs_each_event_by_its_tokens() -> None:
+    physics = Physics(profiled=True, ttft=100, tokens_per_second=50)
+    assert delay_ms(physics, 0, 10, RNG) == 100
     assert delay_ms(physics, 1, 5, RNG) == pytest.approx(100)  # 5 tokens at 50/s
     assert delay_ms(physics, 2, 1, RNG) == pytest.approx(20)
     assert delay_ms(physics, 3, 0, RNG) == pytest.approx(20)  # structural events weigh 1
 
 
-def test_latency_is_added_before_every_event() -> None:
-    physics = Physics(ttft=100, tps=10, latency=7)
-    assert delay_ms(physics, 0, 1, RNG) == 107
-    assert delay_ms(physics, 1, 1, RNG) == pytest.approx(107)
-    assert delay_ms(Physics(latency=7), 5, 1, RNG) == 7
+def test_latency_alone_goes_before_every_event() -> None:
+    assert [delay_ms(Physics(latency=7), i, 1, RNG) for i in range(3)] == [7, 7, 7]
 
 
 def test_jitter_stays_within_its_bounds_and_replays_with_a_seed() -> None:
-    physics = Physics(ttft=100, tps=10, jitter=0.2)
+    physics = Physics(profiled=True, ttft=100, tps=10, jitter=0.2)
     first = [delay_ms(physics, i, 1, random.Random(42)) for i in range(50)]
     again = [delay_ms(physics, i, 1, random.Random(42)) for i in range(50)]
     assert first == again
@@ -62,18 +70,61 @@ def test_jitter_stays_within_its_bounds_and_replays_with_a_seed() -> None:
     assert min(delays) < 90 and max(delays) > 110  # and spreads across the range
 
 
+def test_jitter_spares_the_latency_fallback() -> None:
+    physics = Physics(profiled=True, ttft=100, jitter=0.5, latency=30)
+    assert {delay_ms(physics, 1, 1, random.Random(seed)) for seed in range(20)} == {30}
+
+
 def test_recorded_timings_replay_in_order_then_their_mean() -> None:
-    physics = Physics(recorded_ttft=300, recorded_gaps=(10, 20, 60))
+    physics = Physics(recorded_ttft=300, recorded_gaps=(10, 20, 60), latency=5)
+    # The latency is not added: recorded gaps already hold the upstream's.
     assert [delay_ms(physics, i, 99, RNG) for i in range(6)] == [300, 10, 20, 60, 30, 30]
 
 
 def test_replay_speed_divides_every_delay() -> None:
-    recorded = Physics(recorded_ttft=300, recorded_gaps=(10,), replay_speed=2, latency=4)
-    assert delay_ms(recorded, 0, 1, RNG) == 152
-    assert delay_ms(recorded, 1, 1, RNG) == 7
-    profiled = Physics(ttft=100, tps=100, replay_speed=4)
+    recorded = Physics(recorded_ttft=300, recorded_gaps=(10,), replay_speed=2)
+    assert delay_ms(recorded, 0, 1, RNG) == 150
+    assert delay_ms(recorded, 1, 1, RNG) == 5
+    profiled = Physics(profiled=True, ttft=100, tps=100, replay_speed=4)
     assert delay_ms(profiled, 0, 1, RNG) == 25
-    assert delay_ms(profiled, 1, 2, RNG) == pytest.approx(5)
+    assert delay_ms(profiled, 1, 2, RNG) == pytest.approx(2.5)
+    assert delay_ms(Physics(latency=8, replay_speed=4), 3, 1, RNG) == 2
+
+
+def test_a_whole_answer_waits_what_its_first_event_would() -> None:
+    assert pacing.first_byte_ms(Physics(profiled=True, ttft=120, tps=5, latency=9)) == 120
+    assert pacing.first_byte_ms(Physics(profiled=True, tps=5, latency=9)) == 9
+    assert pacing.first_byte_ms(Physics(recorded_ttft=80, latency=9, replay_speed=2)) == 40
+    assert pacing.first_byte_ms(Physics(latency=9)) == 9
+
+
+@pytest.mark.parametrize(
+    ("profile", "tps", "tokens_per_second"),
+    [("fast", None, 150), ("reasoning", None, 60), ("overloaded", None, 8), ("instant", None, None)],
+)
+def test_named_profiles_pace_by_tokens(
+    profile: str, tps: float | None, tokens_per_second: float | None
+) -> None:
+    fixture = Fixture.model_validate(
+        {"match": {}, "response": {"content": "x"}, "streamingProfile": profile}
+    )
+    physics = compile_physics(fixture, ServerDefaults())
+    assert (physics.profiled, physics.tps, physics.tokens_per_second) == (
+        True,
+        tps,
+        tokens_per_second,
+    )
+
+
+def test_a_profile_sets_tps_or_tokens_per_second_not_both() -> None:
+    with pytest.raises(ValueError, match="tps .* or tokensPerSecond .*not both"):
+        Fixture.model_validate(
+            {
+                "match": {},
+                "response": {"content": "x"},
+                "streamingProfile": {"tps": 4, "tokensPerSecond": 9},
+            }
+        )
 
 
 def test_fixture_physics_override_server_defaults() -> None:
@@ -89,7 +140,12 @@ def test_fixture_physics_override_server_defaults() -> None:
     )
     defaults = ServerDefaults(latency=50, chunk_size=20)
     physics = compile_physics(fixture, defaults)
-    assert (physics.ttft, physics.tps, physics.latency, physics.chunk_size) == (150, 150, 3, 7)
+    assert (physics.ttft, physics.tokens_per_second, physics.latency, physics.chunk_size) == (
+        150,
+        150,
+        3,
+        7,
+    )
     assert physics.replay_speed == 2
     assert compile_physics(None, defaults).latency == 50
 
@@ -104,6 +160,79 @@ def test_recorded_timings_replace_the_server_profile() -> None:
     )
     physics = compile_physics(fixture, ServerDefaults(latency=0))
     assert (physics.ttft, physics.recorded_ttft, physics.recorded_gaps) == (None, 40, (1, 2))
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+class LateClock(pacing.Clock):
+    """A clock whose every wait overruns by `late` seconds, as a busy event loop's does."""
+
+    def __init__(self, late: float) -> None:
+        self.time, self.late = 0.0, late
+        self.waits: list[float] = []
+        self.emitted: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(round(seconds * 1000, 6))
+        self.time += seconds + self.late
+
+
+async def paced(physics: Physics, stream: list[Event], clock: LateClock) -> pacing.Outcome:
+    async def emit(index: int, event: Event) -> None:
+        clock.emitted.append(round(clock.time * 1000, 6))
+
+    return await pacing.pace(stream, physics, emit, lambda: None, random.Random(0), clock)
+
+
+async def test_a_late_wake_up_is_caught_up_on_the_next_event() -> None:
+    """Events are due on one timeline from the start: a wait that overran shortens the next
+    one, so the stream keeps its rate instead of drifting slower by every overrun."""
+    clock = LateClock(late=0.005)
+    physics = Physics(profiled=True, ttft=100, tps=40)
+    assert await paced(physics, [Event(i, tokens=1) for i in range(4)], clock) == "complete"
+    assert clock.waits == [100, 20, 20, 20]  # 25 ms a chunk, less the 5 ms the last wait overran
+    assert clock.emitted == [105, 130, 155, 180]
+
+
+async def test_trailers_go_out_with_the_last_chunk() -> None:
+    clock = LateClock(late=0)
+    physics = Physics(profiled=True, ttft=10, tps=100)
+    stream = [Event("a"), Event("b"), Event("usage", trailer=True), Event("[DONE]", trailer=True)]
+    assert await paced(physics, stream, clock) == "complete"
+    assert clock.emitted == [10, 20, 20, 20]
+
+
+def test_openai_chat_streams_its_usage_and_done_as_trailers() -> None:
+    from aimock.canonical import CanonicalRequest, RequestContext
+    from aimock.fixtures.compiled import Reply
+    from aimock.providers import openai_chat
+    from aimock.surface import RenderOptions
+
+    request = CanonicalRequest(
+        "openai.chat",
+        "openai",
+        "chat",
+        "m",
+        RequestContext({}),
+        stream=True,
+        extras={"include_usage": True},
+    )
+    reply = Reply(kind="message", content="0123456789")
+    events = list(openai_chat.stream(request, reply, RenderOptions(chunk_size=5)))
+    assert [e.trailer for e in events] == [False] * 4 + [True, True]  # role, 2 pieces, finish
+    assert events[-1].data == "[DONE]" and events[-2].data["usage"]
+
+
+async def test_a_disconnect_deadline_cuts_on_the_timeline() -> None:
+    clock = LateClock(late=0.002)
+    physics = Physics(profiled=True, ttft=10, tps=100, disconnect_after_ms=25)
+    assert await paced(physics, [Event(i) for i in range(5)], clock) == "disconnected"
+    assert clock.emitted == [12, 22]  # the third event was due at 30 ms, past the deadline
+    assert clock.waits[-1] == 3  # from 22 ms to the 25 ms deadline
 
 
 # --- streams on the wire -------------------------------------------------------------------
@@ -263,7 +392,7 @@ def test_json_array_element_is_pretty_printed() -> None:
 
 @pytest.mark.parametrize(
     "physics",
-    [Physics(), Physics(ttft=1, tps=5000), Physics(latency=1)],
+    [Physics(), Physics(profiled=True, ttft=1, tps=5000), Physics(latency=1)],
     ids=["instant", "tps", "latency"],
 )
 async def test_json_array_opens_separates_and_closes(physics: Physics) -> None:
@@ -281,7 +410,8 @@ async def test_empty_json_array_is_still_an_array() -> None:
 
 
 @pytest.mark.parametrize(
-    "physics", [Physics(truncate_after_chunks=2), Physics(tps=5000, truncate_after_chunks=2)]
+    "physics",
+    [Physics(truncate_after_chunks=2), Physics(profiled=True, tps=5000, truncate_after_chunks=2)],
 )
 async def test_cut_json_array_has_no_closing(physics: Physics) -> None:
     outcome, sink = await write_stream("json-array", physics, {"n": 1}, {"n": 2}, {"n": 3})

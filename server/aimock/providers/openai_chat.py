@@ -340,8 +340,10 @@ def _stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> 
     yield chunk({}, _finish_reason(reply))
     if include_usage:
         last = {**base, "choices": [], "usage": _usage(request, reply)}
-        yield Event({**last, "obfuscation": openai_base.padding(3)} if padded else last)
-    yield Event("[DONE]")
+        yield Event(
+            {**last, "obfuscation": openai_base.padding(3)} if padded else last, trailer=True
+        )
+    yield Event("[DONE]", trailer=True)
 
 
 # --------------------------------------------------------------------------- Mistral
@@ -679,7 +681,7 @@ def openrouter_stream(
                 last = reasoned == reply.reasoning
                 choice["delta"]["reasoning"] = piece
                 choice["delta"]["reasoning_details"] = [shape.reasoning_detail(piece, last)]
-        yield Event(chunk, event.name, event.tokens)
+        yield Event(chunk, event.name, event.tokens, trailer=event.trailer)
 
 
 # --------------------------------------------------------------------------- surfaces

@@ -253,8 +253,8 @@ def stream(request: CanonicalRequest, reply: Reply, options: RenderOptions) -> I
             at += len(piece)
         yield chunk(index, "", at, _finish_reason(reply))
     if request.extras.get("include_usage"):
-        yield Event({**base, "choices": [], "usage": _usage(request, reply)})
-    yield Event("[DONE]")
+        yield Event({**base, "choices": [], "usage": _usage(request, reply)}, trailer=True)
+    yield Event("[DONE]", trailer=True)
 
 
 # --------------------------------------------------------------------------- collapse

@@ -1,11 +1,17 @@
 """The one pacing loop: decides when each event of a stream goes out.
 
-Delay before event i (milliseconds, divided by the replay speed):
-  - recorded timings, when the fixture has them: ttft, then the recorded gaps (their mean
-    past the end);
-  - else a profile: `ttft` before the first event, then tokens / `tps` for each later event
-    (structural events count as one token), spread by `jitter`;
-  - plus a flat `latency` before every event.
+The rule is AIMock's, so a fixture written for it streams here at the rate its author saw.
+The delay before event i (milliseconds), divided by the replay speed:
+  - a streaming profile: `ttft` before the first event (when set); before every other event
+    `1000 / tps` (`tps` counts events a second, as AIMock's does), or, with
+    `tokensPerSecond` instead, the event's estimated tokens / that rate (structural events
+    weigh one token); with neither, the flat `latency`. `jitter` spreads the profile's delays
+    (not the latency) by up to that fraction either way;
+  - else recorded timings: `ttftMs`, then the recorded gaps (their mean past the end);
+  - else the flat `latency` before every event.
+Events are due on one timeline from the stream's start, so a late wake-up is caught up on the
+next event instead of slowing the whole stream. A `trailer` event (OpenAI's usage chunk and
+`[DONE]`) goes out with the event before it: it is not a chunk.
 A stream may be cut after N events (`truncate_after_chunks`) or N ms (`disconnect_after_ms`):
 the connection is dropped without a terminator, as a failing upstream would.
 
@@ -57,30 +63,46 @@ Outcome = Literal["complete", "truncated", "disconnected", "client_gone"]
 
 
 def delay_ms(physics: Physics, index: int, tokens: int, rng: random.Random) -> float:
-    delay = physics.latency
+    """How long event `index` (weighing `tokens`) waits after the one before it."""
+    if physics.profiled:
+        if index == 0 and physics.ttft is not None:
+            paced = physics.ttft
+        elif physics.tps:
+            paced = 1000.0 / physics.tps
+        elif physics.tokens_per_second:
+            paced = 1000.0 * max(tokens, 1) / physics.tokens_per_second
+        else:
+            return physics.latency / physics.replay_speed
+        if physics.jitter:
+            paced = max(0.0, paced * (1 + rng.uniform(-1, 1) * physics.jitter))
+        return paced / physics.replay_speed
     if physics.recorded_ttft is not None or physics.recorded_gaps:
         if index == 0:
-            delay += physics.recorded_ttft or 0.0
-        elif physics.recorded_gaps:
-            gaps = physics.recorded_gaps
-            delay += gaps[index - 1] if index - 1 < len(gaps) else sum(gaps) / len(gaps)
+            return (physics.recorded_ttft or 0.0) / physics.replay_speed
+        gaps = physics.recorded_gaps
+        if not gaps:
+            return 0.0
+        gap = gaps[index - 1] if index - 1 < len(gaps) else sum(gaps) / len(gaps)
+        return gap / physics.replay_speed
+    return physics.latency / physics.replay_speed
+
+
+def first_byte_ms(physics: Physics) -> float:
+    """The wait before a whole (not streamed) answer: what its first event would wait,
+    without jitter."""
+    if physics.profiled and physics.ttft is not None:
+        wait = physics.ttft
+    elif not physics.profiled and physics.recorded_ttft is not None:
+        wait = physics.recorded_ttft
     else:
-        paced = 0.0
-        if index == 0 and physics.ttft:
-            paced = physics.ttft
-        elif index > 0 and physics.tps:
-            paced = 1000.0 * max(tokens, 1) / physics.tps
-        if paced and physics.jitter:
-            paced = max(0.0, paced * (1 + rng.uniform(-1, 1) * physics.jitter))
-        delay += paced
-    return delay / physics.replay_speed
+        wait = physics.latency
+    return wait / physics.replay_speed
 
 
 async def wait_first_byte(physics: Physics) -> None:
-    """The wait before a whole (not streamed) answer: the first token's and the latency."""
-    wait = (physics.ttft or physics.recorded_ttft or 0.0) + physics.latency
+    wait = first_byte_ms(physics)
     if wait > 0:
-        await asyncio.sleep(wait / physics.replay_speed / 1000)
+        await asyncio.sleep(wait / 1000)
 
 
 def abort(request: web.Request) -> None:
@@ -167,34 +189,52 @@ async def stream(
         return "client_gone"
 
 
+class Clock:
+    """The loop's clock, or a test's: when now is (seconds), and a wait."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+LOOP_CLOCK = Clock()
+
+
 async def pace(
     events: Sequence[Any],
     physics: Physics,
     emit: Callable[[int, Any], Awaitable[None]],
     cut: Callable[[], None],
     rng: random.Random | None = None,
+    clock: Clock = LOOP_CLOCK,
 ) -> Outcome:
     """The timing loop every framing shares: wait each event's delay, then `emit(index,
     event)`; `cut()` drops the connection where `physics` ends the stream early."""
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     rng = rng or random.Random()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = clock.now()
+    due = 0.0  # ms after `started` when the next event goes out
+
+    async def until(due_ms: float) -> None:
+        wait = started + due_ms / 1000 - clock.now()
+        if wait > 0:
+            await clock.sleep(wait)
+
     try:
         for index, event in enumerate(events):
             if truncate is not None and index >= truncate:
                 cut()
                 return "truncated"
-            wait = delay_ms(physics, index, event.tokens, rng)
-            if deadline is not None:
-                elapsed = (loop.time() - started) * 1000
-                if elapsed + wait >= deadline:
-                    await asyncio.sleep(max(0.0, deadline - elapsed) / 1000)
-                    cut()
-                    return "disconnected"
-            if wait > 0:
-                await asyncio.sleep(wait / 1000)
+            if not event.trailer:
+                due += delay_ms(physics, index, event.tokens, rng)
+            if deadline is not None and due >= deadline:
+                await until(deadline)
+                cut()
+                return "disconnected"
+            await until(due)
             await emit(index, event)
     except ConnectionError:
         return "client_gone"
