@@ -100,7 +100,12 @@ def test_a_whole_answer_waits_what_its_first_event_would() -> None:
 
 @pytest.mark.parametrize(
     ("profile", "tps", "tokens_per_second"),
-    [("fast", None, 150), ("reasoning", None, 60), ("overloaded", None, 8), ("instant", None, None)],
+    [
+        ("fast", None, 150),
+        ("reasoning", None, 60),
+        ("overloaded", None, 8),
+        ("instant", None, None),
+    ],
 )
 def test_named_profiles_pace_by_tokens(
     profile: str, tps: float | None, tokens_per_second: float | None
@@ -117,7 +122,7 @@ def test_named_profiles_pace_by_tokens(
 
 
 def test_a_profile_sets_tps_or_tokens_per_second_not_both() -> None:
-    with pytest.raises(ValueError, match="tps .* or tokensPerSecond .*not both"):
+    with pytest.raises(ValueError, match=r"tps .* or tokensPerSecond .*not both"):
         Fixture.model_validate(
             {
                 "match": {},
@@ -185,7 +190,7 @@ async def paced(physics: Physics, stream: list[Event], clock: LateClock) -> paci
     async def emit(index: int, event: Event) -> None:
         clock.emitted.append(round(clock.time * 1000, 6))
 
-    return await pacing.pace(stream, physics, emit, lambda: None, random.Random(0), clock)
+    return await pacing.pace(stream, physics, emit, lambda: None, rng=random.Random(0), clock=clock)
 
 
 async def test_a_late_wake_up_is_caught_up_on_the_next_event() -> None:

@@ -180,7 +180,7 @@ async def stream(
             joint = b"" if around is None else around.opening if index == 0 else around.separator
             await write(joint + frame(event.data, event.name))
 
-        outcome = await pace(pending, physics, emit, lambda: abort(request), rng)
+        outcome = await pace(pending, physics, emit, lambda: abort(request), rng=rng)
         if outcome == "complete" and around is not None:
             # An empty stream still opens the document it closes.
             await write(around.closing if pending else around.opening + around.closing)
@@ -207,6 +207,7 @@ async def pace(
     physics: Physics,
     emit: Callable[[int, Any], Awaitable[None]],
     cut: Callable[[], None],
+    *,
     rng: random.Random | None = None,
     clock: Clock = LOOP_CLOCK,
 ) -> Outcome:
