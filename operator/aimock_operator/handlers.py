@@ -13,6 +13,8 @@ point: an operator killed half-way converges on restart.
 - ChaosPolicy create/update and deletion -> stamp its drill (Active, startedAt, expiresAt) and
   reconcile the stacks it selects; a clock marks it Expired at its end and reconciles again.
 - Deployment events (children only, by label) -> refresh the stack's Ready condition.
+- Pod events (children only, by label) of a pod waiting in a back-off -> the same refresh, so
+  a crash loop or an image pull that fails is reported as Stalled with the kubelet's words.
 
 The two clocks are the operator's own loops, not kopf timers: a kopf timer puts a finalizer on
 every object it runs for, and a finalizer would leave MockStacks and ChaosPolicies (and their
@@ -56,11 +58,13 @@ from aimock_operator.render.status import (
     Failure,
     Reconciliation,
     Rejected,
+    Rollout,
     Serving,
     changed,
     fixture_status,
     serving_status,
     stack_status,
+    stuck_pods,
 )
 from aimock_operator.settings import Options, configure, digest, from_env
 from aimock_operator.validation import summary, validate_fixture, validate_mockstack
@@ -499,6 +503,7 @@ class Reconciler:
             now=self.clock(),
             outcome=outcome,
             failure=failure,
+            pods=await self._unready_pods(resource.namespace, resource.name, deployment),
         )
         if changed(resource.status, status):
             await k8s.patch_status(MOCKSTACKS, resource.namespace, resource.name, status)
@@ -508,6 +513,20 @@ class Reconciler:
             settled and status.get("servedReplicas") == status.get("readyReplicas")
         ):
             self._follow(resource.namespace, resource.name)
+
+    async def _unready_pods(
+        self, namespace: str, name: str, deployment: Body | None
+    ) -> list[dict[str, Any]]:
+        """The stack's pods when some are not ready or a rollout runs (a back-off among them
+        makes the stack Stalled); none to read when every pod is ready."""
+        rollout = Rollout.of(deployment)
+        if not rollout.found or not (rollout.ready < rollout.wanted or rollout.rolling):
+            return []
+        try:
+            return await k8s.list_pods(namespace, names.pod_query(name))
+        except k8s.ApiError as exc:  # the conditions go without the pods' reasons
+            log.warning(f"MockStack {namespace}/{name}: listing its pods failed: {exc}")
+            return []
 
     # --- which config the pods serve ---------------------------------------------------------
 
@@ -584,6 +603,17 @@ class Reconciler:
             if _controller_uid(deployment) != _meta(body).get("uid"):
                 return  # not made by this MockStack
             await self._report(body, deployment=deployment)
+
+    async def pod_event(self, event: str | None, body: Body) -> None:
+        """A stack's pod changed. A container entering or changing a back-off (crash loop,
+        image pull) moves no Deployment field, so the stack's Stalled and Ready conditions are
+        refreshed from here; every other change of readiness reaches the Deployment's status,
+        and its event."""
+        meta = _meta(body)
+        stack = (meta.get("labels") or {}).get(names.STACK_LABEL)
+        if not stack or not stuck_pods([{**body, "metadata": {}}]):
+            return
+        await self.refresh_ready(str(meta.get("namespace")), stack)
 
     async def stack_gone(self, body: Body) -> None:
         meta = _meta(body)
@@ -766,6 +796,10 @@ def register(registry: kopf.OperatorRegistry, options: Options) -> Reconciler:
     @kopf.on.event("apps", "v1", "deployments", labels=children, id="deployment", registry=registry)
     async def deployment(type: str, body: kopf.Body, logger: Log, **_: Any) -> None:
         await r.deployment_event(type, body, logger)
+
+    @kopf.on.event("", "v1", "pods", labels=children, id="pod", registry=registry)
+    async def pod(type: str, body: kopf.Body, **_: Any) -> None:
+        await r.pod_event(type, body)
 
     return r
 

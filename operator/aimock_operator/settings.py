@@ -135,8 +135,10 @@ def configure(settings: kopf.OperatorSettings, options: Options) -> None:
     settings.execution.default_backoff = options.backoff
     settings.posting.enabled = True
     settings.posting.level = logging.WARNING  # failures show in `kubectl describe`, not noise
-    # Watch only the Deployments the operator made (server-side), not every one in the cluster.
+    # Watch only the Deployments and Pods the operator made (server-side), not every one in the
+    # cluster.
     settings.watching.label_selectors["apps", "deployments"] = CHILD_DEPLOYMENTS
+    settings.watching.label_selectors["", "pods"] = CHILD_DEPLOYMENTS
     if options.webhook is not None:
         from aimock_operator import webhook  # registers the validators (default registry)
 

@@ -36,6 +36,8 @@ EXAMPLE = ROOT / "examples" / "mockstack.yaml"
 OPERATOR = Path(sys.executable).parent / "aimock-operator"
 AIMOCK_CRDS = ("mockstacks.aimock.dev", "fixtures.aimock.dev", "chaospolicies.aimock.dev")
 KOPF_CRDS = ("clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")
+# The chart requires image.repository (the image is not published): what `make image` tags.
+IMAGE = "image.repository=ghcr.io/aimock/aimock"
 
 # Everything the operator does in a namespace it watches (kubectl auth can-i VERB RESOURCE).
 NEEDED: list[tuple[str, ...]] = [
@@ -56,6 +58,10 @@ NEEDED: list[tuple[str, ...]] = [
     ],
     ("create", "events"),
     ("patch", "events"),
+    # A stack's pods: annotated after a config change; watched for back-offs (Stalled).
+    ("list", "pods"),
+    ("watch", "pods"),
+    ("patch", "pods"),
     # A stack's generated admin-token Secret: created once, then looked up by name.
     ("create", "secrets"),
     ("get", "secrets"),
@@ -176,7 +182,7 @@ def install(cluster: ControlPlane) -> Iterator[Install]:
             "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"
         )
         adopt_crds(cluster, name, namespace)
-        args = [arg for setting in settings for arg in ("--set", setting)]
+        args = [arg for setting in (IMAGE, *settings) for arg in ("--set", setting)]
         cluster.helm("install", name, str(CHART), "--namespace", namespace, *args)
         release = Release(name, namespace, f"{name}-aimock")
         installed.append(release)
@@ -225,6 +231,25 @@ def test_install_rolls_out_the_operator_and_its_crds(
         assert meta["annotations"]["meta.helm.sh/release-name"] == release.name
     # The example applies against the installed CRDs (server-side validation, nothing stored).
     cluster.kubectl("apply", "--dry-run=server", "-n", release.namespace, "-f", str(EXAMPLE))
+
+
+def test_install_with_the_defaults_says_how_to_get_the_image(cluster: ControlPlane) -> None:
+    """The image is not published: the defaults stop `helm install` with what to do, and
+    nothing is installed (no operator pod left in ImagePullBackOff)."""
+    name, namespace = f"rel{uuid.uuid4().hex[:6]}", cluster.new_namespace("aimock-system")
+    with pytest.raises(ToolError) as refused:
+        cluster.helm("install", name, str(CHART), "--namespace", namespace)
+    error = " ".join(refused.value.stderr.split())
+    assert "image.repository is not set" in error
+    assert "build it from the aimock checkout with `make image`" in error
+    assert "--set image.repository=ghcr.io/aimock/aimock" in error
+    assert "docs/operator.md#the-image" in error
+    with pytest.raises(ToolError) as missing:
+        cluster.helm("status", name, "--namespace", namespace)
+    assert "not found" in missing.value.stderr
+    deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json"))
+    assert deployments["items"] == []
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def test_uninstall_keeps_the_crds(cluster: ControlPlane, install: Install) -> None:

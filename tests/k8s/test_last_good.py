@@ -109,7 +109,14 @@ def test_an_invalid_stack_spec_keeps_the_last_applied_one(
     assert condition(body, "Reconciled")["message"].endswith(
         "generation 1, the last applied, is served"
     )
-    assert is_ready(body)
+    # Still answering from generation 1, but not what the spec declares: not Ready, and
+    # Stalled (kstatus Failed) until the spec is fixed.
+    assert body["status"]["readyReplicas"] == 1
+    assert (condition(body, "Ready")["status"], condition(body, "Ready")["reason"]) == (
+        "False",
+        "InvalidSpec",
+    )
+    assert condition(body, "Stalled")["status"] == "True"
     assert config_files(plane, namespace) == served
 
 

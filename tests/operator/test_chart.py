@@ -31,6 +31,7 @@ pytestmark = pytest.mark.timeout(120, func_only=True)
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "aimock"
 RELEASE, NAMESPACE = "demo", "aimock-system"
+IMAGE_REPOSITORY = "ghcr.io/aimock/aimock"  # what `make image` tags
 FULLNAME = "demo-aimock"
 KOPF_CRDS = {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
 AIMOCK_CRDS = {"mockstacks.aimock.dev", "fixtures.aimock.dev", "chaospolicies.aimock.dev"}
@@ -49,7 +50,8 @@ OPERATOR_RULES = {
     ("", "services"): ALL_VERBS,
     ("apps", "deployments"): ALL_VERBS,
     ("batch", "cronjobs"): ALL_VERBS,
-    ("", "pods"): ["list", "patch"],  # the config-hash nudge after a config change
+    # the config-hash nudge after a config change; back-offs (Stalled) seen by a watch
+    ("", "pods"): ["list", "watch", "patch"],
     ("", "pods/proxy"): ["get"],  # each pod's /health: which config it serves
     ("", "events"): ["create", "patch"],
     ("", "secrets"): ["create", "get"],  # each stack's generated admin token
@@ -91,6 +93,8 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
 
 
 def set_args(values: dict[str, str]) -> list[str]:
+    """--set arguments, with the one value the chart requires (image.repository) unless given."""
+    values = {"image.repository": IMAGE_REPOSITORY, **values}
     return [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
 
 
@@ -110,7 +114,8 @@ def render(helm: Helm, **values: str) -> list[dict[str, Any]]:
 
 def refused(helm: Helm, *args: str) -> str:
     """Render with raw --set arguments that must fail; returns helm's error."""
-    result = helm.run("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *args)
+    required = ("--set", f"image.repository={IMAGE_REPOSITORY}")
+    result = helm.run("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *required, *args)
     assert result.returncode != 0, f"helm template {args} was accepted"
     return result.stderr
 
@@ -335,6 +340,28 @@ def test_log_options_and_extra_args(helm: Helm) -> None:
     )["args"]
     assert args[-3:] == ["--log-format=json", "--debug", "--log-refkey=ref"]
     assert not any(arg in ("--verbose", "--quiet", "--info") for arg in args)
+
+
+def test_the_defaults_refuse_to_install_an_image_nobody_published(helm: Helm) -> None:
+    """No default repository: the image is not published, so the defaults stop `helm template`
+    and `helm install` with what to do, instead of an operator pod left in ImagePullBackOff
+    (tests/k8s/test_chart.py runs the install)."""
+    result = helm.run("template", RELEASE, str(CHART), "--namespace", NAMESPACE)
+    assert result.returncode != 0
+    error = " ".join(result.stderr.split())
+    for words in (
+        "image.repository is not set",
+        "The aimock image is not published to any registry",
+        f"`make image` (it tags ghcr.io/aimock/aimock:{aimock.__version__})",
+        "kind load docker-image, k3d image import, minikube image load",
+        "--set image.repository=ghcr.io/aimock/aimock",
+        "docs/operator.md#the-image",
+    ):
+        assert words in error, error
+    # helm lint renders with required values relaxed, and warns with the same words.
+    lint = helm.run("lint", str(CHART))
+    assert "missing required values" in lint.stderr
+    assert "image.repository is not set" in lint.stderr
 
 
 def test_image_defaults_to_the_app_version_for_both_commands(helm: Helm) -> None:

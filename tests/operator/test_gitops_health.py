@@ -1,6 +1,7 @@
 """GitOps health: the Argo CD Lua checks of charts/aimock/argocd-health.yaml, run by a real Lua
-interpreter (lupa's Lua 5.1, the dialect of Argo CD's gopher-lua), and kstatus (what Flux's
-`healthChecks` compute) reimplemented from its documented rules.
+interpreter (lupa's Lua 5.1, the dialect of Argo CD's gopher-lua), kstatus (what Flux's
+`healthChecks` compute) reimplemented from its documented rules, and the Flux
+`healthCheckExprs` of docs/gitops.md run by a real CEL interpreter (cel-python).
 
 Every object here carries a status the operator's own rendering code produced
 (render/status.py, render/chaos.py), so the checks follow the real shapes.
@@ -9,11 +10,13 @@ docs/gitops.md shows the same file, byte for byte.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import celpy
 import pytest
 import yaml
 from lupa import lua51
@@ -72,9 +75,17 @@ def health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def deployment(
-    replicas: int = 1, ready: int = 1, updated: int | None = None, stalled: bool = False
+    replicas: int = 1,
+    ready: int = 1,
+    updated: int | None = None,
+    stalled: bool = False,
+    settled: bool = False,
 ) -> dict[str, Any]:
+    """A Deployment's object; `settled`: its controller called the rollout complete once
+    (NewReplicaSetAvailable), whatever its pods do since."""
     progressing: dict[str, Any] = {"type": "Progressing", "status": "True"}
+    if settled:
+        progressing["reason"] = "NewReplicaSetAvailable"
     if stalled:
         progressing = {
             "type": "Progressing",
@@ -139,6 +150,37 @@ def stack(
         rendered.update(serving_status(rendered, Serving(HASH, ready, ready), T0))
     body["status"] = rendered
     return body
+
+
+def waiting_pod(name: str, reason: str, message: str) -> dict[str, Any]:
+    """A stack's pod whose container waits, as the kubelet reports it."""
+    waiting = {"reason": reason, "message": message}
+    container = {"name": "aimock", "ready": False, "restartCount": 4, "state": {"waiting": waiting}}
+    return {"metadata": {"name": name}, "status": {"containerStatuses": [container]}}
+
+
+CRASH = waiting_pod(
+    "preview-7d9-x2x", "CrashLoopBackOff", "back-off 40s restarting failed container=aimock"
+)
+PULL = waiting_pod(
+    "preview-7d9-x2x",
+    "ImagePullBackOff",
+    'Back-off pulling image "ghcr.io/aimock/aimock:0.1.0"',
+)
+
+
+def later(body: dict[str, Any], dep: dict[str, Any], *pods: dict[str, Any]) -> dict[str, Any]:
+    """`body` after the operator refreshed it from the Deployment `dep` and the stack's pods."""
+    body = copy.deepcopy(body)
+    body["status"] = stack_status(
+        generation=1, previous=body["status"], deployment=dep, now=T0, pods=pods
+    )
+    return body
+
+
+def crashed_after_settling() -> dict[str, Any]:
+    """A stack that served, whose only pod then went into a crash loop."""
+    return later(stack(dep=deployment(settled=True)), deployment(ready=0, settled=True), CRASH)
 
 
 def fixture(
@@ -247,6 +289,20 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         stack(dep=deployment(ready=0, stalled=True), served=False),
         "Degraded",
         "has timed out progressing",
+    ),
+    (
+        "stack crash loop after settling",
+        "MockStack",
+        crashed_after_settling(),
+        "Degraded",
+        "pod preview-7d9-x2x, container aimock: CrashLoopBackOff (back-off 40s",
+    ),
+    (
+        "stack image not pulled",
+        "MockStack",
+        later(stack(dep=deployment(ready=0, updated=0)), deployment(ready=0, updated=0), PULL),
+        "Degraded",
+        "ImagePullBackOff (Back-off pulling image",
     ),
     (
         "stack spec refused",
@@ -364,10 +420,48 @@ def kstatus(obj: dict[str, Any]) -> str:
 KSTATUS_HOLDS = [
     ("stack healthy", stack(dep=deployment()), "Current"),
     ("stack generation ahead", stack(generation=2, dep=deployment()), "InProgress"),
+    ("stack without Deployment", stack(dep=None), "InProgress"),
+    ("stack with no pod ready yet", stack(dep=deployment(ready=0, updated=0)), "InProgress"),
+    ("stack rolling out", stack(dep=deployment(replicas=2, ready=1, updated=1)), "InProgress"),
+    (
+        "stack config not served yet",  # config reloads are not a rollout: ConfigServed says
+        stack(dep=deployment(), served=False),
+        "Current",
+    ),
+    (
+        "stack apply failed, retried",
+        stack(dep=deployment(), failure=Failure("ApplyFailed", "services is forbidden")),
+        "InProgress",
+    ),
+    ("stack rollout stalled", stack(dep=deployment(ready=0, stalled=True)), "Failed"),
+    ("stack crash loop after settling", crashed_after_settling(), "Failed"),
+    (
+        "stack image not pulled",
+        later(stack(dep=deployment(ready=0, updated=0)), deployment(ready=0, updated=0), PULL),
+        "Failed",
+    ),
+    (
+        "stack spec refused",
+        stack(dep=deployment(), failure=Failure("InvalidSpec", "spec.port: must be > 0")),
+        "Failed",
+    ),
+    (
+        "stack serving with a refused Fixture",  # the Fixture itself is Failed
+        stack(dep=deployment(), result=outcome((BAD_FIXTURE,))),
+        "Current",
+    ),
+    ("stack scaled to zero", stack(dep=deployment(replicas=0, ready=0)), "Current"),
     ("fixture valid", fixture(), "Current"),
+    (
+        "fixture invalid",
+        fixture(problems=(Problem("spec.fixtures[0].match", "required"),)),
+        "Failed",
+    ),
     ("fixture generation ahead", fixture(generation=3), "InProgress"),
     ("drill active", active_drill(), "Current"),
     ("drill expired", expired_drill(), "Current"),
+    ("policy invalid", invalid_policy(), "Failed"),
+    ("policy edit refused, drill goes on", refused_edit(), "Failed"),
     (
         "policy generation ahead",
         {**active_drill(), "metadata": {"name": "drill", "generation": 2}},
@@ -383,9 +477,13 @@ def test_kstatus(obj: dict[str, Any], expected: str) -> None:
     assert kstatus(obj) == expected
 
 
+def conditions(obj: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+
+
 def test_what_kstatus_relies_on() -> None:
     """Every kind records observedGeneration once the operator has seen it, and each
-    condition carries it too; only MockStack has a Ready condition."""
+    condition carries it too; every kind has Ready, Stalled and (MockStack) Reconciling."""
     objects = [stack(dep=deployment()), fixture(), active_drill()]
     for obj in objects:
         status = obj["status"]
@@ -393,5 +491,120 @@ def test_what_kstatus_relies_on() -> None:
         assert all(
             c["observedGeneration"] == status["observedGeneration"] for c in status["conditions"]
         )
-    kinds = [{c["type"] for c in obj["status"]["conditions"]} for obj in objects]
-    assert ["Ready" in k for k in kinds] == [True, False, False]
+    found = [conditions(obj) for obj in objects]
+    assert [{k: c.get(k) for k in ("Ready", "Reconciling", "Stalled")} for c in found] == [
+        {"Ready": "True", "Reconciling": "False", "Stalled": "False"},
+        {"Ready": "True", "Reconciling": None, "Stalled": "False"},
+        {"Ready": "True", "Reconciling": None, "Stalled": "False"},
+    ]
+
+
+ALL_OBJECTS = [(c[0], c[2]) for c in CASES] + [(c[0], c[1]) for c in KSTATUS_HOLDS]
+
+
+@pytest.mark.parametrize(
+    "obj", [o for _, o in ALL_OBJECTS], ids=[f"{n} ({i})" for i, (n, _) in enumerate(ALL_OBJECTS)]
+)
+def test_ready_and_the_abnormal_conditions_agree(obj: dict[str, Any]) -> None:
+    """kstatus' convention: Reconciling and Stalled are never True with Ready, never both
+    True; and with the generation observed, kstatus Current with a Ready condition means
+    Ready True, or a state that needs nobody (scaled to zero, a stack serving while one of
+    its Fixtures is refused, a config the pods are picking up)."""
+    found = conditions(obj)
+    if found.get("Ready") == "True":
+        assert "True" not in (found.get("Reconciling"), found.get("Stalled"))
+    assert not (found.get("Reconciling") == found.get("Stalled") == "True")
+    ready = next(
+        (c for c in obj.get("status", {}).get("conditions", []) if c["type"] == "Ready"), None
+    )
+    if kstatus(obj) == "Current" and ready is not None:
+        assert ready["status"] == "True" or ready["reason"] == "ScaledToZero", ready
+
+
+def test_a_stack_that_crashes_after_settling_stops_progressing() -> None:
+    """The Deployment stays NewReplicaSetAvailable after its pods crash: the stack is not
+    rolling out, it is stuck, and says so with the kubelet's words."""
+    obj = crashed_after_settling()
+    assert {k: conditions(obj)[k] for k in ("Ready", "Reconciling", "Stalled", "Progressing")} == {
+        "Ready": "False",
+        "Reconciling": "False",
+        "Stalled": "True",
+        "Progressing": "False",
+    }
+    stalled = next(c for c in obj["status"]["conditions"] if c["type"] == "Stalled")
+    assert stalled["reason"] == "CrashLoopBackOff"
+    assert "make image" not in stalled["message"]  # no image hint for a crash
+
+
+def test_a_pull_back_off_says_how_to_get_the_image() -> None:
+    obj = later(stack(dep=deployment(ready=0, updated=0)), deployment(ready=0, updated=0), PULL)
+    stalled = next(c for c in obj["status"]["conditions"] if c["type"] == "Stalled")
+    assert stalled["reason"] == "ImagePullBackOff"
+    assert "build it with `make image` and load it into the cluster" in stalled["message"]
+    assert 'docs/operator.md, "The image"' in stalled["message"]
+    assert health("MockStack", obj) == ("Degraded", stalled["message"])
+
+
+# --- Flux: the healthCheckExprs of docs/gitops.md, run by a real CEL interpreter --------------
+
+
+def flux_exprs() -> dict[str, dict[str, str]]:
+    """The Kustomization's healthCheckExprs in docs/gitops.md, by kind."""
+    for block in re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S):
+        body = yaml.safe_load(block)
+        if isinstance(body, dict) and "healthCheckExprs" in (body.get("spec") or {}):
+            exprs = body["spec"]["healthCheckExprs"]
+            return {e["kind"]: {k: v for k, v in e.items() if k != "kind"} for e in exprs}
+    raise AssertionError("docs/gitops.md shows no Kustomization with healthCheckExprs")
+
+
+FLUX_EXPRS = flux_exprs()
+CEL = celpy.Environment()
+ARGO_TO_FLUX = {"Healthy": "Current", "Progressing": "InProgress", "Degraded": "Failed"}
+
+
+def flux(kind: str, obj: dict[str, Any]) -> str:
+    """What Flux's kustomize-controller makes of `obj` with the expressions: generation ahead
+    of observedGeneration is InProgress; then inProgress, failed and current, in that order;
+    none true, or an expression that cannot evaluate (a field missing), is InProgress."""
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    observed = status.get("observedGeneration")
+    if observed is not None and observed != meta.get("generation"):
+        return "InProgress"
+    activation = {key: celpy.json_to_cel(value) for key, value in _plain(obj).items()}
+    for verdict, key in (
+        ("InProgress", "inProgress"),
+        ("Failed", "failed"),
+        ("Current", "current"),
+    ):
+        expression = FLUX_EXPRS[kind].get(key)
+        if expression is None:
+            continue
+        try:
+            result = CEL.program(CEL.compile(expression)).evaluate(activation)
+        except celpy.CELEvalError:
+            return "InProgress"
+        if isinstance(result, celpy.CELEvalError):
+            return "InProgress"
+        if result:
+            return verdict
+    return "InProgress"
+
+
+def test_the_docs_give_flux_expressions_for_each_kind() -> None:
+    assert set(FLUX_EXPRS) == {"MockStack", "Fixture", "ChaosPolicy"}
+    for kind, exprs in FLUX_EXPRS.items():
+        assert exprs["apiVersion"] == "aimock.dev/v1alpha1"
+        assert "current" in exprs, kind  # Flux requires it
+        for key in ("inProgress", "failed", "current"):
+            if key in exprs:
+                CEL.compile(exprs[key])  # parses
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "state"), [(c[1], c[2], c[3]) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_flux_expressions_agree_with_the_argocd_checks(
+    kind: str, obj: dict[str, Any], state: str
+) -> None:
+    assert flux(kind, obj) == ARGO_TO_FLUX[state]

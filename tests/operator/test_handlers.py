@@ -319,6 +319,8 @@ async def test_reconcile_applies_every_child_and_reports_status(
     assert status["selectedFixtures"] == ["checkout-assistant"]
     assert {t: c["status"] for t, c in conditions(stack).items()} == {
         "Ready": "False",  # no pod is ready yet
+        "Reconciling": "True",  # kstatus: the rollout runs
+        "Stalled": "False",
         "Progressing": "True",
         "ConfigServed": "Unknown",  # no pod has said it serves this config yet
         "FixturesValid": "True",
@@ -391,6 +393,55 @@ async def test_deployment_readiness_makes_the_stack_ready(
     deployment["status"]["readyReplicas"] = 0
     await reconciler.deployment_event("MODIFIED", copy.deepcopy(deployment), LOG)
     assert api.one("mockstacks", "preview")["status"]["readyReplicas"] == 1
+
+
+async def test_a_pod_in_a_crash_loop_stalls_a_settled_stack(
+    api: FakeApi, reconciler: Reconciler
+) -> None:
+    """The Deployment says nothing new when its pod's container goes into a back-off; the
+    pod's event does, and the stack stops calling itself Ready or rolling out."""
+    seed(api)
+    await reconciler.reconcile(NS, ["preview"], LOG)
+    deployment = api.one("deployments", "preview")
+    settled = {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}
+    deployment["status"] = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "updatedReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "conditions": [settled],
+    }
+    await reconciler.deployment_event("MODIFIED", copy.deepcopy(deployment), LOG)
+    assert conditions(api.one("mockstacks", "preview"))["Ready"]["status"] == "True"
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    waiting = {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed"}
+    pod = {
+        "metadata": {"name": "preview-a", "namespace": NS, "labels": dict(labels)},
+        "status": {"containerStatuses": [{"name": "aimock", "state": {"waiting": waiting}}]},
+    }
+    api.add("pods", pod)
+    deployment["status"].update(readyReplicas=0, availableReplicas=0)
+    # A pod of the stack that is not in a back-off asks nothing.
+    writes = api.status_writes
+    await reconciler.pod_event("MODIFIED", {**pod, "status": {}})
+    assert api.status_writes == writes
+    await reconciler.pod_event("MODIFIED", copy.deepcopy(pod))
+    found = conditions(api.one("mockstacks", "preview"))
+    assert {t: found[t]["status"] for t in ("Ready", "Reconciling", "Stalled", "Progressing")} == {
+        "Ready": "False",
+        "Reconciling": "False",
+        "Stalled": "True",
+        "Progressing": "False",
+    }
+    assert found["Stalled"]["reason"] == "CrashLoopBackOff"
+    assert "pod preview-a, container aimock: CrashLoopBackOff" in found["Stalled"]["message"]
+    # Fixed (a pod became ready again): the Deployment's event clears it.
+    api.remove("pods", "preview-a")
+    deployment["status"].update(readyReplicas=1, availableReplicas=1)
+    await reconciler.deployment_event("MODIFIED", copy.deepcopy(deployment), LOG)
+    found = conditions(api.one("mockstacks", "preview"))
+    assert (found["Ready"]["status"], found["Stalled"]["status"]) == ("True", "False")
 
 
 async def test_deployment_deleted_by_hand_is_put_back(api: FakeApi, reconciler: Reconciler) -> None:
@@ -952,11 +1003,11 @@ def test_settings_watch_only_the_operators_deployments() -> None:
     assert settings.execution.default_backoff == 2
     assert settings.persistence.finalizer == "aimock.dev/finalizer"
     assert isinstance(settings.persistence.diffbase_storage, DigestDiffBaseStorage)
-    (selector,) = list(settings.watching.label_selectors)
-    assert (selector.group, selector.any_name) == ("apps", "deployments")
-    assert settings.watching.label_selectors[selector] == (
-        "app.kubernetes.io/managed-by=aimock-operator,aimock.dev/stack"
-    )
+    selectors = settings.watching.label_selectors
+    assert {(s.group, s.any_name): selectors[s] for s in selectors} == {
+        ("apps", "deployments"): "app.kubernetes.io/managed-by=aimock-operator,aimock.dev/stack",
+        ("", "pods"): "app.kubernetes.io/managed-by=aimock-operator,aimock.dev/stack",
+    }
 
 
 def test_register_wires_a_fresh_registry() -> None:
@@ -969,7 +1020,13 @@ def test_register_wires_a_fresh_registry() -> None:
     assert not list(registry._spawning.get_all_handlers())
     assert {h.id for h in registry._activities.get_all_handlers()} >= {"configure", "clocks"}
     watching = {h.id for h in registry._watching.get_all_handlers()}
-    assert watching == {"mockstack_event", "fixture_event", "chaos_policy_event", "deployment"}
+    assert watching == {
+        "mockstack_event",
+        "fixture_event",
+        "chaos_policy_event",
+        "deployment",
+        "pod",
+    }
 
 
 def test_options_from_the_environment() -> None:

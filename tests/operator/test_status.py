@@ -19,6 +19,7 @@ from aimock_operator.render.status import (
     Rejected,
     Rollout,
     Serving,
+    StuckPod,
     changed,
     fixture_status,
     merge_conditions,
@@ -27,6 +28,8 @@ from aimock_operator.render.status import (
     serving_condition,
     serving_status,
     stack_status,
+    stalled_condition,
+    stuck_pods,
 )
 from aimock_operator.validation import Problem
 
@@ -106,7 +109,9 @@ def test_ready_means_a_pod_serves() -> None:
         "Available",
         "2/2 pods ready",
     )
-    partly = ready_condition(Rollout.of(deployment(2, 1)))  # short of a replica, still serving
+    # Settled (the Deployment called its rollout complete), then short of a replica: still
+    # serving what the spec declares.
+    partly = ready_condition(Rollout.of(deployment(2, 1)))
     assert (partly["status"], partly["reason"]) == ("True", "PartlyAvailable")
     assert partly["message"] == "1/2 pods ready"
     none = ready_condition(Rollout.of(deployment(2, 0)))
@@ -115,10 +120,10 @@ def test_ready_means_a_pod_serves() -> None:
         "PodsNotReady",
         "0/2 pods ready",
     )
-    # A Deployment whose controller has yet to see its latest generation (a config change
-    # bumps it, rolling nothing) keeps serving: Ready does not move.
+    # A Deployment whose controller has yet to see its latest spec: a rollout is about to
+    # start, so the stack is not (yet) what its spec declares.
     behind = ready_condition(Rollout.of(deployment(1, 1, generation=3, observed=2)))
-    assert behind["status"] == "True"
+    assert (behind["status"], behind["reason"]) == ("False", "RollingOut")
     assert ready_condition(Rollout.of(None))["reason"] == "DeploymentMissing"
     assert ready_condition(Rollout.of(deployment(0, 0)))["reason"] == "ScaledToZero"
     fresh = {"metadata": {"generation": 1}, "spec": {"replicas": 1}}  # just applied, no status
@@ -141,6 +146,86 @@ def test_progressing_while_the_rollout_runs() -> None:
     assert "timed out" in result["message"]
 
 
+def waiting(pod: str, *reasons: str, deleted: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": pod}
+    if deleted:
+        meta["deletionTimestamp"] = "2026-11-25T12:00:00Z"
+    containers = [
+        {"name": f"c{i}", "state": {"waiting": {"reason": r, "message": f"why {r}\n  more"}}}
+        for i, r in enumerate(reasons)
+    ]
+    return {"metadata": meta, "status": {"containerStatuses": containers}}
+
+
+def test_stuck_pods_are_the_back_offs_of_live_pods() -> None:
+    pods = [
+        waiting("b", "CrashLoopBackOff"),
+        waiting("a", "ContainerCreating", "ErrImagePull"),
+        waiting("c", "ImagePullBackOff", deleted=True),
+        {"metadata": {"name": "d"}, "status": {}},
+    ]
+    assert stuck_pods(pods) == (
+        StuckPod("a", "c1", "ErrImagePull", "why ErrImagePull more"),
+        StuckPod("b", "c0", "CrashLoopBackOff", "why CrashLoopBackOff more"),
+    )
+
+
+def test_a_settled_rollout_is_not_restarted_by_lost_pods() -> None:
+    settled = Rollout.of(deployment(2, 0))  # NewReplicaSetAvailable, no pod ready any more
+    assert not settled.rolling
+    fresh = deployment(2, 0)
+    fresh["status"]["conditions"][1]["reason"] = "ReplicaSetUpdated"
+    assert Rollout.of(fresh).rolling
+    assert Rollout.of(deployment(2, 2, generation=2, observed=1)).rolling
+    assert Rollout.of(None).rolling
+
+
+@pytest.mark.parametrize(
+    ("pods", "ready", "reason", "words"),
+    [
+        ((), 0, None, ""),
+        ([waiting("a", "CrashLoopBackOff")], 0, "CrashLoopBackOff", "pod a, container c0"),
+        ([waiting("a", "ImagePullBackOff")], 0, "ImagePullBackOff", "make image"),
+        ([waiting("a", "CrashLoopBackOff")], 2, None, ""),  # settled, every pod ready
+        (
+            [waiting(p, "CrashLoopBackOff") for p in "abcd"],
+            0,
+            "CrashLoopBackOff",
+            "pod c, container c0: CrashLoopBackOff (why CrashLoopBackOff more) (and 1 more)",
+        ),
+    ],
+)
+def test_stalled_names_the_stuck_pods(
+    pods: list[dict[str, Any]], ready: int, reason: str | None, words: str
+) -> None:
+    rollout = Rollout.of(deployment(2, ready))
+    got = stalled_condition(rollout, stuck_pods(pods), None)
+    assert (got["status"], got["reason"] if reason else None) == (
+        "True" if reason else "False",
+        reason,
+    )
+    assert words in got["message"]
+
+
+def test_a_stalled_rollout_or_refused_spec_is_stalled() -> None:
+    late = deployment(1, 0)
+    late["status"]["conditions"][1] = {
+        "type": "Progressing",
+        "status": "False",
+        "reason": "ProgressDeadlineExceeded",
+        "message": 'ReplicaSet "preview-1" has timed out progressing.',
+    }
+    got = stalled_condition(Rollout.of(late), (), None)
+    assert (got["status"], got["reason"]) == ("True", "ProgressDeadlineExceeded")
+    refused = {"type": "Reconciled", "status": "False", "reason": "InvalidSpec", "message": "x"}
+    got = stalled_condition(Rollout.of(deployment()), (), refused)
+    assert (got["status"], got["reason"], got["message"]) == ("True", "InvalidSpec", "x")
+    retried = {**refused, "reason": "ApplyFailed"}  # retried by the operator: Reconciling
+    assert stalled_condition(Rollout.of(deployment()), (), retried)["status"] == "False"
+    ready = ready_condition(Rollout.of(deployment()), reconciled=retried)
+    assert (ready["status"], ready["reason"]) == ("False", "ApplyFailed")
+
+
 # --- MockStack status --------------------------------------------------------------------------
 
 
@@ -159,6 +244,8 @@ def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
     conditions = by_type(status)
     assert [c["type"] for c in status["conditions"]] == [
         "Ready",
+        "Reconciling",
+        "Stalled",
         "Progressing",
         "ConfigServed",
         "FixturesValid",
@@ -167,6 +254,8 @@ def test_reconciled_stack_status_is_complete_and_fits_the_crd() -> None:
     ]
     assert {t: c["status"] for t, c in conditions.items()} == {
         "Ready": "True",
+        "Reconciling": "False",
+        "Stalled": "False",
         "Progressing": "False",
         "ConfigServed": "Unknown",  # a new config: no pod has reported it yet
         "FixturesValid": "True",
@@ -275,8 +364,18 @@ def test_failure_keeps_what_was_served_and_says_why() -> None:
     assert "spec.scheduling.hostNetwork" in reconciled["message"]
     assert failed["configHash"] == served["configHash"]
     assert failed["observedGeneration"] == 2
-    # Ready did not flip, so it keeps the time it became Ready.
-    assert by_type(failed)["Ready"]["lastTransitionTime"] == "2026-11-25T12:00:00Z"
+    # The refused spec is not what runs: not Ready, and Stalled until it is edited.
+    ready, stalled = by_type(failed)["Ready"], by_type(failed)["Stalled"]
+    assert (ready["status"], ready["reason"], ready["lastTransitionTime"]) == (
+        "False",
+        "InvalidSpec",
+        "2026-11-25T12:05:00Z",
+    )
+    assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+    assert "spec.scheduling.hostNetwork" in stalled["message"]
+    assert by_type(failed)["Reconciling"]["status"] == "False"
+    # Progressing did not flip, so it keeps its time.
+    assert by_type(failed)["Progressing"]["lastTransitionTime"] == "2026-11-25T12:00:00Z"
     assert by_type(failed)["FixturesValid"] == by_type(served)["FixturesValid"]
 
 
@@ -318,13 +417,20 @@ def test_accepted_fixture_lists_the_stacks_that_load_it() -> None:
     assert status["stacks"] == ["a-stack", "b-stack"]
     assert status["fixtures"] == 2
     assert status["observedGeneration"] == 2
-    (accepted,) = status["conditions"]
+    accepted, ready, stalled = status["conditions"]
     assert (accepted["type"], accepted["status"], accepted["reason"]) == (
         "Accepted",
         "True",
         "Valid",
     )
     assert accepted["message"] == "loaded by MockStack a-stack, b-stack"
+    # kstatus: Ready says the same, nothing is stalled.
+    assert (ready["type"], ready["status"], ready["message"]) == (
+        "Ready",
+        "True",
+        accepted["message"],
+    )
+    assert (stalled["type"], stalled["status"]) == ("Stalled", "False")
     assert status["servedGeneration"] == 2
 
 
@@ -335,11 +441,15 @@ def test_rejected_fixture_names_the_field_and_the_stacks_it_is_left_out_of() -> 
     assert status["accepted"] is False
     assert status["stacks"] == []
     assert status["servedGeneration"] is None
-    (accepted,) = status["conditions"]
+    accepted, ready, stalled = status["conditions"]
     assert (accepted["status"], accepted["reason"]) == ("False", "Invalid")
     assert accepted["message"] == (
         "spec.fixtures[1].match.userMessage: invalid regex 'a['; left out of MockStack preview"
     )
+    # kstatus: not Ready, and Stalled (only an edit makes it valid), with the same words.
+    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "Invalid")
+    assert (stalled["type"], stalled["status"]) == ("Stalled", "True")
+    assert ready["message"] == stalled["message"] == accepted["message"]
 
 
 def test_refused_fixture_says_which_generation_each_stack_still_serves() -> None:
@@ -351,7 +461,7 @@ def test_refused_fixture_says_which_generation_each_stack_still_serves() -> None
         ["preview"],
         2,
     )
-    (accepted,) = status["conditions"]
+    accepted = status["conditions"][0]
     assert accepted["message"] == (
         "spec.fixtures[0].match.userMessage: invalid regex '('; MockStack preview serves "
         "generation 2, the last accepted; left out of MockStack late"

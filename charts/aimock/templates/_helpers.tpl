@@ -51,13 +51,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The operator image; also the default image of the mock servers it deploys. */}}
+{{/*
+The operator image; also the default image of the mock servers it deploys. image.repository
+has no default: the image is not published, so an install with the defaults stops here with
+what to do instead of leaving the operator pod in ImagePullBackOff.
+*/}}
 {{- define "aimock.image" -}}
 {{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- $missing := printf "image.repository is not set. The aimock image is not published to any registry: build it from the aimock checkout with `make image` (it tags ghcr.io/aimock/aimock:%s), load it into the cluster (kind load docker-image, k3d image import, minikube image load) or push it to a registry, then install with --set image.repository=ghcr.io/aimock/aimock (or your registry's repository). See docs/operator.md#the-image" .Chart.AppVersion }}
+{{- $repository := required $missing .Values.image.repository }}
 {{- if .Values.image.digest }}
-{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest }}
+{{- printf "%s:%s@%s" $repository $tag .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- printf "%s:%s" $repository $tag }}
 {{- end }}
 {{- end }}
 
@@ -83,8 +89,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 The rules the operator needs in a namespace it watches (ClusterRole rules when cluster-wide,
 Role rules in each watched namespace otherwise). Nothing else: Secrets only to create a stack's
 admin-token Secret and check it exists (no list, watch, update or delete; the token reaches the
-pods through secretKeyRef, which the kubelet resolves); of Pods, only what the config nudge
-and the served-config probe need (readiness itself comes from the Deployment's status).
+pods through secretKeyRef, which the kubelet resolves); of Pods, only what the config nudge,
+the served-config probe and the back-off watch need (readiness itself comes from the
+Deployment's status).
 */}}
 {{- define "aimock.operatorRules" -}}
 # The three aimock kinds: watched, and patched for kopf's progress annotations.
@@ -105,10 +112,12 @@ and the served-config probe need (readiness itself comes from the Deployment's s
 # A stack's pods get the new config hash as an annotation after a config change: the pod
 # update makes the kubelet sync the pod at once, which re-projects its ConfigMap volume (the
 # edit is served in about a second instead of at the next periodic sync, up to a minute or
-# more). Nothing else of a pod is read or written.
+# more). They are watched (list, watch) for containers waiting in a back-off (CrashLoopBackOff,
+# ImagePullBackOff), which the MockStack's Stalled condition reports. Nothing else of a pod is
+# read or written.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "patch"]
+  verbs: ["list", "watch", "patch"]
 # status.servedReplicas: each ready pod's /health, read through the API server's pod proxy,
 # says which config it serves. Only GET is granted, and the operator asks only for /health.
 - apiGroups: [""]

@@ -72,7 +72,10 @@ class MockStackStatus(_Status):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Reconciled, FixturesValid, Progressing, ChaosActive.",
+        description=(
+            "Ready (serves what the spec declares), Reconciling and Stalled (kstatus), "
+            "Progressing, ConfigServed, FixturesValid, ChaosActive, Reconciled."
+        ),
         json_schema_extra=_CONDITION_LIST,
     )
     replicas: int | None = Field(None, description="Pods wanted.")
@@ -135,7 +138,9 @@ class FixtureStatus(_Status):
     )
     accepted: bool | None = Field(None, description="Whether the fixtures are valid.")
     conditions: list[Condition] = Field(
-        default_factory=list, description="Accepted.", json_schema_extra=_CONDITION_LIST
+        default_factory=list,
+        description="Accepted; Ready and Stalled (kstatus) follow it.",
+        json_schema_extra=_CONDITION_LIST,
     )
     fixtures: int | None = Field(None, description="How many fixtures this resource holds.")
     stacks: list[str] = Field(default_factory=list, description="MockStacks that load it.")
@@ -155,7 +160,9 @@ class ChaosPolicyStatus(_Status):
         None, description="Active, Expired or Invalid."
     )
     conditions: list[Condition] = Field(
-        default_factory=list, description="Active, Accepted.", json_schema_extra=_CONDITION_LIST
+        default_factory=list,
+        description="Active, Accepted; Ready and Stalled (kstatus).",
+        json_schema_extra=_CONDITION_LIST,
     )
     stacks: list[str] = Field(default_factory=list, description="MockStacks it applies to.")
     started_at: str | None = Field(None, alias="startedAt", description="When it started.")

@@ -22,6 +22,8 @@ from aimock_operator.render.errors import SpecError
 from aimock_operator.render.status import (
     ACCEPTED,
     ACTIVE,
+    READY,
+    STALLED,
     condition,
     merge_conditions,
     parse_time,
@@ -138,13 +140,27 @@ def policy_status(
         active = condition(ACTIVE, True, "Active", f"until {timestamp(current.expires_at)}")
     else:
         active = condition(ACTIVE, True, "Active", "no end set: delete the ChaosPolicy to stop")
+    # Ready (kstatus): the current generation is accepted, its drill stamped and running or
+    # over as declared (an Expired drill did what it said; only an edit starts it again).
+    # Refused, it is Stalled: the last accepted drill may go on, but nothing moves to the
+    # declared one until the policy is edited.
+    if current.problem is None:
+        ready = condition(READY, True, current.phase, str(active["message"]))
+        stalled = condition(STALLED, False, current.phase)
+    else:
+        ready = condition(READY, False, "Invalid", str(accepted["message"]))
+        stalled = condition(STALLED, True, "Invalid", str(accepted["message"]))
     previous = (body.get("status") or {}).get("conditions") or []
     in_use = current.phase == PHASE_ACTIVE
     return {
         "observedGeneration": generation,
         "phase": current.phase,
         "conditions": merge_conditions(
-            previous, [active, accepted], now, generation, (ACTIVE, ACCEPTED)
+            previous,
+            [active, accepted, ready, stalled],
+            now,
+            generation,
+            (ACTIVE, ACCEPTED, READY, STALLED),
         ),
         "stacks": sorted(stacks) if in_use else [],
         "startedAt": timestamp(current.started_at) if current.started_at else None,

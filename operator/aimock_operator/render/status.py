@@ -2,6 +2,12 @@
 
 Conditions follow metav1.Condition: `lastTransitionTime` moves only when a condition's status
 flips, so a steady stack keeps the time it became Ready however often it is reconciled.
+
+Every kind also follows kstatus (sigs.k8s.io/cli-utils, what Flux's health checks and
+`kubectl wait` rely on): `observedGeneration` names the generation the status describes,
+`Ready` True means the resource is what its spec declares, and the "abnormal-true" conditions
+`Reconciling` (work under way) and `Stalled` (no progress without a change) are False whenever
+`Ready` is True. Stalled wins over Reconciling: kstatus reads Reconciling first.
 """
 
 from __future__ import annotations
@@ -21,11 +27,39 @@ READY, PROGRESSING, CONFIG_SERVED, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED = (
     "ChaosActive",
     "Reconciled",
 )
-STACK_CONDITIONS = (READY, PROGRESSING, CONFIG_SERVED, FIXTURES_VALID, CHAOS_ACTIVE, RECONCILED)
+RECONCILING, STALLED = "Reconciling", "Stalled"  # kstatus' abnormal-true conditions
+STACK_CONDITIONS = (
+    READY,
+    RECONCILING,
+    STALLED,
+    PROGRESSING,
+    CONFIG_SERVED,
+    FIXTURES_VALID,
+    CHAOS_ACTIVE,
+    RECONCILED,
+)
 ACCEPTED = "Accepted"
 ACTIVE = "Active"
+FIXTURE_CONDITIONS = (ACCEPTED, READY, STALLED)
 MAX_PROBLEMS = 3  # per Fixture in a message; the Fixture's own status lists them all
-MAX_PODS_NAMED = 3  # unreachable pods named in ConfigServed's message
+MAX_PODS_NAMED = 3  # unreachable pods named in ConfigServed's message, stuck pods in Stalled's
+# A container waiting for one of these does not start until something changes (the image is
+# made available, the crash fixed, the Secret or ConfigMap created): the rollout is stuck.
+BACK_OFF_REASONS = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+    }
+)
+PULL_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
+IMAGE_HINT = (
+    "the aimock image is not published to a registry: build it with `make image` and load it "
+    "into the cluster, or push it and set the chart's image.repository (docs/operator.md, "
+    '"The image")'
+)
 
 _STACK_FIELDS = (
     "observedGeneration",
@@ -119,6 +153,9 @@ class Rollout:
     total: int = 0
     current: bool = False  # the Deployment controller has seen the latest template
     stalled: str | None = None  # the message when the progress deadline passed
+    # The Deployment controller called its latest rollout complete (NewReplicaSetAvailable);
+    # pods lost afterwards (a crash, an eviction) do not start a rollout again.
+    completed: bool = False
 
     @classmethod
     def of(cls, deployment: Mapping[str, Any] | None) -> Rollout:
@@ -132,6 +169,10 @@ class Rollout:
         stalled = None
         if progressing.get("reason") == "ProgressDeadlineExceeded":
             stalled = str(progressing.get("message") or "progress deadline exceeded")
+        completed = (
+            progressing.get("status") == "True"
+            and progressing.get("reason") == "NewReplicaSetAvailable"
+        )
         return cls(
             found=True,
             wanted=int(spec.get("replicas", 1)),
@@ -141,24 +182,142 @@ class Rollout:
             total=int(status.get("replicas") or 0),
             current=int(status.get("observedGeneration") or 0) >= int(generation),
             stalled=stalled,
+            completed=completed,
         )
 
+    @property
+    def rolling(self) -> bool:
+        """Pods are being created or replaced for the latest spec (a rollout under way)."""
+        if not self.found:
+            return True
+        if self.stalled:
+            return False
+        settled = (
+            self.current
+            and self.updated >= self.wanted
+            and self.total <= self.wanted
+            and (self.available >= self.wanted or self.completed)
+        )
+        return not settled
 
-def ready_condition(rollout: Rollout) -> dict[str, Any]:
-    """Ready means the stack answers: at least one pod is ready, so its Service has an
-    endpoint. A stack short of some replicas still serves (True, `PartlyAvailable`); only a
-    stack with no ready pod is not Ready. Config changes roll nothing, so they never move it.
+
+@dataclass(frozen=True)
+class StuckPod:
+    """A container of a stack's pod waiting in a back-off: it will not start by itself."""
+
+    pod: str
+    container: str
+    reason: str
+    message: str = ""
+
+    def describe(self) -> str:
+        text = f"pod {self.pod}, container {self.container}: {self.reason}"
+        if self.message:
+            text += f" ({self.message})"
+        return text
+
+
+def stuck_pods(pods: Sequence[Mapping[str, Any]]) -> tuple[StuckPod, ...]:
+    """The containers of `pods` waiting in a back-off (BACK_OFF_REASONS), by pod name."""
+    found = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        status = pod.get("status") or {}
+        containers = [
+            *(status.get("initContainerStatuses") or []),
+            *(status.get("containerStatuses") or []),
+        ]
+        for container in containers:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            reason = str(waiting.get("reason") or "")
+            if reason in BACK_OFF_REASONS:
+                message = " ".join(str(waiting.get("message") or "").split())
+                name = str(container.get("name") or "")
+                found.append(StuckPod(str(meta.get("name") or ""), name, reason, message))
+    return tuple(sorted(found, key=lambda s: (s.pod, s.container)))
+
+
+def stalled_condition(
+    rollout: Rollout, stuck: Sequence[StuckPod], reconciled: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """kstatus' Stalled: nothing moves until someone changes something.
+
+    True for a spec the operator refuses, a rollout past its progress deadline, and pods
+    waiting in a back-off (crash loop, image pull, missing config) while the stack is short
+    of ready pods or rolling out; the message says which pod, and why.
     """
+    refused = reconciled is not None and reconciled.get("status") == "False"
+    if refused and reconciled is not None and reconciled.get("reason") == "InvalidSpec":
+        return condition(STALLED, True, "InvalidSpec", str(reconciled.get("message") or ""))
+    pods = ""
+    if stuck:
+        pods = "; ".join(s.describe() for s in stuck[:MAX_PODS_NAMED])
+        more = len(stuck) - MAX_PODS_NAMED
+        pods += f" (and {more} more)" if more > 0 else ""
+        if any(s.reason in PULL_REASONS for s in stuck):
+            pods += f". If this is the aimock image: {IMAGE_HINT}"
+    if rollout.found and rollout.stalled:
+        message = rollout.stalled + (f"; {pods}" if pods else "")
+        return condition(STALLED, True, "ProgressDeadlineExceeded", message)
+    short = rollout.found and rollout.ready < rollout.wanted
+    if stuck and (short or rollout.rolling):
+        return condition(STALLED, True, stuck[0].reason, pods)
+    return condition(STALLED, False, "NotStalled", "")
+
+
+def ready_condition(
+    rollout: Rollout,
+    stalled: Mapping[str, Any] | None = None,
+    reconciled: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Ready means the stack serves what its spec declares: its rollout is complete and at
+    least one pod is ready, so its Service has an endpoint. A settled stack short of some
+    replicas still serves (True, `PartlyAvailable`). While a rollout runs, is stuck, or the
+    spec is refused or not applied, Ready is False with that reason, even while earlier pods
+    still answer. Config changes roll nothing, so they never move it.
+    """
+    if stalled is not None and stalled.get("status") == "True":
+        counts = f"{rollout.ready}/{rollout.wanted} pods ready: " if rollout.found else ""
+        return condition(READY, False, str(stalled["reason"]), counts + str(stalled["message"]))
+    if reconciled is not None and reconciled.get("status") == "False":
+        message = str(reconciled.get("message") or "")
+        return condition(READY, False, str(reconciled.get("reason")), message)
     if not rollout.found:
         return condition(READY, False, "DeploymentMissing", "the Deployment does not exist yet")
     if rollout.wanted == 0:
         return condition(READY, False, "ScaledToZero", "spec.replicas is 0")
     counts = f"{rollout.ready}/{rollout.wanted} pods ready"
+    if rollout.rolling:
+        message = f"{rollout_message(rollout)}; {counts}"
+        return condition(READY, False, "RollingOut", message)
     if rollout.ready >= rollout.wanted:
         return condition(READY, True, "Available", counts)
     if rollout.ready > 0:
         return condition(READY, True, "PartlyAvailable", counts)
     return condition(READY, False, "PodsNotReady", counts)
+
+
+def reconciling_condition(
+    rollout: Rollout, stalled: Mapping[str, Any], reconciled: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """kstatus' Reconciling: the operator or the Deployment controller is still at work (the
+    Deployment is being created, pods rolled out or replaced, a failed apply retried); never
+    while Stalled."""
+    if stalled.get("status") == "True":
+        return condition(RECONCILING, False, "Stalled", "")
+    if reconciled is not None and reconciled.get("status") == "False":
+        message = f"retrying: {reconciled.get('message') or ''}"
+        return condition(RECONCILING, True, str(reconciled.get("reason")), message)
+    if not rollout.found:
+        return condition(RECONCILING, True, "Creating", "creating the Deployment")
+    if rollout.rolling:
+        return condition(RECONCILING, True, "RollingOut", rollout_message(rollout))
+    if rollout.wanted > 0 and rollout.ready == 0:  # lost after settling: being replaced
+        message = f"0/{rollout.wanted} pods ready: waiting for the pods to be replaced"
+        return condition(RECONCILING, True, "PodsNotReady", message)
+    return condition(RECONCILING, False, "RolloutComplete", "")
 
 
 @dataclass(frozen=True)
@@ -214,21 +373,18 @@ def waiting_condition(config_hash: str) -> dict[str, Any]:
     return condition(CONFIG_SERVED, None, "Waiting", message)
 
 
+def rollout_message(rollout: Rollout) -> str:
+    return f"{rollout.updated}/{rollout.wanted} pods updated, {rollout.available} available"
+
+
 def progressing_condition(rollout: Rollout) -> dict[str, Any]:
     if not rollout.found:
         return condition(PROGRESSING, True, "Creating", "creating the Deployment")
     if rollout.stalled:
         return condition(PROGRESSING, False, "ProgressDeadlineExceeded", rollout.stalled)
-    settled = (
-        rollout.current
-        and rollout.updated >= rollout.wanted
-        and rollout.available >= rollout.wanted
-        and rollout.total <= rollout.wanted
-    )
-    if settled:
-        return condition(PROGRESSING, False, "RolloutComplete", "every pod runs the latest spec")
-    message = f"{rollout.updated}/{rollout.wanted} pods updated, {rollout.available} available"
-    return condition(PROGRESSING, True, "RollingOut", message)
+    if rollout.rolling:
+        return condition(PROGRESSING, True, "RollingOut", rollout_message(rollout))
+    return condition(PROGRESSING, False, "RolloutComplete", "every pod runs the latest spec")
 
 
 def fixtures_condition(selected: Sequence[str], rejected: Sequence[Rejected]) -> dict[str, Any]:
@@ -277,15 +433,17 @@ def stack_status(
     now: datetime,
     outcome: Reconciliation | None = None,
     failure: Failure | None = None,
+    pods: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """A MockStack's status.
 
     With `outcome` (applied) or `failure` (not applied) this is a reconcile's report; with
-    neither, a refresh after the Deployment changed, which recomputes only the pod side.
+    neither, a refresh after the Deployment or a pod changed, which recomputes only the pod
+    side. `pods`: the stack's pods, read when some are not ready (their back-offs say why).
     """
     status = {k: previous[k] for k in _STACK_FIELDS if k in previous}
     rollout = Rollout.of(deployment)
-    fresh = [ready_condition(rollout), progressing_condition(rollout)]
+    fresh = [progressing_condition(rollout)]
     if outcome is not None and outcome.config_hash != previous.get("configHash"):
         # Nobody has served this config yet: the pods are asked again (Reconciler._follow).
         status["servedReplicas"] = 0
@@ -315,6 +473,17 @@ def stack_status(
         ]
     if failure is not None:
         fresh.append(condition(RECONCILED, False, failure.reason, failure.message))
+    reconciled = next((c for c in fresh if c["type"] == RECONCILED), None)
+    if reconciled is None:
+        reconciled = next(
+            (c for c in previous.get("conditions") or [] if c.get("type") == RECONCILED), None
+        )
+    stalled = stalled_condition(rollout, stuck_pods(pods), reconciled)
+    fresh += [
+        ready_condition(rollout, stalled, reconciled),
+        reconciling_condition(rollout, stalled, reconciled),
+        stalled,
+    ]
     if outcome is not None or failure is not None:
         status["observedGeneration"] = generation
     if rollout.found:
@@ -362,14 +531,25 @@ def fixture_status(
         served_generation = generation if loaded else None
     fixtures = (body.get("spec") or {}).get("fixtures")
     previous = (body.get("status") or {}).get("conditions") or []
+    fresh = [accepted, *readiness(accepted)]
     return {
         "observedGeneration": generation,
         "accepted": not problems,
-        "conditions": merge_conditions(previous, [accepted], now, generation),
+        "conditions": merge_conditions(previous, fresh, now, generation, FIXTURE_CONDITIONS),
         "fixtures": len(fixtures) if isinstance(fixtures, list) else 0,
         "stacks": loaded,
         "servedGeneration": served_generation,
     }
+
+
+def readiness(accepted: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Ready and Stalled for a kind whose only work is to be checked (Fixture, ChaosPolicy):
+    Ready follows `accepted`; a refused version is Stalled (kstatus Failed) until it is edited,
+    since nothing the operator does makes it valid."""
+    reason, message = str(accepted["reason"]), str(accepted["message"])
+    if accepted["status"] == "True":
+        return [condition(READY, True, reason, message), condition(STALLED, False, reason)]
+    return [condition(READY, False, reason, message), condition(STALLED, True, reason, message)]
 
 
 def changed(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
