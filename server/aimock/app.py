@@ -160,7 +160,9 @@ async def start(
         doors = http1.Doors(idle)
         site = FrontSite(runner, host, port, lane, doors, ssl_context=ssl_context)
     else:
-        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
+        site = web.TCPSite(
+            runner, host, port, reuse_address=True, ssl_context=ssl_context, backlog=BACKLOG
+        )
     await site.start()
     bound = port
     for address in runner.addresses:
@@ -168,6 +170,13 @@ async def start(
             bound = int(address[1])
             break
     return runner, bound
+
+
+# Connections the kernel may hold for accept() (capped by net.core.somaxconn). aiohttp's 128
+# overflowed when a test suite opened 1,000 streams at once while the loop was busy writing
+# paced events: each turned-away handshake came back a second later (bench/pacing.py). Node
+# listens with 511.
+BACKLOG = 4096
 
 
 def fast_lane_enabled() -> bool:
@@ -193,7 +202,7 @@ class FrontSite(web.BaseSite):
         *,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context)
+        super().__init__(runner, ssl_context=ssl_context, backlog=BACKLOG)
         self._host, self._port = host, port
         self._lane, self._doors = lane, doors
 
