@@ -117,3 +117,21 @@ def test_pytest_plugin_loads_fixture_files(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("--aimock-fixtures", "answers.yaml")
     result.assert_outcomes(passed=1)
+
+
+def test_an_in_process_server_leaves_its_hosts_collector_alone() -> None:
+    """The server process spaces out the collector's passes (`app.space_out_collections`);
+    a MockServer inside a test run must not change the host's."""
+    import gc
+
+    from aimock import app
+
+    before = gc.get_threshold()
+    with MockServer() as mock:
+        httpx.get(f"{mock.url}/health", timeout=10)
+        assert gc.get_threshold() == before
+    try:
+        app.space_out_collections()
+        assert gc.get_threshold() == (10_000, 20, 20)
+    finally:
+        gc.set_threshold(*before)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 import signal
@@ -231,6 +232,22 @@ class FrontSite(web.BaseSite):
         self._doors.close_all()
 
 
+def space_out_collections() -> None:
+    """Run the cyclic garbage collector's full passes far less often than CPython's default.
+
+    Every paced stream keeps its rendered events alive until its last one is written, so a
+    thousand streams in flight hold a few hundred thousand objects; with the default
+    thresholds (700, 10, 10) the collector walked them all several times a second, stalling
+    the loop for up to 100 ms at a time: every stream's next event came late together, and
+    new requests waited behind them. At (10,000, 20, 20), with 1,000 paced streams
+    (bench/pacing.py, the `latency` case): the longest gap in a stream, p95, 100 -> 45 ms;
+    the time to first token, p50, 160-210 -> 90-115 ms. Reference counting still frees
+    everything that is not in a cycle at once, so memory does not grow. Only the server
+    process does this: an in-process server (`aimock.testing`) leaves its host's collector
+    alone."""
+    gc.set_threshold(10_000, 20, 20)
+
+
 def release_startup_memory() -> None:
     """Give back to the system the heap that loading and compiling freed (about 1 MiB of a
     60 MiB process; under a millisecond): glibc keeps freed memory mapped until asked. Nothing
@@ -277,6 +294,7 @@ async def run_until_stopped(
         loop.add_signal_handler(sig, stop.set)
     runner, bound = await start(app, host, port, ssl_context)
     release_startup_memory()
+    space_out_collections()
     on_ready(bound)
     try:
         await stop.wait()

@@ -170,7 +170,7 @@ def test_recorded_timings_replace_the_server_profile() -> None:
 # --- the timeline ----------------------------------------------------------------------------
 
 
-class LateClock(pacing.Clock):
+class LateClock:
     """A clock whose every wait overruns by `late` seconds, as a busy event loop's does."""
 
     def __init__(self, late: float) -> None:
@@ -190,7 +190,14 @@ async def paced(physics: Physics, stream: list[Event], clock: LateClock) -> paci
     async def emit(index: int, event: Event) -> None:
         clock.emitted.append(round(clock.time * 1000, 6))
 
-    return await pacing.pace(stream, physics, emit, lambda: None, rng=random.Random(0), clock=clock)
+    return await pacing.pace(
+        stream,
+        physics,
+        emit,
+        lambda: None,
+        rng=random.Random(0),
+        clock=pacing.Clock(clock.now, clock.sleep),
+    )
 
 
 async def test_a_late_wake_up_is_caught_up_on_the_next_event() -> None:

@@ -189,17 +189,17 @@ async def stream(
         return "client_gone"
 
 
+@dataclass(frozen=True, slots=True)
 class Clock:
-    """The loop's clock, or a test's: when now is (seconds), and a wait."""
+    """When it is now (seconds) and how to wait: the running loop's, or a test's."""
 
-    def now(self) -> float:
-        return asyncio.get_running_loop().time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    now: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
 
 
-LOOP_CLOCK = Clock()
+def loop_clock() -> Clock:
+    # Bound once a stream: asyncio.get_running_loop() costs a getpid() call per use.
+    return Clock(asyncio.get_running_loop().time, asyncio.sleep)
 
 
 async def pace(
@@ -209,21 +209,17 @@ async def pace(
     cut: Callable[[], None],
     *,
     rng: random.Random | None = None,
-    clock: Clock = LOOP_CLOCK,
+    clock: Clock | None = None,
 ) -> Outcome:
     """The timing loop every framing shares: wait each event's delay, then `emit(index,
     event)`; `cut()` drops the connection where `physics` ends the stream early."""
     truncate = physics.truncate_after_chunks
     deadline = physics.disconnect_after_ms
     rng = rng or random.Random()
-    started = clock.now()
+    clock = clock or loop_clock()
+    now, sleep = clock.now, clock.sleep
+    started = now()
     due = 0.0  # ms after `started` when the next event goes out
-
-    async def until(due_ms: float) -> None:
-        wait = started + due_ms / 1000 - clock.now()
-        if wait > 0:
-            await clock.sleep(wait)
-
     try:
         for index, event in enumerate(events):
             if truncate is not None and index >= truncate:
@@ -232,10 +228,14 @@ async def pace(
             if not event.trailer:
                 due += delay_ms(physics, index, event.tokens, rng)
             if deadline is not None and due >= deadline:
-                await until(deadline)
+                wait = started + deadline / 1000 - now()
+                if wait > 0:
+                    await sleep(wait)
                 cut()
                 return "disconnected"
-            await until(due)
+            wait = started + due / 1000 - now()
+            if wait > 0:
+                await sleep(wait)
             await emit(index, event)
     except ConnectionError:
         return "client_gone"
