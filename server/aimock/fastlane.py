@@ -2,11 +2,14 @@
 protocol (`aimock.http1`) to write without aiohttp's web layer.
 
 It takes a request only when nothing on the full path (`pipeline.answer`) could make that
-request wait or go elsewhere: no recorder (a miss would go upstream), no chaos that could
+request go elsewhere or end early: no recorder (a miss would go upstream), no chaos that could
 strike it (server rates for its test, an active ChaosPolicy, a chaos header), and a fixture set
-whose every answer goes out at once and whole (`FixtureIndex.immediate`: no pacing, latency or
-cut, no fixture chaos). Those it declines go to aiohttp untouched; nothing is decided before
-that check, so a declined request has no side effect here.
+whose every answer goes out whole (`FixtureIndex.uncut`: no truncation or disconnect, no
+fixture chaos). Those it declines go to aiohttp untouched; nothing is decided before that
+check, so a declined request has no side effect here. An answer with pacing (a profile,
+latency, recorded timings) is computed at once as well, then written over time by `Paced`: the
+stream through `pacing.send_paced` in HTTP/1.1 chunks, a whole answer after its first-byte
+wait; the connection's next request waits for it.
 
 What it answers is what the full path answers: the same pipeline steps (`pipeline.begin`,
 `unanswered`, `rendered`, `streamed`), the same error envelopes, journal entry, metrics and log
@@ -21,6 +24,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -43,7 +47,8 @@ from aimock.exchange import (
     stamp_headers,
     strict_for,
 )
-from aimock.http1 import Answer, Head
+from aimock.fixtures.compiled import Physics
+from aimock.http1 import After, Answer, Head, Line
 from aimock.journal import Entry
 from aimock.recording.proxy import RECORDER
 from aimock.state import STATE, ServerState
@@ -59,6 +64,7 @@ SURFACES: web.AppKey[dict[object, Surface]] = web.AppKey("aimock_lane_surfaces",
 # the lane does not serve the path; cleared when it reaches this many (paths name models).
 RESOLVED_MAX = 4096
 NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
+LAST = b"0\r\n\r\n"  # the last chunk of a chunked body
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -93,6 +99,10 @@ class FastLane:
         self._date = (0, b"")
 
     @property
+    def state(self) -> ServerState:
+        return self._state
+
+    @property
     def max_body(self) -> int:
         return self._state.settings.max_body_bytes
 
@@ -103,7 +113,7 @@ class FastLane:
 
     def answer(self, spot: Spot, head: Head, body: bytes) -> Answer | None:
         state = self._state
-        if not state.index.immediate:
+        if not state.index.uncut:
             return None
         surface, route, _ = spot
         query_string = head.target.partition("?")[2]
@@ -124,28 +134,40 @@ class FastLane:
         request_id = new_request_id()
         entry = open_entry(head.method, head.target, context, route, request_id)
         raw: bytes | None = None  # the body, once read (the full path reads it when served)
+        physics: Physics | None = None  # how the answer is paced; None: at once
         try:
             pipeline.check_served(state, surface)
             raw = body
-            response = _settle(state, spot, context, entry, head=head, body=body)
+            response, physics = _settle(state, spot, context, entry, head=head, body=body)
         except ProtocolError as exc:
             response = error_response(route.errors, exc.info)
         except Miss as miss:
             response = error_response(route.errors, miss_info(miss, strict_for(state, context)))
         except Exception:
             response = _defect(route, head)
-        try:
-            data, status, close = self._bytes(response, route, request_id, entry)
-        except Exception:  # a header aiohttp would refuse to write, say
-            data, status, close = self._bytes(_defect(route, head), route, request_id, entry)
+        if physics is not None and not physics.is_instant:
+            paced = Paced(self, response, physics, route, head, request_id, entry, started, raw)
+            if isinstance(response, pipeline.Streamed):
+                return Answer(paced.stream_head(), rest=paced.stream)
+            return Answer(b"", rest=paced.whole)
+        data, status, close = self.whole_bytes(response, route, request_id, entry, head)
         finish(state, route, entry, status=status, matched=False, started=started, raw=raw)
         return Answer(data, close)
 
-    def _bytes(
-        self, response: Settled, route: Route, request_id: str, entry: Entry
+    def whole_bytes(
+        self, response: Settled, route: Route, request_id: str, entry: Entry, head: Head
     ) -> tuple[bytes, int, bool]:
-        """The whole HTTP response, its status, and whether the connection closes after it;
-        the journal entry keeps its body and type, as `exchange` keeps them."""
+        try:
+            return self._bytes(response, route, request_id, entry, head.close)
+        except Exception:  # a header aiohttp would refuse to write, say
+            return self._bytes(_defect(route, head), route, request_id, entry, head.close)
+
+    def _bytes(
+        self, response: Settled, route: Route, request_id: str, entry: Entry, asked_close: bool
+    ) -> tuple[bytes, int, bool]:
+        """The whole HTTP response, its status, and whether the connection closes after it
+        (the client asked, or the answer says so); the journal entry keeps its body and type,
+        as `exchange` keeps them."""
         if isinstance(response, pipeline.Rendered):
             body, content_type = response.body, response.content_type
             entry.response_body, entry.response_type = body, content_type
@@ -156,21 +178,13 @@ class FastLane:
                 headers.setdefault(hdrs.CONTENT_TYPE, content_type)
                 lines = _status_and_headers(200, headers, route, request_id)
             lines.append(f"Content-Length: {len(body)}")
-            return self._head_bytes(lines) + body, 200, False
+            return self._head_bytes(lines, asked_close) + body, 200, asked_close
         if isinstance(response, pipeline.Streamed):
-            if response.own_headers is None:  # the common case, as for a whole answer
-                prefix = _stream_head(response.framing, route.cors)
-                lines = [prefix + f"x-request-id: {request_id}"]
-            else:
-                headers = CIMultiDict(response.headers)
-                lines = _status_and_headers(200, headers, route, request_id)
-            lines.append("Transfer-Encoding: chunked")
             body = pacing.whole(response.events, response.framing)
             entry.response_body = body
-            # The media type alone, as aiohttp's `content_type` gives it on the full path.
-            entry.response_type = response.headers["Content-Type"].partition(";")[0]
             chunk = b"%x\r\n%b\r\n" % (len(body), body) if body else b""
-            return self._head_bytes(lines) + chunk + b"0\r\n\r\n", 200, False
+            stream_head = self.stream_head(response, route, request_id, entry, asked_close)
+            return stream_head + chunk + LAST, 200, asked_close
         whole = response.body
         assert isinstance(whole, bytes)
         entry.response_body, entry.response_type = whole, response.content_type
@@ -180,15 +194,41 @@ class FastLane:
             headers[hdrs.CONNECTION] = "close"
         lines = _status_and_headers(response.status, headers, route, request_id)
         lines.append(f"Content-Length: {len(whole)}")
-        return self._head_bytes(lines) + whole, response.status, close
+        head = self._head_bytes(lines, asked_close and not close)
+        return head + whole, response.status, close or asked_close
 
-    def _head_bytes(self, lines: list[str]) -> bytes:
+    def stream_head(
+        self,
+        response: pipeline.Streamed,
+        route: Route,
+        request_id: str,
+        entry: Entry,
+        asked_close: bool,
+    ) -> bytes:
+        """A stream's status line and headers (chunked); the entry keeps its media type."""
+        if response.own_headers is None:  # the common case, as for a whole answer
+            prefix = _stream_head(response.framing, route.cors)
+            lines = [prefix + f"x-request-id: {request_id}"]
+        else:
+            headers = CIMultiDict(response.headers)
+            lines = _status_and_headers(200, headers, route, request_id)
+        lines.append("Transfer-Encoding: chunked")
+        # The media type alone, as aiohttp's `content_type` gives it on the full path.
+        entry.response_type = response.headers["Content-Type"].partition(";")[0]
+        return self._head_bytes(lines, asked_close)
+
+    def _head_bytes(self, lines: list[str], close: bool) -> bytes:
+        """The head: `lines`, then Date and Server, then `Connection: close` when `close` (in
+        aiohttp's order)."""
         head = "\r\n".join(lines)
         breaks = head.count("\r\n")
         if head.count("\n") != breaks or head.count("\r") != breaks:
             # aiohttp refuses to write such a header too: never split a response.
             raise ValueError("a header holds a line break")
-        return head.encode("utf-8") + self._date_and_server()
+        tail = self._date_and_server()
+        if close:
+            tail = tail[:-2] + b"Connection: close\r\n\r\n"
+        return head.encode("utf-8") + tail
 
     def _date_and_server(self) -> bytes:
         now = int(time.time())
@@ -255,14 +295,15 @@ def _settle(
     *,
     head: Head,
     body: bytes,
-) -> Settled:
-    """`pipeline.answer`'s steps, for a request none of them can make wait."""
+) -> tuple[Settled, Physics | None]:
+    """`pipeline.answer`'s steps, for a request whose answer is never cut short; with the
+    physics that pace it (None: it goes out at once, as a miss or a refusal does)."""
     surface, _, match_info = spot
     begun = pipeline.begin(
         state, surface, context, entry, match_info=match_info, raw=body, method=head.method
     )
     if isinstance(begun, web.Response):
-        return begun
+        return begun, None
     canonical, selection = begun
     compiled = selection.compiled
     physics = compiled.physics if compiled else state.index.default_physics
@@ -276,11 +317,96 @@ def _settle(
         state=state,
     )
     if reply.kind == "error":
-        return pipeline.error_reply(surface, reply)
+        return pipeline.error_reply(surface, reply), physics
     options = RenderOptions(chunk_size=physics.chunk_size)
     if canonical.stream and surface.stream is not None:
-        return pipeline.streamed(surface, canonical, reply, options, state)
-    return pipeline.rendered(surface, canonical, reply, options, state)
+        return pipeline.streamed(surface, canonical, reply, options, state), physics
+    return pipeline.rendered(surface, canonical, reply, options, state), physics
+
+
+@dataclass(slots=True)
+class Paced:
+    """An answer the lane writes over time, as the full path would: a stream paced by
+    `pacing.send_paced` in HTTP/1.1 chunks, or a whole answer after its first-byte wait. The
+    request ends (journal entry, metrics, log line) when the answer is out or the client is
+    gone."""
+
+    lane: FastLane
+    response: Settled
+    physics: Physics
+    route: Route
+    head: Head
+    request_id: str
+    entry: Entry
+    started: float
+    raw: bytes | None
+
+    def stream_head(self) -> bytes:
+        response = self.response
+        assert isinstance(response, pipeline.Streamed)
+        self.entry.status = 200
+        return self.lane.stream_head(
+            response, self.route, self.request_id, self.entry, self.head.close
+        )
+
+    async def stream(self, line: Line) -> After:
+        response = self.response
+        assert isinstance(response, pipeline.Streamed)
+        entry, written = self.entry, bytearray()
+
+        async def send(data: bytes) -> None:
+            if data:
+                await line.send(b"%x\r\n%b\r\n" % (len(data), data))
+
+        outcome: pacing.Outcome = "client_gone"
+        try:
+            outcome = await pacing.send_paced(
+                send,
+                line.cut,
+                response.events,
+                self.physics,
+                framing=response.framing,
+                record=written,
+            )
+            if outcome == "complete":
+                try:
+                    await line.send(LAST)
+                except ConnectionError:
+                    outcome = "client_gone"
+        finally:  # a defect of ours included: the request still ends in the journal
+            entry.response_body = bytes(written)
+            if outcome != "complete":
+                entry.interrupted = outcome
+            self._finish(200)
+        if outcome != "complete":
+            return "cut"
+        return "close" if self.head.close else "open"
+
+    async def whole(self, line: Line) -> After:
+        await pacing.wait_first_byte(self.physics)
+        entry = self.entry
+        data, status, close = self.lane.whole_bytes(
+            self.response, self.route, self.request_id, entry, self.head
+        )
+        try:
+            await line.send(data)
+        except ConnectionError:
+            entry.interrupted = "client_gone"
+            self._finish(None)
+            return "cut"
+        self._finish(status)
+        return "close" if close else "open"
+
+    def _finish(self, status: int | None) -> None:
+        finish(
+            self.lane.state,
+            self.route,
+            self.entry,
+            status=status,
+            matched=False,
+            started=self.started,
+            raw=self.raw,
+        )
 
 
 @functools.cache

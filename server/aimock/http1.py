@@ -9,7 +9,8 @@ suite's traffic is mostly such answers. Here a request costs a head split and a 
 A request is plain when its head is under `MAX_HEAD` bytes and reads cleanly: `HTTP/1.1`, an
 upper-case method, a path of plain characters (no escapes, no dot segments), well-formed header
 lines, at most one numeric Content-Length, and none of Transfer-Encoding, Content-Encoding,
-Expect or Upgrade, nor a Connection header other than keep-alive. Everything else (HTTP/1.0, a
+Expect or Upgrade, nor a Connection header other than keep-alive or close (answered, then the
+connection closed, as aiohttp does). Everything else (HTTP/1.0, a
 chunked or compressed body, a head that does not parse, a route the lane does not serve, a
 request the lane declines) goes to aiohttp with every byte as it arrived, from that request's
 first byte on: aiohttp's parser, its limits and its answers apply exactly as before. Answers
@@ -27,9 +28,9 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 log = logging.getLogger("aimock.server")
 # Longer heads go to aiohttp, whose line and field limits (8190 bytes) then answer them.
@@ -53,12 +54,32 @@ class Head:
     target: str  # the path and query, as sent
     headers: dict[str, str]  # lower-cased names; a repeated name keeps its last value
     length: int  # of the body
+    close: bool = False  # `Connection: close`: the connection ends with this request's answer
+
+
+After = Literal["open", "close", "cut"]
+
+
+class Line(Protocol):
+    """The connection a paced answer writes the rest of itself to."""
+
+    async def send(self, data: bytes) -> None:
+        """Write `data`, once the client has read enough of what went before; ConnectionError
+        once it is gone."""
+        ...
+
+    def cut(self) -> None:
+        """Drop the connection."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    data: bytes  # the whole response: status line, headers, body
+    data: bytes  # the whole response (status line, headers, body), or what goes out at once
     close: bool = False  # close the connection once it is written
+    # A paced answer writes the rest of itself over time, then says what becomes of the
+    # connection: "open" for the next request, "close" once written, "cut" at once.
+    rest: Callable[[Line], Awaitable[After]] | None = None
 
 
 class Lane(Protocol):
@@ -101,12 +122,13 @@ def parse_head(raw: bytes) -> Head | None:
     if not headers.keys().isdisjoint(_NOT_PLAIN):
         return None
     connection = headers.get("connection")
-    if connection is not None and connection.lower() != "keep-alive":
+    close = connection is not None and connection.lower() == "close"
+    if connection is not None and not close and connection.lower() != "keep-alive":
         return None
     length = headers.get("content-length", "0")
     if not (length.isascii() and length.isdigit() and len(length) <= 15):
         return None
-    return Head(method.decode("ascii"), target.decode("ascii"), headers, int(length))
+    return Head(method.decode("ascii"), target.decode("ascii"), headers, int(length), close)
 
 
 def _plain_target(target: bytes) -> bool:
@@ -166,6 +188,8 @@ class Front(asyncio.Protocol):
         # Parsed, with where its body starts and the lane's route for it.
         self._head: tuple[Head, int, Any] | None = None
         self._paused = False  # the client reads our answers slower than it sends requests
+        self._drained: asyncio.Future[None] | None = None  # a paced answer waits on it
+        self._pacing: asyncio.Task[None] | None = None  # a paced answer going out
         self._eof = False
         self.seen = 0.0
 
@@ -182,9 +206,18 @@ class Front(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         self.seen = asyncio.get_running_loop().time()
+        if self._pacing is not None:
+            # Requests sent ahead wait for the paced answer; past one whole request's worth,
+            # reading stops until it is out (the kernel's buffers push back on the client).
+            if len(self._buffer) > MAX_HEAD + self._lane.max_body and self._transport is not None:
+                self._transport.pause_reading()
+            return
         self._serve()
 
     def eof_received(self) -> bool | None:
+        if self._pacing is not None:
+            self._eof = True  # decided once the paced answer is out
+            return True  # keeps the transport open for it
         if self._buffer:
             self._eof = True  # a request half sent: aiohttp decides what it is
             self._hand_over()
@@ -193,6 +226,7 @@ class Front(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._doors.closed(self)
         self._transport = None
+        self._release()
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -201,8 +235,53 @@ class Front(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._paused = False
+        self._release()
         if self._transport is not None:
             self._transport.resume_reading()
+            self._serve()
+
+    def _release(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self._drained = None
+
+    # --- a paced answer's line (`Line`) --------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        if self._paused and self._transport is not None:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise ConnectionError("the client is gone")
+        self.seen = asyncio.get_running_loop().time()
+        transport.write(data)
+
+    def cut(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def _pace(self, rest: Callable[[Line], Awaitable[After]]) -> None:
+        try:
+            after = await rest(self)
+        except Exception:  # a defect of ours: the evidence in the log, the client let go
+            log.exception("internal error writing a paced answer")
+            after = "cut"
+        self._pacing = None
+        if self._transport is None:
+            return
+        if not self._paused:
+            self._transport.resume_reading()
+        if after == "cut":
+            self._transport.abort()
+        elif after == "close":
+            self._transport.close()
+        elif self._eof:
+            if self._buffer:
+                self._hand_over()
+            else:
+                self._transport.close()
+        else:
             self._serve()
 
     def close(self) -> None:
@@ -212,15 +291,18 @@ class Front(asyncio.Protocol):
     def expire(self) -> None:
         """Nothing arrived for the idle timeout: close between requests, else let aiohttp's
         own deadline answer the stalled request."""
+        if self._pacing is not None:
+            return  # an answer is still going out: not idle
         if self._buffer:
             self._hand_over()
         else:
             self.close()
 
     def _serve(self) -> None:
-        """Answer every whole request in the buffer, in order."""
+        """Answer every whole request in the buffer, in order; a paced answer holds the next
+        request until it is out."""
         buffer = self._buffer
-        while buffer and not self._paused and self._transport is not None:
+        while buffer and not self._paused and self._pacing is None and self._transport is not None:
             if self._head is None:
                 end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
                 if end < 0:
@@ -250,7 +332,11 @@ class Front(asyncio.Protocol):
                 return
             self._head = None
             del buffer[:stop]
-            self._transport.write(answer.data)
+            if answer.data:
+                self._transport.write(answer.data)
+            if answer.rest is not None:
+                self._pacing = asyncio.get_running_loop().create_task(self._pace(answer.rest))
+                return
             if answer.close:
                 self._transport.close()
                 return

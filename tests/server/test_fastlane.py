@@ -164,6 +164,7 @@ _VOLATILE = [
     (re.compile(rb"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?"), b"<iso>"),
     (re.compile(rb'"obfuscation":"[^"]*"'), b'"obfuscation":"<o>"'),
     (re.compile(rb"\b([a-z]+_)[A-Za-z0-9]{12,}"), rb"\1<id>"),
+    (re.compile(rb"_[0-9a-f]{12}\b"), b"_<hex>"),  # Cohere's tool call ids: name_ + 12 hex
 ]
 _VOLATILE_HEADERS = {"date", "x-request-id", "request-id", "x-amzn-requestid"}
 
@@ -246,6 +247,16 @@ SAME_ANSWERS = {
         "/v1/audio/speech",
         {"model": "gpt-4o-mini-tts", "input": "hi", "voice": "alloy", "stream_format": "sse"},
     ),
+    # `Connection: close`: answered, then the connection closed.
+    "chat-close": request("POST", "/v1/chat/completions", chat("hello"), Connection="close"),
+    "chat-stream-close": request(
+        "POST", "/v1/chat/completions", chat("hello", stream=True), Connection="Close"
+    ),
+    "error-fixture-close": request(
+        "POST", "/v1/chat/completions", chat("boom"), Connection="close"
+    ),
+    "miss-close": request("POST", "/v1/chat/completions", chat("nothing"), Connection="close"),
+    "malformed-close": request("POST", "/v1/chat/completions", b'{"m', Connection="close"),
     # Not JSON in: a multipart upload, which the lane leaves to the full path.
     "transcription-upload": upload_request(),
     "transcription-not-multipart": request(
@@ -332,6 +343,20 @@ def test_what_is_not_plain_is_aiohttps_and_answered_as_before(
     assert on_lane[0] < 500
 
 
+@pytest.mark.parametrize("case", [name for name in SAME_ANSWERS if name.endswith("-close")])
+def test_a_request_that_asks_to_close_is_answered_then_closed(
+    pair: tuple[ServerProcess, ServerProcess], case: str
+) -> None:
+    lane, _ = pair
+    health = request("GET", "/health")
+    with Connection(lane.url) as conn:
+        conn.send(SAME_ANSWERS[case] + health)  # the second request is never read
+        reply = conn.read()
+        assert reply.header("Connection") == "close"
+        assert conn.closed()
+        assert conn.pending == b""
+
+
 def test_a_request_sent_in_pieces_is_answered(pair: tuple[ServerProcess, ServerProcess]) -> None:
     lane, _ = pair
     data = request("POST", "/v1/chat/completions", chat("hello"))
@@ -370,7 +395,7 @@ def test_an_idle_connection_is_closed_and_a_stalled_body_gets_408(tmp_path: Path
         assert json.loads(reply.body)["error"]["code"] == "request_timeout"
 
 
-def test_pacing_and_chaos_leave_the_lane_and_still_apply(tmp_path: Path) -> None:
+def test_latency_on_the_lane_still_waits_and_chaos_still_applies(tmp_path: Path) -> None:
     paced = [{**FIXTURES[0], "latency": 300}]
     (tmp_path / "fixtures.json").write_text(json.dumps({"fixtures": paced}))
     data = request("POST", "/v1/chat/completions", chat("hello"))

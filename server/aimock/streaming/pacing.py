@@ -147,14 +147,38 @@ async def stream(
     rng: random.Random | None = None,
     record: bytearray | None = None,
 ) -> Outcome:
-    """Write `events` (objects with `data`, `name`, `tokens`, `preamble`) paced by `physics`;
-    `record` receives a copy of every byte written (for the journal)."""
+    """Write `events` (objects with `data`, `name`, `tokens`, `preamble`) to an aiohttp
+    response, paced by `physics`; `record` receives a copy of every byte written (for the
+    journal)."""
+    return await send_paced(
+        response.write,
+        lambda: abort(request),
+        events,
+        physics,
+        framing=framing,
+        rng=rng,
+        record=record,
+    )
+
+
+async def send_paced(
+    send: Callable[[bytes], Awaitable[None]],
+    cut: Callable[[], None],
+    events: Iterable[Any],
+    physics: Physics,
+    *,
+    framing: str,
+    rng: random.Random | None = None,
+    record: bytearray | None = None,
+) -> Outcome:
+    """`stream` over any connection: `send` writes bytes (raising ConnectionError once the
+    client is gone), `cut` drops the connection."""
     frame = FRAMERS[framing][0]
 
     async def write(data: bytes) -> None:
         if record is not None:
             record.extend(data)
-        await response.write(data)
+        await send(data)
 
     around = DELIMITERS.get(framing)
     pending = events if isinstance(events, list) else list(events)
@@ -168,11 +192,12 @@ async def stream(
             await write(b"".join(frame(e.data, e.name) for e in pending[:opening]))
             pending = pending[opening:]
         if physics.is_instant and deadline is None:
-            cut = truncate is not None and truncate < len(pending)
-            shown = pending[:truncate] if cut else pending
-            await write(_document([frame(e.data, e.name) for e in shown], around, complete=not cut))
-            if cut:
-                abort(request)
+            cut_short = truncate is not None and truncate < len(pending)
+            shown = pending[:truncate] if cut_short else pending
+            frames = [frame(e.data, e.name) for e in shown]
+            await write(_document(frames, around, complete=not cut_short))
+            if cut_short:
+                cut()
                 return "truncated"
             return "complete"
 
@@ -180,7 +205,7 @@ async def stream(
             joint = b"" if around is None else around.opening if index == 0 else around.separator
             await write(joint + frame(event.data, event.name))
 
-        outcome = await pace(pending, physics, emit, lambda: abort(request), rng=rng)
+        outcome = await pace(pending, physics, emit, cut, rng=rng)
         if outcome == "complete" and around is not None:
             # An empty stream still opens the document it closes.
             await write(around.closing if pending else around.opening + around.closing)
