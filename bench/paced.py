@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Paced streams: does the server deliver the time-to-first-token and tokens/s a fixture sets,
-with many streams in flight at once?
+"""Paced streams: does the server deliver the time-to-first-token and chunk rate a fixture
+sets, with many streams in flight at once?
 
 A small asyncio client (this one measures timing, not throughput, so Python is fine): it opens
 `--streams` OpenAI chat streams against a fixture with `streamingProfile: {ttft, tps}`,
@@ -9,10 +9,13 @@ reported), and timestamps every SSE event as it arrives. Per stream:
 
 - TTFT: from sending the request to the first event (the role chunk, which the server holds
   back by `ttft`);
-- tokens/s: the content tokens (4 characters a token, the server's own estimate; the
-  fixture's slices are 20 characters, 5 tokens each) divided by the time from the first
-  event to the last content event. The server waits tokens/tps before each later event, so
-  this equals `tps` when the pacing is exact.
+- chunks/s: the content events divided by the time from the first event to the last content
+  event. A fixture's `tps` counts chunks (events), as AIMock's does (issue 20): the server
+  waits 1000/tps ms before each later event, so this equals `tps` when the pacing is exact.
+  (The content tokens, 4 characters a token, are still counted and reported.)
+
+bench/pacing.py is the side-by-side measurement (aimock and AIMock, a native client); this
+one stays for `make bench`'s `paced` case.
 
 It also samples its own event loop's lag every 10 ms: a late client would stretch every
 timestamp, and the lag says how far to trust them.
@@ -63,8 +66,9 @@ def request_body() -> bytes:
 @dataclass
 class Stream:
     ttft_ms: float | None = None
-    tps: float | None = None
+    tps: float | None = None  # content chunks a second
     tokens: int = 0
+    chunks: int = 0
     complete: bool = False
     error: str | None = None
 
@@ -107,13 +111,14 @@ async def one_stream(
                 content = (choices[0].get("delta") or {}).get("content")
                 if content:
                     result.tokens += math.ceil(len(content) / CHARS_PER_TOKEN)
+                    result.chunks += 1
                     last_content = now
     except (TimeoutError, aiohttp.ClientError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
         tally.in_flight -= 1
     if first is not None and last_content is not None and last_content > first:
-        result.tps = result.tokens / (last_content - first)
+        result.tps = result.chunks / (last_content - first)
     if not result.complete and result.error is None:
         result.error = "stream ended without [DONE]"
     return result
@@ -208,7 +213,7 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds to start them over")
     parser.add_argument("--ttft", type=float, default=500, help="the fixture's ttft (ms)")
-    parser.add_argument("--tps", type=float, default=50, help="the fixture's tps")
+    parser.add_argument("--tps", type=float, default=50, help="the fixture's tps (chunks/s)")
     args = parser.parse_args()
     report = measure(
         args.url, streams=args.streams, ramp_s=args.ramp, ttft_ms=args.ttft, tps=args.tps

@@ -158,7 +158,7 @@ def paced_targets(results: dict[str, Any]) -> Iterable[Target]:
     paced = results.get("paced")
     if not paced:
         return
-    for key, label in (("ttft_ms", "TTFT"), ("tps", "tokens/s")):
+    for key, label in (("ttft_ms", "TTFT"), ("tps", "chunks/s")):
         spread = paced.get(key) or {}
         error = spread.get("p50_error_pct")
         name = f"{paced.get('streams', 0):,} paced streams: median {label} within 5%"
@@ -170,6 +170,39 @@ def paced_targets(results: dict[str, Any]) -> Iterable[Target]:
             f"{spread['share_within_5pct']:.0%} of streams within 5%"
         )
         yield target(name, shown, "within 5%", abs(error) <= PACED_TOLERANCE_PCT, error)
+
+
+def pacing_targets(results: dict[str, Any]) -> Iterable[Target]:
+    """Issue 20: aimock's median ttft and chunk rate within 5% of AIMock's, every (case, N)."""
+    pacing = results.get("pacing")
+    if not pacing:
+        return
+    rows = pacing["rows"]
+    for key, label in (("ttft_ms", "ttft"), ("rate", "chunk rate")):
+        ratios = []
+        for row in rows:
+            if row["server"] != OURS:
+                continue
+            twin = next(
+                (
+                    r
+                    for r in rows
+                    if r["server"] == PEER
+                    and (r["case"], r["streams"]) == (row["case"], row["streams"])
+                ),
+                None,
+            )
+            mine = (row.get(key) or {}).get("p50")
+            theirs = ((twin or {}).get(key) or {}).get("p50")
+            ratios.append(ratio(mine, theirs))
+        measured = [r for r in ratios if r is not None]
+        within = sum(abs(r - 1) <= PACED_TOLERANCE_PCT / 100 for r in measured)
+        name = f"pacing (issue 20): median {label} aimock/AIMock within 5%, every case and N"
+        shown = f"{within} of {len(ratios)}" + (
+            f" ({min(measured):.3f}-{max(measured):.3f}x)" if measured else ""
+        )
+        met = within == len(ratios) if ratios else None
+        yield target(name, shown, "all", met, float(within))
 
 
 def startup_targets(results: dict[str, Any]) -> Iterable[Target]:
@@ -196,6 +229,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
         *scale_target(results, runs),
         *paced_targets(results),
         *startup_targets(results),
+        *pacing_targets(results),
     ]
     targets.append(
         target(
@@ -255,7 +289,8 @@ def table(header: list[str], rows: Iterable[list[str]], numeric_from: int = 1) -
 def markdown(results: dict[str, Any]) -> str:
     lines = [*preamble(results), *targets_section(results), *throughput_section(results)]
     lines += scale_section(results) + cost_section(results)
-    lines += startup_section(results) + paced_section(results) + failures_section(results)
+    lines += startup_section(results) + paced_section(results) + pacing_section(results)
+    lines += failures_section(results)
     return "\n".join(lines) + "\n"
 
 
@@ -435,7 +470,7 @@ def paced_section(results: dict[str, Any]) -> list[str]:
         return []
     config = results["config"]
     rows = []
-    for key, label in (("ttft_ms", "TTFT ms"), ("tps", "tokens/s")):
+    for key, label in (("ttft_ms", "TTFT ms"), ("tps", "chunks/s")):
         s = p.get(key) or {}
         if s.get("count"):
             rows.append(
@@ -457,13 +492,26 @@ def paced_section(results: dict[str, Any]) -> list[str]:
         "",
         f"{config['paced_streams']:,} OpenAI chat streams started over {config['paced_ramp']:g} "
         f"s against a fixture with ttft {config['paced_ttft']:g} ms and tps "
-        f"{config['paced_tps']:g} ({config['paced_tokens']} tokens in 20-character slices), "
+        f"{config['paced_tps']:g} chunks/s ({config['paced_tokens']} tokens in 20-character "
+        "slices), "
         f"measured by bench/paced.py. Peak in flight: {p.get('peak_in_flight', 'n/a')}; "
         f"complete: {p.get('complete', 0)}; errors: {p.get('errors', 0)}; the client's own "
         f"event-loop lag p99 {fmt(lag, '.1f')} ms.",
         "",
         *table(header, rows),
     ]
+
+
+def pacing_section(results: dict[str, Any]) -> list[str]:
+    """bench/pacing.py's tables (issue 20), one heading level down."""
+    if not results.get("pacing"):
+        return []
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import pacing  # imported here: it imports suite, which imports this module
+
+    text = pacing.markdown(results["pacing"])
+    head, _, rest = text.partition("\n")
+    return ["", "#" + head, *rest.replace("\n### ", "\n#### ").rstrip("\n").split("\n")]
 
 
 def failures_section(results: dict[str, Any]) -> list[str]:

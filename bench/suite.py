@@ -27,13 +27,16 @@ Cases (`--cases`, all by default; each load case warms up, then runs wrk for `--
   stack (ours without -f; AIMock with an empty folder), with the 10 benchmark fixtures and
   with `--startup-fixtures` (10,000); the idle RSS after `--idle-seconds` with each;
 - paced: `--paced-streams` (1,000) concurrent streams against a fixture with ttft and tps
-  set, measured by bench/paced.py (delivered vs configured).
+  set, measured by bench/paced.py (delivered vs configured), aimock only;
+- pacing: bench/pacing.py's side-by-side pacing mode (issue 20): AIMock's rule for ttft, tps,
+  jitter, latency, recordedTimings and replaySpeed, aimock and AIMock at `--pacing-streams`
+  (1, 100, 1,000) concurrent streams, driven by the native client bench/pacer.c.
 
 It writes `--json` (every run, every figure) and `--markdown` (the tables, the ratios issue 13
 names, each target met or not) and prints the Markdown. Exit status 1 when a server did not
 answer or answered a measured request with a non-2xx status.
 
-    .venv/bin/python bench/suite.py                      # the full run, about 8 minutes
+    .venv/bin/python bench/suite.py                      # the full run, about 12 minutes
     .venv/bin/python bench/suite.py --smoke              # every kind once, tiny, ~1 minute
     .venv/bin/python bench/suite.py --cases chat-c32,stream --duration 5
 """
@@ -111,7 +114,7 @@ LOAD_CASES = [
     ),
 ]
 SCALE_CASE = Case("scale", "chat, non-streamed, 32 connections")
-CASE_NAMES = [c.name for c in LOAD_CASES] + ["scale", "startup", "paced"]
+CASE_NAMES = [c.name for c in LOAD_CASES] + ["scale", "startup", "paced", "pacing"]
 SMOKE_CASES = ["chat-c32", "stream", "wire-anthropic", "scale", "startup", "paced"]
 
 
@@ -419,6 +422,7 @@ class Context:
     startup: list[dict[str, Any]] = field(default_factory=list)
     scale: dict[str, Any] = field(default_factory=dict)
     paced: dict[str, Any] | None = None
+    pacing: dict[str, Any] | None = None
 
     def start(self, key: str, fixtures: Path | None, name: str) -> Any:
         return serving(self.servers[key], fixtures, self.workdir, name, self.args.server_cpu)
@@ -584,6 +588,22 @@ def run_paced(ctx: Context) -> None:
     print(f"paced: {json.dumps(ctx.paced)[:400]}", file=sys.stderr)
 
 
+def run_pacing(ctx: Context) -> None:
+    """bench/pacing.py's measurement with this run's servers and CPUs (its own fixtures)."""
+    pacing = importlib.import_module("pacing")
+    args = ctx.args
+    argv = ["--streams", args.pacing_streams, "--server-cpu", str(args.server_cpu)]
+    argv += ["--client-cpu", str(args.client_cpu)]
+    if args.pacing_cases:
+        argv += ["--cases", args.pacing_cases]
+    from tests.peers import aimock_bin
+
+    node_modules = aimock_bin().parent.parent
+    workdir = ctx.workdir / "pacing"
+    workdir.mkdir()
+    ctx.pacing = pacing.run(pacing.parse_args(argv), ctx.servers, node_modules, workdir)
+
+
 # --------------------------------------------------------------------------------------------
 # Setup and main
 # --------------------------------------------------------------------------------------------
@@ -652,8 +672,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("--paced-streams", type=int, default=1000, help="concurrent paced streams")
     option("--paced-ramp", type=float, default=1.0, help="seconds over which they start")
     option("--paced-ttft", type=float, default=500.0, help="the paced fixture's ttft, ms")
-    option("--paced-tps", type=float, default=50.0, help="the paced fixture's tokens/s")
+    option("--paced-tps", type=float, default=50.0, help="the paced fixture's tps (chunks/s)")
     option("--paced-tokens", type=int, default=100, help="tokens in the paced answer")
+    option("--pacing-streams", default="1,100,1000", help="pacing: concurrent stream counts")
+    option("--pacing-cases", help="pacing: a subset of bench/pacing.py's cases (default: all)")
     option("--server-cpu", type=int, default=0, help="the CPU every server is pinned to")
     option(
         "--client-cpu",
@@ -672,6 +694,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "duration": 1, "warmup": 0, "scale_fixtures": 200, "startup_fixtures": 100,
             "startup_repeats": 1, "idle_seconds": 0.2, "paced_streams": 20, "paced_ramp": 0.2,
             "paced_ttft": 50.0, "paced_tps": 200.0, "paced_tokens": 20, "scale_regex_every": 10,
+            "pacing_streams": "2", "pacing_cases": "smoke",
         }  # fmt: skip
         parser.set_defaults(**smoke)
         args = parser.parse_args(argv)
@@ -695,6 +718,7 @@ def estimate_seconds(args: argparse.Namespace) -> float:
     extra = 60 if "scale" in args.cases else 0
     extra += 6 * args.startup_repeats * 3 if "startup" in args.cases else 0
     extra += 10 if "paced" in args.cases else 0
+    extra += 200 if "pacing" in args.cases else 0
     return runs * per_run + extra
 
 
@@ -716,6 +740,8 @@ def run_sections(ctx: Context) -> None:
         run_scale(ctx)
     if "paced" in cases:
         run_paced(ctx)
+    if "pacing" in cases:
+        run_pacing(ctx)
 
 
 def results_of(ctx: Context, load_before: float, seconds: float) -> dict[str, Any]:
@@ -739,6 +765,7 @@ def results_of(ctx: Context, load_before: float, seconds: float) -> dict[str, An
             "scale": ctx.scale,
             "startup": ctx.startup,
             "paced": ctx.paced,
+            "pacing": ctx.pacing,
         }
     )
 
@@ -748,6 +775,8 @@ def succeeded(ctx: Context) -> bool:
     if any(r.error or r.non_2xx for r in ctx.runs):
         return False
     if any(not row.get("answered") for row in ctx.startup):
+        return False
+    if ctx.pacing is not None and ctx.pacing.get("failed"):
         return False
     return ctx.paced is None or ctx.paced.get("complete", 0) == ctx.args.paced_streams
 

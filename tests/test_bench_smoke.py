@@ -141,7 +141,7 @@ def test_every_target_of_the_issue_is_listed(smoke: Smoke) -> None:
         "aimock/ceiling",
         f"{SMOKE_SCALE} fixtures",
         "paced streams: median TTFT",
-        "paced streams: median tokens/s",
+        "paced streams: median chunks/s",
         "startup to first answer, default stack",
         "idle RSS",
         "journal memory",
@@ -192,3 +192,38 @@ def test_the_realtime_bench_runs_both_servers(tmp_path: Path) -> None:
         for run in results[server].values():
             assert run["answered_whole"] == run["turns"] > 0
             assert run["server_cpu_us_per_turn"] >= 0
+
+
+def test_the_pacing_mode_measures_both_servers(tmp_path: Path) -> None:
+    """`bench/pacing.py --smoke` (issue 20): 2 streams of one short paced fixture against
+    aimock and AIMock, through the native client (bench/pacer.c, compiled on first use).
+    Only the shape is checked: every stream answered whole, every figure present."""
+    out, table = tmp_path / "pacing.json", tmp_path / "pacing.md"
+    command = [sys.executable, str(ROOT / "bench" / "pacing.py"), "--smoke"]
+    done = subprocess.run(
+        [*command, "--json", str(out), "--markdown", str(table)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    results = json.loads(out.read_text())
+    assert results["failed"] == 0
+    assert [c["name"] for c in results["cases"]] == ["smoke"]
+    expected = results["cases"][0]["expected"]
+    assert expected["frames"] > 2 and expected["ttft_ms"] > 0 and expected["rate"] > 0
+    rows = results["rows"]
+    assert sorted(r["server"] for r in rows) == ["AIMock", "aimock"]
+    for row in rows:
+        where = row["server"]
+        assert row["streams"] == 2 and row["complete"] == 2 and row["errors"] == 0, where
+        assert row["frames"]["min"] == row["frames"]["max"] == expected["frames"], where
+        for key in ("ttft_ms", "rate"):
+            assert row[key]["count"] == 2, f"{where}: {key}"
+            assert {"p5", "p50", "p95"} <= set(row[key]), f"{where}: {key}"
+        assert row["client_cpu_s"] >= 0 and row["peak_in_flight"] >= 1, where
+    text = table.read_text()
+    for section in ("### Delivered ttft (ms)", "### Delivered chunk rate", "### Load"):
+        assert section in text, section
