@@ -1,5 +1,6 @@
 """kstatus on the test plane: `kubectl wait --for=condition=Ready` on every aimock kind, and
-kstatus' rules (tests/operator/test_gitops_health.py) over the objects the operator wrote.
+kstatus' rules and the Argo CD health checks (tests/operator/test_gitops_health.py: Lua run by
+a real interpreter) over the objects the operator wrote.
 
 What Flux's health checks and `kubectl wait` read: `Ready` on all three kinds, `Stalled` on a
 refused Fixture, observedGeneration equal to the generation once the operator has seen it.
@@ -17,7 +18,7 @@ import yaml
 from tests.k8s.operator_run import Operator
 from tests.k8s.plane import ControlPlane
 from tests.k8s.test_operator import condition, items, ready_example
-from tests.operator.test_gitops_health import kstatus
+from tests.operator.test_gitops_health import health, kstatus
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = ROOT / "examples" / "gitops" / "overlays" / "staging"
@@ -52,6 +53,8 @@ def test_kubectl_wait_for_ready_on_each_kind(
         assert condition(obj, "Stalled")["status"] == "False", name
         assert condition(obj, "Reconciling").get("status") in (None, "False"), name
         assert kstatus(obj) == "Current", name
+        # Argo CD: healthy stack, valid fixtures, the drill running.
+        assert health(obj["kind"], obj)[0] == "Healthy", name
 
 
 def test_a_refused_fixture_is_stalled_not_ready(
@@ -75,6 +78,8 @@ def test_a_refused_fixture_is_stalled_not_ready(
     assert "condition met" in out
     (obj,) = live(plane, namespace, "fixture/bad-regex")
     assert kstatus(obj) == "Failed"
+    state, message = health("Fixture", obj)
+    assert state == "Degraded" and "invalid regex" in message
     stalled = condition(obj, "Stalled")
     assert stalled["reason"] == "Invalid"
     assert "spec.fixtures[0].match.userMessage: invalid regex '(oops'" in stalled["message"]
@@ -124,6 +129,8 @@ def test_a_settled_stack_whose_pod_crashes_is_stalled_not_progressing(
     assert "condition met" in out
     (stack,) = live(plane, namespace, "mockstack/preview")
     assert kstatus(stack) == "Failed"
+    state, message = health("MockStack", stack)
+    assert state == "Degraded" and "CrashLoopBackOff" in message
     stalled = condition(stack, "Stalled")
     assert stalled["reason"] == "CrashLoopBackOff"
     assert f"pod {name}, container aimock: CrashLoopBackOff" in stalled["message"]

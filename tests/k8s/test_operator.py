@@ -25,6 +25,7 @@ from aimock_operator import k8s
 from aimock_operator.crd.v1alpha1 import GROUP
 from tests.k8s.operator_run import IMAGE, Operator, running_operator
 from tests.k8s.plane import ControlPlane, wait_until
+from tests.operator.test_gitops_health import health, kstatus
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mockstack.yaml"
@@ -355,6 +356,9 @@ def test_chaos_policy_applies_and_expires(
     )
     assert policy["status"]["stacks"] == ["preview"]
     assert policy["status"]["expiresAt"] > policy["status"]["startedAt"]
+    # What Argo CD's health check (charts/aimock/argocd-health.yaml) makes of the live object.
+    state, message = health("ChaosPolicy", policy)
+    assert (state, message.startswith("until ")) == ("Healthy", True), message
     wait_until(
         lambda: "20-chaospolicy-short-drill.yaml" in config_files(plane, namespace),
         timeout=WAIT,
@@ -380,6 +384,9 @@ def test_chaos_policy_applies_and_expires(
     )
     report(capsys, "ChaosPolicy (4 s) apply -> Expired", time.monotonic() - started)
     assert condition(expired, "Active")["reason"] == "Expired"
+    state, message = health("ChaosPolicy", expired)
+    assert (state, "the drill ended at" in message) == ("Healthy", True), message
+    assert kstatus(expired) == "Current"
     wait_until(
         lambda: "20-chaospolicy-short-drill.yaml" not in config_files(plane, namespace),
         timeout=WAIT,
