@@ -34,6 +34,7 @@ from tests.server.test_fastlane import (
     chat_bodies,
     comparable,
     extra_headers,
+    journal_entries,
     json_bodies,
     normal,
     request,
@@ -109,17 +110,10 @@ def test_paced_journal_entries_are_the_same(
         for data in PACED_ANSWERS.values():
             ask(server, data)
 
-    def entries(server: ServerProcess) -> list[bytes]:
-        kept = []
-        for entry in server.journal():
-            lasting = {k: v for k, v in entry.items() if k not in ("id", "timestamp", "latencyMs")}
-            kept.append(normal(json.dumps(lasting, sort_keys=True).encode()))
-        return kept
-
     lane, full = paced_pair
-    on_lane = entries(lane)
+    on_lane = journal_entries(lane)
     assert len(on_lane) == len(PACED_ANSWERS)
-    assert on_lane == entries(full)
+    assert on_lane == journal_entries(full)
 
 
 def test_pipelined_requests_wait_for_the_paced_answer_before_them(
