@@ -1,5 +1,7 @@
-"""Every manifest a doc shows (a ```yaml block with `apiVersion: aimock.dev/...`) is one the
-server loads and the operator accepts, so a doc cannot show a field that does not exist.
+"""Every manifest a doc shows (a ```yaml block with a document of `apiVersion: aimock.dev/...`)
+is one the server loads and the operator accepts, so a doc cannot show a field that does not
+exist. A block that only names the kinds inside another tool's resource (Flux's health checks)
+is not a manifest of ours.
 (Every other block is run by tests/test_docs.py.)"""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aimock_operator import validation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```ya?ml\n(.*?)```", re.S)
+OURS = re.compile(r"^apiVersion: aimock\.dev/", re.M)  # a document's own, at the top level
 VALIDATORS = {
     "MockStack": validation.validate_mockstack,
     "Fixture": validation.validate_fixture,
@@ -26,7 +29,7 @@ def _manifests() -> list[tuple[str, str]]:
     found = []
     for doc in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]):
         for index, block in enumerate(BLOCK.findall(doc.read_text())):
-            if "apiVersion: aimock.dev/" in block:
+            if OURS.search(block):
                 found.append((f"{doc.relative_to(ROOT)}#{index}", block))
     return found
 
