@@ -18,6 +18,7 @@ from aimock.convert.writer import (
     TOOLS,
     Conversion,
     ConvertError,
+    first_document,
     fixtures_document,
     manifests_document,
     report,
@@ -25,7 +26,6 @@ from aimock.convert.writer import (
     stack_document,
     summary,
 )
-from aimock.fixtures.loading import LoadError, read_documents
 
 REPORT = "conversion-report.txt"
 
@@ -54,12 +54,7 @@ def detect(path: Path) -> str:
         if len(kinds) == 1:
             return kinds.pop()
         raise ConvertError(str(path), "", "cannot tell which tool wrote this folder: give --from")
-    try:
-        documents = read_documents(path)
-    except LoadError as exc:
-        problem = exc.problems[0]
-        raise ConvertError(str(path), problem.field, problem.reason) from None
-    data: Any = documents[0] if documents else None
+    data: Any = first_document(path)
     if wiremock.looks_like(data):
         return "wiremock"
     if mockllm.looks_like(data):

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 
 from aimock import aimock_config
-from aimock.convert.writer import Conversion, ConvertError
-from aimock.fixtures.loading import LoadError, expand, load_text, read_documents
+from aimock.convert.writer import Conversion, ConvertError, first_document
+from aimock.fixtures.loading import LoadError, expand, load_text
 
 # Top-level keys of aimock.json the config loader reads (or reports itself).
 LOADED_KEYS = {"port", "host", "strict", "llm", "services", "mcp", "a2a", "vector", "agui", "auth"}
@@ -50,23 +50,14 @@ def convert(path: Path) -> list[Conversion]:
         # AIMock's order, which is our loader's: a folder's files by name, then sub-folders.
         files = [f for f in expand([path]) if f.suffix.lower() == ".json"]
         return [_fixture_file(f) for f in files]
-    data = _json(path)
+    data = first_document(path)
     if is_config(data):
         return _config(path)
     return [_fixture_file(path, data)]
 
 
-def _json(path: Path) -> Any:
-    try:
-        documents = read_documents(path)
-    except LoadError as exc:
-        problem = exc.problems[0]
-        raise ConvertError(str(path), problem.field, problem.reason) from None
-    return documents[0] if documents else None
-
-
 def _fixture_file(path: Path, data: Any = None) -> Conversion:
-    data = _json(path) if data is None else data
+    data = first_document(path) if data is None else data
     conversion = Conversion("aimock", str(path))
     file = str(path)
     if isinstance(data, list):
@@ -173,7 +164,7 @@ def _config(path: Path) -> list[Conversion]:
     for message in reported.messages:
         where, reason = _reported(message, file)
         settings.note(file, where, reason)
-    data = _json(path)
+    data = first_document(path)
     for key, why in TOP_LEVEL_NOTES.items():
         if key in data:
             settings.note(file, f"$.{key}", why, "approximated")

@@ -22,8 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from aimock.convert import bodies
-from aimock.convert.writer import TEMPLATE_MARK, Conversion, ConvertError, templated_answer
-from aimock.fixtures.loading import LoadError, read_documents
+from aimock.convert.writer import (
+    TEMPLATE_MARK,
+    Conversion,
+    ConvertError,
+    first_document,
+    templated_answer,
+)
 
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _SENTINEL = TEMPLATE_MARK
@@ -56,12 +61,7 @@ def convert(path: Path) -> list[Conversion]:
         if not found:
             raise ConvertError(file, "", "no mock-llm.yaml in this folder")
         path, file = found[0], str(found[0])
-    try:
-        documents = read_documents(path)
-    except LoadError as exc:
-        problem = exc.problems[0]
-        raise ConvertError(file, problem.field, problem.reason) from None
-    data = documents[0] if documents else None
+    data = first_document(path)
     if not isinstance(data, dict):
         raise ConvertError(file, "", "expected a mock-llm config (a mapping with `rules`)")
     conversion = Conversion("mockllm", file)

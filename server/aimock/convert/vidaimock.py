@@ -30,8 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from aimock.convert import bodies
-from aimock.convert.writer import TEMPLATE_MARK, Conversion, ConvertError, templated_answer
-from aimock.fixtures.loading import LoadError, read_documents
+from aimock.convert.writer import (
+    TEMPLATE_MARK,
+    Conversion,
+    ConvertError,
+    first_document,
+    templated_answer,
+)
 
 _SENTINEL = TEMPLATE_MARK
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
@@ -88,7 +93,7 @@ def convert(path: Path) -> list[Conversion]:
     _settings(root, conversion)
     providers: list[_Provider] = []
     for order, file in enumerate(files):
-        data = _read(file)
+        data = first_document(file)
         if not isinstance(data, dict):
             raise ConvertError(str(file), "", "expected a VidaiMock provider (a mapping)")
         priority = data.get("priority", 0)
@@ -111,15 +116,6 @@ def convert(path: Path) -> list[Conversion]:
         "approximated",
     )
     return [conversion]
-
-
-def _read(file: Path) -> Any:
-    try:
-        documents = read_documents(file)
-    except LoadError as exc:
-        problem = exc.problems[0]
-        raise ConvertError(str(file), problem.field, problem.reason) from None
-    return documents[0] if documents else None
 
 
 def _settings(root: Path, conversion: Conversion) -> None:

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aimock.convert import bodies
-from aimock.convert.writer import Conversion, ConvertError
-from aimock.fixtures.loading import LoadError, read_documents
+from aimock.convert.writer import Conversion, ConvertError, first_document
 
 DEFAULT_PRIORITY = 5
 FAULTS = {
@@ -112,12 +111,7 @@ def convert(path: Path) -> list[Conversion]:
 
 
 def _stubs_of(file: Path) -> list[tuple[str, Any]]:
-    try:
-        documents = read_documents(file)
-    except LoadError as exc:
-        problem = exc.problems[0]
-        raise ConvertError(str(file), problem.field, problem.reason) from None
-    data = documents[0] if documents else None
+    data = first_document(file)
     if isinstance(data, dict) and isinstance(data.get("mappings"), list):
         return [(f"$.mappings[{i}]", s) for i, s in enumerate(data["mappings"])]
     if isinstance(data, list):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from aimock.fixtures.loading import validation_problems
+from aimock.fixtures.loading import LoadError, read_documents, validation_problems
 from aimock.models.fixture import Fixture
 from aimock.models.stack import API_VERSION
 from aimock.recording.files import yaml_text
@@ -34,6 +34,17 @@ class ConvertError(Exception):
     def __init__(self, file: str, where: str, reason: str) -> None:
         self.file, self.where, self.reason = file, where, reason
         super().__init__(f"{file}: {where}: {reason}" if where else f"{file}: {reason}")
+
+
+def first_document(path: Path) -> Any:
+    """The first YAML or JSON document of `path` (None when it holds none); a file that cannot
+    be read is a ConvertError naming the field and the reason."""
+    try:
+        documents = read_documents(path)
+    except LoadError as exc:
+        problem = exc.problems[0]
+        raise ConvertError(str(path), problem.field, problem.reason) from None
+    return documents[0] if documents else None
 
 
 @dataclass(frozen=True)
