@@ -301,23 +301,26 @@ def _add_convert(commands: Any) -> None:
 
 
 def _profile(raw: str) -> Any:
-    """An argparse type: a named profile, or a `streamingProfile` mapping in YAML or JSON."""
-    import yaml
+    """An argparse type: a named profile, or a `streamingProfile` mapping in YAML or JSON,
+    read by the fixture files' guarded reader (its depth and size limits)."""
     from pydantic import ValidationError
 
+    from aimock.fixtures import yaml_reader
     from aimock.fixtures.compiled import PROFILES
     from aimock.models.fixture import StreamingProfile
 
     if raw in PROFILES:
         return raw
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = None
+        documents, _ = yaml_reader.read(raw)
+    except yaml_reader.Unreadable:
+        documents = []
+    value = documents[0] if len(documents) == 1 else None
+    shown = repr(raw if len(raw) <= 60 else raw[:57] + "...")
     if not isinstance(value, dict):
         names = ", ".join(PROFILES)
         raise argparse.ArgumentTypeError(
-            f"{raw!r} is neither a profile ({names}) nor a mapping such as '{{ttft: 500, tps: 40}}'"
+            f"{shown} is neither a profile ({names}) nor a mapping such as '{{ttft: 500, tps: 40}}'"
         )
     try:
         return StreamingProfile.model_validate(value)
@@ -325,7 +328,7 @@ def _profile(raw: str) -> Any:
         reasons = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']}" for e in error.errors()
         )
-        raise argparse.ArgumentTypeError(f"{raw!r}: {reasons}") from None
+        raise argparse.ArgumentTypeError(f"{shown}: {reasons}") from None
 
 
 def _bounded(

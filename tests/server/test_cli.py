@@ -212,12 +212,16 @@ def test_out_of_range_flags_are_refused(flag: str, value: str, message: str) -> 
         ("{ttft: 5, tpss: 4}", "tpss: Extra inputs are not permitted"),
         ("{tps: 4, tokensPerSecond: 9}", "set tps (chunks a second) or tokensPerSecond"),
         ("[1, 2]", "nor a mapping"),
+        ("[" * 1000 + "]" * 1000, "'" + "[" * 57 + "...' is neither"),  # shortened
+        ("{a: " * 1000 + "1" + "}" * 1000, "nor a mapping"),
+        ("{ttft: 1, tps: 2}\n---\n{tps: 3}", "nor a mapping"),  # two documents
     ],
 )
 def test_a_bad_profile_is_refused_with_the_reason(value: str, message: str) -> None:
     result = run_cli("serve", "--profile", value)
     assert result.returncode == 2
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_an_inline_profile_means_what_a_fixture_profile_means() -> None:
